@@ -1,0 +1,148 @@
+"""The ``promptstyles`` command: thin commands over the public API.
+
+Errors print one line on stderr and exit with status 1; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import yaml
+
+from .config import load_config
+from .errors import PluginError, PromptStylesError, RecordError
+from .records import to_record
+from .styles.registry import StyleRegistry, build_registry
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
+    return build_registry(tuple(plugins))
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PromptStylesError(f"--option expects KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value) if value else ""
+    return options
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = _registry(args.plugin)
+    rows = [["NAME", "ALIASES", "PLUGIN", "DESCRIPTION"]]
+    for info in registry.infos():
+        plugin = info.plugin + (f" ({info.distribution})" if info.distribution else "")
+        rows.append([info.name, ",".join(info.aliases) or "-", plugin, info.description])
+    _print_table(rows)
+    for failure in registry.failures:
+        print(f"warning: {failure.describe()}", file=sys.stderr)
+    for conflict in registry.conflicts:
+        print(f"warning: {conflict}", file=sys.stderr)
+    return 0
+
+
+def _record_from_args(args: argparse.Namespace) -> Any:
+    if args.json is not None:
+        try:
+            raw = json.loads(args.json)
+        except json.JSONDecodeError as error:
+            raise RecordError(f"--json is not valid JSON: {error}") from error
+        return to_record(raw, index=0, source="--json", require_output=not args.generation)
+    from .data.loading import read_raw
+
+    raw_records = read_raw(args.data)
+    if not -len(raw_records) <= args.index < len(raw_records):
+        raise RecordError(f"index {args.index} is out of range: the file has {len(raw_records)} records",
+                          source=args.data)
+    index = args.index % len(raw_records)
+    return to_record(raw_records[index], index=index, source=args.data, require_output=not args.generation)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    style = _registry(args.plugin).get(args.style, **_options(args.option))
+    record = _record_from_args(args)
+    text = style.generation_prompt(record) if args.generation else style.render(record).text
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    registry = _registry(config.plugins)
+    style = registry.get(config.style, **config.style_options)
+    info = registry.info(config.style)
+    print(f"{args.config}: valid (style {info.name!r} from plugin {info.plugin!r}, {type(style).__name__})")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show progress and info logs")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the registered styles and their plugins")
+    listing.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
+    listing.set_defaults(run=cmd_list)
+
+    render = commands.add_parser("render", help="print one record rendered in a style, exactly")
+    render.add_argument("style", help="style name or alias")
+    source = render.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", metavar="FILE", help="JSON or JSONL file of records")
+    source.add_argument("--json", metavar="RECORD", help="one record as a JSON object")
+    render.add_argument("--index", type=int, default=0, help="record index in --data (default 0)")
+    render.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
+    render.add_argument("--generation", action="store_true", help="print the generation prompt instead")
+    render.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
+    render.set_defaults(run=cmd_render)
+
+    validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
+    validate.add_argument("config", help="YAML file")
+    validate.set_defaults(run=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    run: Command = args.run
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("promptstyles: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        kind = "error" if isinstance(error, PromptStylesError) else f"unexpected {type(error).__name__}"
+        message = " ".join(str(error).split())
+        cause = error.__cause__
+        if isinstance(error, PluginError) and cause is not None and str(cause) not in message:
+            message += f" (caused by {type(cause).__name__}: {' '.join(str(cause).split())})"
+        print(f"promptstyles: {kind}: {message} (rerun with --debug for details)"
+              if kind != "error" else f"promptstyles: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

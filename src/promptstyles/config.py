@@ -1,0 +1,192 @@
+"""The configuration schema: one YAML document selects the style, data, tokenizer, masking and loaders.
+
+Example (every key optional; these are the defaults unless noted)::
+
+    style: alpaca                 # a registered style name or alias
+    style_options: {}             # keyword options of the style, e.g. {system: "You are ..."}
+    plugins: []                   # extra plugin modules to load, e.g. [my_styles]
+    data:
+      path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
+      format: auto                # auto | json | jsonl
+      fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
+      on_invalid: error           # error | skip (skipped records are counted and logged)
+      split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
+    tokenizer:
+      name: gpt2                  # a tiktoken encoding
+      special_tokens: text        # text | extend (the style's markup tokens get new ids)
+    collate:
+      pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2)
+      ignore_index: -100
+      allowed_max_length: null
+      mask: none                  # none | instruction | prompt | assistant | last_assistant
+      truncation: reference       # reference | keep_eos
+      drop_overlong: false
+      pad_to_multiple_of: null
+      attention_mask: false
+      device: cpu
+    loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0}
+
+``shuffle`` and ``drop_last`` apply to the training loader; validation and test keep their order and
+their last batch. Relative ``data.path`` values are read relative to the YAML file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ._schema import Invalid, from_mapping, read_yaml, to_mapping
+from .errors import ConfigError
+
+__all__ = [
+    "REFERENCE_DATA_URL",
+    "CollateConfig",
+    "Config",
+    "DataConfig",
+    "LoaderConfig",
+    "SplitConfig",
+    "TokenizerConfig",
+    "load_config",
+]
+
+REFERENCE_DATA_URL = (
+    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
+)
+
+MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
+
+
+def _fraction(key: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise Invalid(key, f"must be between 0 and 1, got {value}")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Train gets the first ``train`` fraction, test the next ``test`` fraction, validation the rest."""
+
+    train: float = 0.85
+    test: float = 0.10
+    shuffle: bool = False
+    seed: int = 123
+
+    def __post_init__(self) -> None:
+        _fraction("train", self.train)
+        _fraction("test", self.test)
+        if self.train + self.test > 1.0 + 1e-9:
+            raise Invalid("test", f"train + test must not exceed 1, got {self.train} + {self.test}")
+
+    @property
+    def validation(self) -> float:
+        return max(0.0, 1.0 - self.train - self.test)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str | None = None
+    url: str | None = None
+    format: Literal["auto", "json", "jsonl"] = "auto"
+    fields: dict[str, str] = field(default_factory=dict)
+    on_invalid: Literal["error", "skip"] = "error"
+    cache_dir: str | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+
+    def __post_init__(self) -> None:
+        if self.path is not None and self.url is not None:
+            raise Invalid("url", "give either data.path or data.url, not both")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise Invalid("url", f"must start with http:// or https://, got {self.url!r}")
+        known = {"instruction", "input", "output", "messages", "conversations"}
+        for key in self.fields:
+            if key not in known:
+                raise Invalid("fields", f"unknown field {key!r}; expected some of {', '.join(sorted(known))}")
+
+    @property
+    def source(self) -> str:
+        """The path or URL records come from (the reference dataset by default)."""
+        return self.path or self.url or REFERENCE_DATA_URL
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    name: str = "gpt2"
+    special_tokens: Literal["text", "extend"] = "text"
+
+
+@dataclass(frozen=True)
+class CollateConfig:
+    pad_token_id: int | None = None
+    ignore_index: int = -100
+    allowed_max_length: int | None = None
+    mask: MaskMode = "none"
+    truncation: Literal["reference", "keep_eos"] = "reference"
+    drop_overlong: bool = False
+    pad_to_multiple_of: int | None = None
+    attention_mask: bool = False
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.allowed_max_length is not None and self.allowed_max_length < 1:
+            raise Invalid("allowed_max_length", f"must be at least 1, got {self.allowed_max_length}")
+        if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
+            raise Invalid("pad_to_multiple_of", f"must be at least 1, got {self.pad_to_multiple_of}")
+        if self.drop_overlong and self.allowed_max_length is None:
+            raise Invalid("drop_overlong", "needs collate.allowed_max_length")
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    batch_size: int = 8
+    shuffle: bool = True
+    drop_last: bool = True
+    seed: int = 123
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise Invalid("batch_size", f"must be at least 1, got {self.batch_size}")
+        if self.num_workers < 0:
+            raise Invalid("num_workers", f"must be 0 or more, got {self.num_workers}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything needed to turn records into batches; build one with :func:`load_config`."""
+
+    style: str = "alpaca"
+    style_options: dict[str, Any] = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    collate: CollateConfig = field(default_factory=CollateConfig)
+    loader: LoaderConfig = field(default_factory=LoaderConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    data = config.data
+    updates: dict[str, Any] = {}
+    if data.path is not None and not Path(data.path).expanduser().is_absolute():
+        updates["path"] = str(base / data.path)
+    if data.cache_dir is not None and not Path(data.cache_dir).expanduser().is_absolute():
+        updates["cache_dir"] = str(base / data.cache_dir)
+    return replace(config, data=replace(data, **updates)) if updates else config
+
+
+def load_config(source: str | Path | Mapping[str, Any] | Config) -> Config:
+    """A validated :class:`Config` from a YAML file path, a mapping, or a ``Config`` (returned as is)."""
+    if isinstance(source, Config):
+        return source
+    if isinstance(source, Mapping):
+        return from_mapping(Config, source)
+    if not isinstance(source, (str, Path)):
+        raise ConfigError(f"expected a YAML path or a mapping, got {type(source).__name__}")
+    data, lines = read_yaml(source)
+    if data is None:
+        data = {}
+    config = from_mapping(Config, data, lines=lines, source=str(source))
+    return _resolve_paths(config, Path(source).parent)

@@ -1,0 +1,1 @@
+"""Data: reading and validating records, splits, tokenizers, the tokenized dataset and the collator."""

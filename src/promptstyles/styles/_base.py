@@ -1,0 +1,179 @@
+"""The style API: a style turns a record into ordered, labelled parts.
+
+Labelled parts are what let one engine mask every style exactly (targets follow part boundaries, never a
+search for a marker in token space), and what keep record text apart from the style's own markup, so text
+inside a record can never become a special token.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, ClassVar
+
+from ..errors import StyleError
+from ..records import Conversation, InstructionRecord, Message, Record
+
+__all__ = ["Part", "PartKind", "Rendered", "Style"]
+
+
+class PartKind(str, enum.Enum):
+    """What a piece of rendered text is, which is all the engine needs to decide what to train."""
+
+    SYSTEM = "system"
+    """System prompt or preamble, with its markup."""
+    PROMPT = "prompt"
+    """A user turn (instruction and input), with its markup."""
+    RESPONSE_HEADER = "response_header"
+    """The markup that opens an assistant turn, e.g. ``"\\n\\n### Response:\\n"`` or ``"<|assistant|>\\n"``."""
+    RESPONSE = "response"
+    """The assistant's own text."""
+    END = "end"
+    """Markup closing an assistant turn (e.g. ``"<|end|>\\n"``); trained with the response so a model learns to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A run of rendered text. ``markup`` is True for text the style wrote (may hold special tokens)."""
+
+    text: str
+    kind: PartKind
+    markup: bool = False
+
+
+def _join(parts: Iterable[Part]) -> str:
+    return "".join(part.text for part in parts)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered example: the parts in order, and the strings users ask for most.
+
+    ``prompt`` is everything before the final assistant turn; ``response`` is that turn: header, text and
+    end markup. ``prompt + response == text``, and ``prompt`` + the header is the generation prompt.
+    """
+
+    parts: tuple[Part, ...]
+    _final_header: int = field(default=-1, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, parts: Sequence[Part]) -> Rendered:
+        parts = tuple(parts)
+        final_header = -1
+        for position in range(len(parts) - 1, -1, -1):
+            if parts[position].kind is PartKind.RESPONSE_HEADER:
+                final_header = position
+                break
+        return cls(parts, final_header)
+
+    @cached_property
+    def text(self) -> str:
+        return _join(self.parts)
+
+    @cached_property
+    def prompt(self) -> str:
+        """Text before the final assistant turn's header (all of it when there is no assistant turn)."""
+        if self._final_header < 0:
+            return self.text
+        return _join(self.parts[: self._final_header])
+
+    @cached_property
+    def response(self) -> str:
+        """The final assistant turn as trained: header, response text and end markup."""
+        if self._final_header < 0:
+            return ""
+        return _join(self.parts[self._final_header :])
+
+    @cached_property
+    def response_text(self) -> str:
+        """Only the final assistant turn's own words, without any markup."""
+        if self._final_header < 0:
+            return ""
+        return _join(p for p in self.parts[self._final_header :] if p.kind is PartKind.RESPONSE)
+
+
+class Style(ABC):
+    """Base class of every prompt style.
+
+    A subclass sets ``name`` (lowercase) and ``description``, declares the ``special_tokens`` its markup
+    uses, and implements :meth:`parts`. Constructor keyword arguments are the style's options
+    (``style_options`` in YAML). Everything else (text, prompt, generation prompt, response extraction)
+    follows from the parts, so a style cannot make training and inference disagree.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    special_tokens: ClassVar[tuple[str, ...]] = ()
+    """Markup strings that a model's tokenizer treats as single special tokens."""
+    supports_conversations: ClassVar[bool] = False
+    """Whether the style renders multi-turn conversations (instruction records always work)."""
+
+    @property
+    def stop_sequences(self) -> tuple[str, ...]:
+        """Strings that end a generated response; generation stops at the first one found."""
+        return ()
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options this instance was built with; enough to rebuild it with ``get_style(name, **options)``."""
+        return dict(getattr(self, "_options", {}))
+
+    @abstractmethod
+    def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
+        """Render ``record`` into parts.
+
+        With ``generation=True`` the final assistant message is left out and the parts end with the
+        header that opens it, which is what a model is given at inference.
+        """
+
+    # -- derived behaviour -------------------------------------------------------------------------
+
+    def render(self, record: Record) -> Rendered:
+        """Render a training example."""
+        return Rendered.of(self.parts(record))
+
+    def generation_prompt(self, record: Record) -> str:
+        """The text a model is given to answer ``record``; a prefix of the rendered training text."""
+        return _join(self.parts(without_final_answer(record), generation=True))
+
+    def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
+        """The response text in what a model generated: after ``prompt`` if given, cut at the first stop."""
+        if prompt is not None and generated.startswith(prompt):
+            generated = generated[len(prompt) :]
+        cut = len(generated)
+        for stop in self.stop_sequences:
+            position = generated.find(stop)
+            if 0 <= position < cut:
+                cut = position
+        return generated[:cut].strip()
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in self.options.items())
+        return f"{type(self).__name__}({options})"
+
+
+def without_final_answer(record: Record) -> Record:
+    """The record as a model sees it before answering: no output, or no final assistant message."""
+    if isinstance(record, InstructionRecord):
+        return replace(record, output="")
+    messages = record.messages
+    if messages and messages[-1].role == "assistant":
+        messages = messages[:-1]
+    return Conversation(messages)
+
+
+def single_exchange(record: Conversation, style: str) -> tuple[str | None, Message, Message | None]:
+    """Split a one-exchange conversation into (system, user, assistant) for styles without multi-turn."""
+    messages = list(record.messages)
+    system = messages.pop(0).content if messages and messages[0].role == "system" else None
+    if not messages or messages[0].role != "user" or len(messages) > 2 or (
+        len(messages) == 2 and messages[1].role != "assistant"
+    ):
+        raise StyleError(
+            f"style {style!r} renders one exchange (an optional system message, a user message, an optional"
+            " assistant message); this conversation has roles " + ", ".join(m.role for m in record.messages)
+        )
+    return system, messages[0], messages[1] if len(messages) == 2 else None
