@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..errors import StyleError
 from ..records import Conversation, InstructionRecord, Message, Record
@@ -35,9 +35,11 @@ class PartKind(str, enum.Enum):
     """Markup closing an assistant turn (e.g. ``"<|end|>\\n"``); trained with the response so a model learns to stop."""
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
-    """A run of rendered text. ``markup`` is True for text the style wrote (may hold special tokens)."""
+class Part(NamedTuple):
+    """A run of rendered text. ``markup`` is True for text the style wrote (may hold special tokens).
+
+    A named tuple rather than a dataclass: styles make several per record, on the dataset's hot path.
+    """
 
     text: str
     kind: PartKind

@@ -1,0 +1,152 @@
+"""From a config to train/validation/test DataLoaders: the one path every style takes.
+
+records -> style parts -> tokens (once, for all records) -> splits -> samplers -> collator -> batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import Config, load_config
+from ..errors import DataError
+from ..records import Record
+from ..styles._base import Style
+from ..styles.registry import default_registry
+from .collate import Collator
+from .loading import load_records
+from .samplers import IndexBatchSampler
+from .splits import split_indices
+from .tokenized import ProgressCallback, TokenizedDataset, tokenize_records
+from .tokenizers import TiktokenTokenizer, get_tokenizer
+
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "prepare_data"]
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class PreparedData:
+    """Everything between the config and the loaders: style, tokenizer, datasets per split, and counts."""
+
+    config: Config
+    style: Style
+    tokenizer: TiktokenTokenizer
+    dataset: TokenizedDataset
+    splits: dict[str, TokenizedDataset]
+    records: list[Record]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {name: len(dataset) for name, dataset in self.splits.items()}
+
+
+@dataclass
+class DataLoaders:
+    """The three loaders (``.train``, ``.val``, ``.test``) and what they were built from."""
+
+    train: torch.utils.data.DataLoader
+    val: torch.utils.data.DataLoader
+    test: torch.utils.data.DataLoader
+    collator: Collator
+    data: PreparedData
+
+    @property
+    def style(self) -> Style:
+        return self.data.style
+
+    @property
+    def tokenizer(self) -> TiktokenTokenizer:
+        return self.data.tokenizer
+
+    @property
+    def datasets(self) -> dict[str, TokenizedDataset]:
+        return self.data.splits
+
+    def __getitem__(self, split: str) -> torch.utils.data.DataLoader:
+        if split not in SPLITS:
+            raise KeyError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        return getattr(self, split)
+
+
+def prepare_data(
+    config: Config | Any,
+    *,
+    records: Sequence[Record] | None = None,
+    progress: ProgressCallback | None = None,
+) -> PreparedData:
+    """Load, validate, render and tokenize the records of ``config`` and split them."""
+    config = load_config(config)
+    style = default_registry(tuple(config.plugins)).get(config.style, **config.style_options)
+    extend = config.tokenizer.special_tokens == "extend"
+    tokenizer = get_tokenizer(config.tokenizer.name, special_tokens=style.special_tokens if extend else ())
+    if extend:
+        logger.info("tokenizer %s: vocabulary size %d (%d added)", tokenizer.name, tokenizer.vocab_size,
+                    len(tokenizer.added_tokens))
+    skipped: list[tuple[int, str]] = []
+    source = "records"
+    if records is None:
+        loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
+                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir)
+        records, skipped, source = loaded.records, loaded.skipped, loaded.source
+    records = list(records)
+    dataset = tokenize_records(records, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+                               source=source, progress=progress)
+    split = config.data.split
+    parts = split_indices(len(dataset), train=split.train, test=split.test, shuffle=split.shuffle, seed=split.seed)
+    splits = {"train": dataset.select(parts.train), "val": dataset.select(parts.val),
+              "test": dataset.select(parts.test)}
+    dropped: dict[str, int] = {}
+    limit = config.collate.allowed_max_length
+    if config.collate.drop_overlong and limit is not None:
+        for name, subset in splits.items():
+            keep = np.flatnonzero(subset.lengths <= limit)
+            dropped[name] = len(subset) - len(keep)
+            if dropped[name]:
+                logger.warning("%s: dropped %d of %d examples longer than allowed_max_length=%d", name,
+                               dropped[name], len(subset), limit)
+                if not len(keep):
+                    raise DataError(f"every {name} example is longer than collate.allowed_max_length={limit}")
+                splits[name] = subset.select(keep)
+    if not len(splits["train"]):
+        raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
+    logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+
+
+def build_dataloaders(
+    config: Config | Any,
+    *,
+    records: Sequence[Record] | None = None,
+    progress: ProgressCallback | None = None,
+) -> DataLoaders:
+    """Train, validation and test DataLoaders for a config (a ``Config``, a mapping or a YAML path).
+
+    ``loader.shuffle`` and ``loader.drop_last`` apply to the training loader; validation and test keep
+    their order and last batch.
+    """
+    data = prepare_data(config, records=records, progress=progress)
+    config = data.config
+    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id)
+    loader = config.loader
+    built = {}
+    for name, dataset in data.splits.items():
+        if config.collate.mask != "none":
+            dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
+        training = name == "train"
+        sampler = IndexBatchSampler(len(dataset), loader.batch_size, shuffle=loader.shuffle and training,
+                                    drop_last=loader.drop_last and training, seed=loader.seed)
+        built[name] = torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=collator, num_workers=loader.num_workers,
+            persistent_workers=loader.num_workers > 0,
+        )
+    return DataLoaders(built["train"], built["val"], built["test"], collator, data)

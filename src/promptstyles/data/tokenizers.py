@@ -1,0 +1,151 @@
+"""Tokenizers: tiktoken encodings by name, behind a small protocol so others can plug in.
+
+Record text is only ever encoded as ordinary text, so a literal ``<|endoftext|>`` in a record is a
+handful of ordinary tokens, never id 50256. A style's markup tokens (``<|user|>``, ``<|im_start|>``) are
+ordinary text too by default, as in the reference; with ``special_tokens="extend"`` they get new ids after
+the base vocabulary (or the base id when the encoding already has that special token), and only markup
+written by the style is ever matched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import TokenizerError
+
+__all__ = ["TiktokenTokenizer", "Tokenizer", "get_tokenizer"]
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What the engine needs from a tokenizer."""
+
+    name: str
+    eos_id: int
+    vocab_size: int
+
+    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, every character treated as ordinary text."""
+
+    def special_id(self, token: str) -> int | None:
+        """The id of special token ``token``, or None when it is ordinary text for this tokenizer."""
+
+    def decode(self, ids: Iterable[int]) -> str: ...
+
+    def token_byte_lengths(self) -> np.ndarray:
+        """Bytes of UTF-8 text each id stands for, indexed by id; maps part boundaries to tokens."""
+
+
+class TiktokenTokenizer:
+    """A tiktoken encoding, optionally extended with a style's special tokens."""
+
+    def __init__(self, encoding_name: str = "gpt2", extra_special_tokens: Sequence[str] = ()) -> None:
+        import tiktoken
+
+        try:
+            base = tiktoken.get_encoding(encoding_name)
+        except ValueError as error:
+            known = ", ".join(tiktoken.list_encoding_names())
+            raise TokenizerError(f"unknown tiktoken encoding {encoding_name!r}; available: {known}") from error
+        except Exception as error:
+            cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
+            where = f"TIKTOKEN_CACHE_DIR={cache}" if cache else "the tiktoken cache"
+            raise TokenizerError(
+                f"cannot load the {encoding_name!r} BPE files: they are not in {where} and could not be downloaded "
+                f"({type(error).__name__}: {error}). Connect to the internet once so tiktoken can cache them, or "
+                "set TIKTOKEN_CACHE_DIR to a folder that holds them."
+            ) from error
+        self.name = encoding_name
+        self._base = base
+        self.eos_id = base.eot_token
+        specials = dict(base._special_tokens)
+        added = []
+        for token in dict.fromkeys(extra_special_tokens):
+            if token not in specials:
+                specials[token] = base.n_vocab + len(added)
+                added.append(token)
+        self.added_tokens: tuple[str, ...] = tuple(added)
+        self._specials = {token: specials[token] for token in extra_special_tokens}
+        if added:
+            self._encoding = tiktoken.Encoding(
+                name=f"{encoding_name}+{len(added)}",
+                pat_str=base._pat_str,
+                mergeable_ranks=base._mergeable_ranks,
+                special_tokens=specials,
+            )
+            logger.info("added %d special tokens to %s: vocabulary size %d", len(added), encoding_name,
+                        self._encoding.n_vocab)
+        else:
+            self._encoding = base
+        self.vocab_size: int = self._encoding.n_vocab
+        self._markup_pattern = (
+            re.compile("|".join(re.escape(t) for t in sorted(self._specials, key=len, reverse=True)))
+            if self._specials else None
+        )
+
+    def __reduce__(self):  # tiktoken encodings pickle poorly; rebuild from the names instead
+        return (type(self), (self.name, tuple(self._specials)))
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        return self._encoding.encode_ordinary(text)
+
+    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        encode = self._encoding.encode_ordinary
+        return [encode(text) for text in texts]
+
+    def special_id(self, token: str) -> int | None:
+        return self._specials.get(token)
+
+    def split_markup(self, text: str) -> list[str | int]:
+        """Split style-written markup into ordinary text pieces and the ids of declared special tokens."""
+        if self._markup_pattern is None:
+            return [text]
+        pieces: list[str | int] = []
+        position = 0
+        for match in self._markup_pattern.finditer(text):
+            if match.start() > position:
+                pieces.append(text[position : match.start()])
+            pieces.append(self._specials[match.group()])
+            position = match.end()
+        if position < len(text):
+            pieces.append(text[position:])
+        return pieces
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self._encoding.decode(list(ids))
+
+    def decode_tokens(self, ids: Iterable[int]) -> list[str]:
+        """Each id's text on its own (bytes that split a character show as the replacement character)."""
+        return [self._encoding.decode_single_token_bytes(i).decode("utf-8", "replace") for i in ids]
+
+    @cached_property
+    def _byte_lengths(self) -> np.ndarray:
+        decode = self._encoding.decode_single_token_bytes
+        lengths = np.zeros(self.vocab_size, dtype=np.int64)
+        for token_id in range(self.vocab_size):
+            try:
+                lengths[token_id] = len(decode(token_id))
+            except KeyError:  # holes in some encodings' id ranges
+                lengths[token_id] = 0
+        return lengths
+
+    def token_byte_lengths(self) -> np.ndarray:
+        return self._byte_lengths
+
+    def __repr__(self) -> str:
+        extra = f", +{len(self.added_tokens)} special" if self.added_tokens else ""
+        return f"TiktokenTokenizer({self.name!r}{extra}, vocab_size={self.vocab_size})"
+
+
+def get_tokenizer(name: str = "gpt2", *, special_tokens: Sequence[str] = ()) -> TiktokenTokenizer:
+    """A tokenizer by name; ``special_tokens`` are the markup tokens to give ids (``extend`` mode)."""
+    return TiktokenTokenizer(name, special_tokens)
