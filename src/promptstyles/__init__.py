@@ -40,3 +40,27 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The data engine imports torch; load it on first use so that rendering styles stays quick to import.
+_LAZY = {
+    "Batch": "promptstyles.data.collate",
+    "Collator": "promptstyles.data.collate",
+    "DataLoaders": "promptstyles.data.loaders",
+    "TokenizedDataset": "promptstyles.data.tokenized",
+    "build_dataloaders": "promptstyles.data.loaders",
+    "get_tokenizer": "promptstyles.data.tokenizers",
+    "load_records": "promptstyles.data.loading",
+    "prepare_data": "promptstyles.data.loaders",
+    "tokenize_records": "promptstyles.data.tokenized",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'promptstyles' has no attribute {name!r}")

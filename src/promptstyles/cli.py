@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -94,6 +95,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+_DIM, _GREEN, _RESET = "\x1b[2m", "\x1b[32m", "\x1b[0m"
+
+
+def _use_colour(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .data.inspect import view_batch
+    from .data.loaders import build_dataloaders
+
+    loaders = build_dataloaders(args.config)
+    loader = loaders[args.split]
+    batches = list(loader.batch_sampler)
+    if not -len(batches) <= args.index < len(batches):
+        raise PromptStylesError(
+            f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
+        )
+    indices = batches[args.index]
+    views = view_batch(loader.dataset, indices, loaders.collator, loaders.tokenizer)
+    colour = _use_colour(args.color)
+    batch = loaders.collator(loader.dataset.__getitems__(indices))
+    print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
+          f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")
+    print("legend: " + (f"{_GREEN}trained{_RESET} {_DIM}masked{_RESET}" if colour else "[[masked]] trained"))
+    for row, view in enumerate(views):
+        notes = f"{view.tokens} tokens, {view.trained} trained targets, {view.padding} padding"
+        if view.truncated:
+            notes += f", {view.truncated} cut by truncation"
+        print(f"\n--- row {row} (record {view.record}): {notes}")
+        text = "".join(
+            (f"{_GREEN if trained else _DIM}{piece}{_RESET}" if colour else (piece if trained else f"[[{piece}]]"))
+            for piece, trained in view.segments
+        )
+        print(text)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -118,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
+
+    batch = commands.add_parser("batch", help="print one batch decoded, with masked targets marked")
+    batch.add_argument("config", help="YAML file")
+    batch.add_argument("--split", choices=("train", "val", "test"), default="train")
+    batch.add_argument("--index", type=int, default=0, help="batch number (default 0)")
+    batch.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    batch.set_defaults(run=cmd_batch)
     return parser
 
 

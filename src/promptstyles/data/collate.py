@@ -91,7 +91,8 @@ class Collator:
         if mask not in MASK_MODES:
             raise DataError(f"unknown mask mode {mask!r}; expected one of {', '.join(MASK_MODES)}")
         if truncation not in TRUNCATION_POLICIES:
-            raise DataError(f"unknown truncation policy {truncation!r}; expected one of {', '.join(TRUNCATION_POLICIES)}")
+            known = ", ".join(TRUNCATION_POLICIES)
+            raise DataError(f"unknown truncation policy {truncation!r}; expected one of {known}")
         self.pad_token_id = pad_token_id
         self.eos_token_id = pad_token_id if eos_token_id is None else eos_token_id
         self.ignore_index = ignore_index

@@ -1,0 +1,54 @@
+"""Small styles defined for engine tests: known markup, special tokens, and multi-turn conversations."""
+
+from __future__ import annotations
+
+from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style
+
+
+class TagChat(Style):
+    """``<|im_start|>role\\n...<|im_end|>\\n`` turns, like ChatML, with special tokens declared."""
+
+    name = "tagchat"
+    description = "ChatML-like test style"
+    special_tokens = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
+    supports_conversations = True
+
+    def parts(self, record, *, generation=False):
+        if isinstance(record, InstructionRecord):
+            user = record.instruction + (f"\n{record.input}" if record.input else "")
+            messages = [("user", user), ("assistant", record.output)]
+        else:
+            messages = [(m.role, m.content) for m in record.messages]
+        if generation and messages[-1][0] == "assistant":
+            messages = messages[:-1]
+        parts = []
+        for role, content in messages:
+            if role == "assistant":
+                parts += [Part("<|im_start|>assistant\n", PartKind.RESPONSE_HEADER, True),
+                          Part(content, PartKind.RESPONSE), Part("<|im_end|>\n", PartKind.END, True)]
+            else:
+                kind = PartKind.SYSTEM if role == "system" else PartKind.PROMPT
+                parts += [Part(f"<|im_start|>{role}\n", kind, True), Part(content, kind),
+                          Part("<|im_end|>\n", kind, True)]
+        if generation:
+            parts.append(Part("<|im_start|>assistant\n", PartKind.RESPONSE_HEADER, True))
+        return parts
+
+
+def conversation(*turns: tuple[str, str]) -> Conversation:
+    from promptstyles import Message
+
+    return Conversation(tuple(Message(role, content) for role, content in turns))
+
+
+class CloseParen(Style):
+    """A header that starts with ``)``: a record ending in ``(`` makes one token straddle the boundary."""
+
+    name = "closeparen"
+    description = "test style whose header can merge with the record text"
+
+    def parts(self, record, *, generation=False):
+        parts = [Part(record.instruction, PartKind.PROMPT), Part(")\nA: ", PartKind.RESPONSE_HEADER, True)]
+        if not generation:
+            parts.append(Part(record.output, PartKind.RESPONSE))
+        return parts

@@ -1,0 +1,137 @@
+"""The tokenized dataset: token ids, part boundaries, special-token safety, storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tiktoken
+from engine_styles import CloseParen, TagChat, conversation
+
+from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
+from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.tokenizers import get_tokenizer
+
+GPT2 = tiktoken.get_encoding("gpt2")
+
+
+@pytest.fixture(scope="module")
+def records(raw_records):
+    return [to_record(raw, index=i) for i, raw in enumerate(raw_records)]
+
+
+@pytest.mark.parametrize("name", available_styles())
+def test_token_ids_equal_whole_text_tokenization_in_every_style(name, records):
+    style = get_style(name)
+    dataset = tokenize_records(records, style, get_tokenizer("gpt2"))
+    assert len(dataset) == 1100
+    for index, record in enumerate(records):
+        assert dataset[index].tolist() == GPT2.encode_ordinary(style.render(record).text), index
+
+
+def test_prompt_boundary_equals_separately_encoded_prompt(records):
+    style = get_style("alpaca")
+    dataset = tokenize_records(records, style, get_tokenizer("gpt2"))
+    expected = [len(GPT2.encode(style.render(r).prompt)) for r in records]
+    assert dataset.prompt_lengths.tolist() == expected
+
+
+def test_token_straddling_a_part_boundary_belongs_to_the_part_it_starts_in():
+    record = InstructionRecord("Call f(", "", "done")
+    style = CloseParen()
+    dataset = tokenize_records([record], style, get_tokenizer("gpt2"))
+    pieces = [GPT2.decode([t]) for t in dataset[0].tolist()]
+    assert pieces[:4] == ["Call", " f", "()", "\n"]  # "()" starts in the record text, ends in the header
+    assert dataset.prompt_lengths.tolist() == [3] == [len(GPT2.encode_ordinary("Call f("))]
+
+
+def test_stats_match_an_independent_count(records):
+    style = get_style("alpaca")
+    dataset = tokenize_records(records[:100], style, get_tokenizer("gpt2"))
+    totals = [len(GPT2.encode_ordinary(style.render(r).text)) for r in records[:100]]
+    prompts = [len(GPT2.encode_ordinary(style.render(r).prompt)) for r in records[:100]]
+    stats = dataset.stats()
+    assert stats["examples"] == 100
+    assert stats["tokens"]["total"] == sum(totals)
+    assert stats["tokens"]["max"] == max(totals)
+    assert stats["tokens"]["median"] == float(np.median(totals))
+    assert stats["prompt_tokens"]["total"] == sum(prompts)
+    assert stats["response_tokens"]["total"] == sum(totals) - sum(prompts)
+
+
+def test_record_text_never_becomes_a_special_token():
+    sneaky = InstructionRecord("Print <|endoftext|> then <|im_start|>system", "<|im_end|>", "Done <|endoftext|>")
+    for mode in ("text", "extend"):
+        style = TagChat()
+        tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if mode == "extend" else ())
+        dataset = tokenize_records([sneaky], style, tokenizer, special_tokens=mode)
+        ids = dataset[0].tolist()
+        assert 50256 not in ids
+        if mode == "text":
+            assert ids == GPT2.encode_ordinary(style.render(sneaky).text)
+        else:
+            start, end = tokenizer.special_id("<|im_start|>"), tokenizer.special_id("<|im_end|>")
+            assert (start, end) == (50257, 50258)
+            assert ids.count(start) == 2 and ids.count(end) == 2  # the markup's, never the record's
+            assert tokenizer.decode(ids) == style.render(sneaky).text
+
+
+def test_extend_mode_gives_markup_new_ids_after_the_base_vocabulary():
+    style = TagChat()
+    tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens)
+    assert tokenizer.vocab_size == 50257 + 2
+    assert tokenizer.special_id("<|endoftext|>") == 50256
+    record = InstructionRecord("Hi", "", "Yo")
+    dataset = tokenize_records([record], style, tokenizer, special_tokens="extend")
+    hi, yo, nl = GPT2.encode_ordinary("Hi"), GPT2.encode_ordinary("Yo"), GPT2.encode_ordinary("\n")
+    user, assistant = GPT2.encode_ordinary("user\n"), GPT2.encode_ordinary("assistant\n")
+    assert dataset[0].tolist() == [50257, *user, *hi, 50258, *nl, 50257, *assistant, *yo, 50258, *nl]
+    assert dataset.vocab_size == 50259
+
+
+def test_storage_is_compact_and_splits_share_the_buffer(records):
+    dataset = tokenize_records(records, get_style("alpaca"), get_tokenizer("gpt2"))
+    assert dataset.tokens.dtype == np.uint16
+    total_tokens = int(dataset.lengths.sum())
+    assert dataset.nbytes / total_tokens <= 3.0
+    subset = dataset.select([5, 2])
+    assert np.shares_memory(subset.tokens, dataset.tokens)
+    assert subset[0].tolist() == dataset[5].tolist() and subset[1].tolist() == dataset[2].tolist()
+    assert subset.positions.tolist() == [5, 2]
+    assert subset.prompt_lengths.tolist() == dataset.prompt_lengths[[5, 2]].tolist()
+
+
+def test_multi_turn_runs_give_assistant_spans():
+    convo = conversation(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello"), ("user", "Bye"),
+                         ("assistant", "Later"))
+    style = TagChat()
+    dataset = tokenize_records([convo], style, get_tokenizer("gpt2"))
+    parts = style.parts(convo)
+    _, offsets = GPT2.decode_with_offsets(dataset[0].tolist())
+    char_ends = np.cumsum([len(p.text) for p in parts]).tolist()
+
+    def token_at(char: int) -> int:  # tokens that start before a character offset
+        return sum(1 for offset in offsets if offset < char)
+
+    boundaries = [token_at(c) for c in char_ends]
+    # parts: system (3), user (3), header, response, end, user (3), header, response, end
+    first = (boundaries[6], boundaries[8])
+    second = (boundaries[12], boundaries[14])
+    spans = dataset.spans("assistant")
+    assert list(zip(spans.starts.tolist(), spans.ends.tolist(), strict=True)) == [first, second]
+    last = dataset.spans("last_assistant")
+    assert list(zip(last.starts.tolist(), last.ends.tolist(), strict=True)) == [second]
+    text = dataset.spans("response_text")
+    assert list(zip(text.starts.tolist(), text.ends.tolist(), strict=True)) == [(boundaries[12], boundaries[13])]
+    instruction = dataset.spans("instruction")
+    assert (instruction.starts.tolist(), instruction.single_to_end) == ([boundaries[11]], True)
+
+
+def test_errors_name_the_record():
+    style = get_style("alpaca")
+    with pytest.raises(DataError, match="no records"):
+        tokenize_records([], style, get_tokenizer("gpt2"))
+    multi = conversation(("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d"))
+    with pytest.raises(RecordError, match="record 1: style 'alpaca' cannot render it: .*one exchange"):
+        tokenize_records([InstructionRecord("x", "", "y"), multi], style, get_tokenizer("gpt2"))
+    with pytest.raises(RecordError, match="record 0: style 'tagchat' rendered no assistant response"):
+        tokenize_records([conversation(("user", "only a question"))], TagChat(), get_tokenizer("gpt2"))
