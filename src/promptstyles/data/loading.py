@@ -127,17 +127,20 @@ def read_raw(path: str | os.PathLike[str], *, format: str = "auto") -> list[Any]
     except OSError as error:
         raise DataError(f"{source}: cannot read: {error}") from error
     text = _decode(data, source)
-    stripped = text.lstrip()
     if format == "auto":
         lowered = source.lower()
         if lowered.endswith((".jsonl", ".ndjson")):
             format = "jsonl"
+        elif lowered.endswith(".json") or text.lstrip().startswith("["):
+            format = "json"
         else:
-            format = "json" if stripped.startswith("[") or not stripped else "jsonl"
+            format = "jsonl"
     if format == "json":
         try:
             loaded = json.loads(text)
         except json.JSONDecodeError as error:
+            if error.msg == "Extra data" and text.lstrip().startswith("{"):
+                return read_raw(path, format="jsonl")  # JSON Lines in a .json file
             raise _json_error(source, error) from error
         if not isinstance(loaded, list):
             raise DataError(f"{source}: expected a JSON array of records, got a JSON {type(loaded).__name__}")

@@ -1,0 +1,97 @@
+"""From a config to DataLoaders, and the batch command that shows what is trained."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from promptstyles import DataError, build_dataloaders
+from promptstyles.cli import main
+
+
+def config(dataset_path, **sections):
+    base = {"data": {"path": str(dataset_path)}, "loader": {"batch_size": 8}}
+    for key, value in sections.items():
+        base[key] = {**base.get(key, {}), **value}
+    return base
+
+
+def test_reference_split_sizes_and_default_loader_settings(dataset_path, caplog):
+    caplog.set_level("INFO")
+    loaders = build_dataloaders(config(dataset_path))
+    assert loaders.data.sizes == {"train": 935, "val": 55, "test": 110}
+    assert "split sizes: {'train': 935, 'val': 55, 'test': 110}" in caplog.text
+    assert len(loaders.train) == 116  # drop_last on the training loader
+    assert (len(loaders.val), len(loaders.test)) == (7, 14)
+    assert [loaders.val.dataset.positions[0], loaders.test.dataset.positions[0]] == [1045, 935]
+
+
+def test_shuffle_is_reproducible_per_seed(dataset_path):
+    first = [b.inputs for b in build_dataloaders(config(dataset_path, loader={"seed": 7})).train]
+    again = [b.inputs for b in build_dataloaders(config(dataset_path, loader={"seed": 7})).train]
+    other = [b.inputs for b in build_dataloaders(config(dataset_path, loader={"seed": 8})).train]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_worker_processes_give_the_same_batches(dataset_path):
+    settings = config(dataset_path, collate={"mask": "prompt"}, loader={"shuffle": False})
+    single = list(build_dataloaders(settings).val)
+    workers = list(build_dataloaders(config(dataset_path, collate={"mask": "prompt"},
+                                            loader={"shuffle": False, "num_workers": 2})).val)
+    assert len(single) == len(workers) == 7
+    for a, b in zip(single, workers, strict=True):
+        assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+
+
+def test_seeded_split_shuffle(dataset_path):
+    loaders = build_dataloaders(config(dataset_path, data={"split": {"train": 0.5, "test": 0.25, "shuffle": True}}))
+    positions = [set(loaders.datasets[name].positions.tolist()) for name in ("train", "val", "test")]
+    assert [len(p) for p in positions] == [550, 275, 275]
+    assert set().union(*positions) == set(range(1100))
+    assert positions[0] != set(range(550))
+
+
+def test_drop_overlong_counts_and_reports(dataset_path, caplog):
+    loaders = build_dataloaders(config(dataset_path, collate={"allowed_max_length": 60, "drop_overlong": True}))
+    lengths = loaders.data.dataset.lengths
+    expected_train = int((lengths[:935] > 60).sum())
+    assert loaders.data.dropped["train"] == expected_train > 0
+    assert len(loaders.train.dataset) == 935 - expected_train
+    assert f"train: dropped {expected_train} of 935 examples longer than allowed_max_length=60" in caplog.text
+    assert max(batch.inputs.shape[1] for batch in loaders.train) <= 60
+
+
+def test_every_example_overlong_is_an_error(dataset_path):
+    with pytest.raises(DataError, match="every train example is longer than collate.allowed_max_length=5"):
+        build_dataloaders(config(dataset_path, collate={"allowed_max_length": 5, "drop_overlong": True}))
+
+
+def test_attention_mask_and_device_options(dataset_path):
+    loaders = build_dataloaders(config(dataset_path, collate={"attention_mask": True, "device": "cpu"},
+                                       loader={"shuffle": False}))
+    batch = next(iter(loaders.val))
+    lengths = loaders.val.dataset.lengths[:8]
+    assert batch.attention_mask.sum(dim=1).tolist() == [min(n + 1, batch.inputs.shape[1]) for n in lengths.tolist()]
+
+
+def test_batch_command_marks_masked_targets(tmp_path, capsys):
+    data = tmp_path / "two.json"
+    data.write_text(json.dumps([{"instruction": "Say hi.", "input": "", "output": "Hi."},
+                                {"instruction": "Add.", "input": "1 2", "output": "3"}]), encoding="utf-8")
+    settings = tmp_path / "config.yaml"
+    settings.write_text("data: {path: two.json, split: {train: 1.0, test: 0.0}}\n"
+                        "collate: {mask: prompt}\nloader: {batch_size: 2, shuffle: false}\n", encoding="utf-8")
+    assert main(["batch", str(settings), "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("train batch 0: inputs (2, 41), style 'alpaca', mask 'prompt'\nlegend: [[masked]] trained\n")
+    assert ("[[Below is an instruction that describes a task. Write a response that appropriately completes the "
+            "request.\n\n### Instruction:\nSay hi.\n\n### Response:\n]]Hi.<|endoftext|>") in out
+    assert "--- row 0 (record 0): 35 tokens, 3 trained targets, 6 padding" in out
+    assert "--- row 1 (record 1): 41 tokens, 2 trained targets, 0 padding" in out
+    assert main(["batch", str(settings), "--color", "always"]) == 0
+    assert "\x1b[32mHi.<|endoftext|>\x1b[0m" in capsys.readouterr().out
+    assert main(["batch", str(settings), "--index", "3"]) == 1
+    assert "--index 3 is out of range: the train loader has 1 batches" in capsys.readouterr().err

@@ -1,0 +1,168 @@
+"""Reading records: files, URLs with a verified cache, field maps, and errors that name the record."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError
+from promptstyles.data.loading import fetch_url, load_records, read_raw
+from promptstyles.data.tokenizers import get_tokenizer
+
+GOOD = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def test_json_and_jsonl_give_the_same_records(tmp_path):
+    array = write(tmp_path, "a.json", json.dumps(GOOD))
+    lines = write(tmp_path, "a.jsonl", "\n".join(json.dumps(r) for r in GOOD) + "\n\n")
+    expected = [InstructionRecord("Add.", "1 2", "3"), InstructionRecord("Hi?", "", "Hello.")]
+    assert load_records(array).records == expected
+    assert load_records(lines).records == expected
+
+
+def test_field_map_and_chat_shapes(tmp_path):
+    path = write(tmp_path, "qa.jsonl", json.dumps({"question": "Why?", "answer": "Because."}) + "\n"
+                 + json.dumps({"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Yo"}]}))
+    loaded = load_records(path, fields={"instruction": "question", "output": "answer"})
+    assert loaded.records == [
+        InstructionRecord("Why?", "", "Because."),
+        Conversation((Message("user", "Hi"), Message("assistant", "Yo"))),
+    ]
+
+
+@pytest.mark.parametrize(("record", "message"), [
+    ({"input": "x", "output": "y"}, "record 1, key 'instruction': missing key"),
+    ({"instruction": "x", "input": "y"}, "record 1, key 'output': missing key"),
+    ({"instruction": 7, "output": "y"}, "record 1, key 'instruction': expected a string, got int 7"),
+    ({"instruction": "x", "input": 3.5, "output": "y"}, "record 1, key 'input': expected a string, got float"),
+    ({"instruction": "x", "output": "  "}, "record 1, key 'output': output is empty"),
+    ({"messages": [{"role": "robot", "content": "x"}]}, "record 1, key 'messages\\[0\\].role': unknown role"),
+    (["not", "an", "object"], "record 1: expected a JSON object, got list"),
+])
+def test_invalid_records_name_index_and_key(tmp_path, record, message):
+    path = write(tmp_path, "bad.json", json.dumps([GOOD[0], record]))
+    with pytest.raises(RecordError, match=message):
+        load_records(path)
+
+
+def test_skip_mode_counts_invalid_records(tmp_path, caplog):
+    path = write(tmp_path, "mixed.json", json.dumps([GOOD[0], {"instruction": 1}, GOOD[1], {}]))
+    loaded = load_records(path, on_invalid="skip")
+    assert len(loaded) == 2
+    assert [index for index, _ in loaded.skipped] == [1, 3]
+    assert "skipped 2 invalid record(s) of 4" in caplog.text
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"[]", "the dataset has no records"),
+    (b'[{"instruction": "a", "output": "b"}, {"instr', "invalid JSON at line 1, column 40: Unterminated string"),
+    (b'\xff\xfe[{"instruction": "a"}]', "not UTF-8 text \\(invalid byte at offset 0\\)"),
+    (b'{"instruction": "a", "output": "b"}\n{"instruction": ', "invalid JSON at line 2"),
+    (b'{"records": []}', "expected a JSON array of records, got a JSON dict"),
+])
+def test_unreadable_files_are_clear_errors(tmp_path, content, message):
+    path = write(tmp_path, "broken.json", content)
+    with pytest.raises(DataError, match=message):
+        load_records(path)
+
+
+def test_every_record_invalid_is_an_error_even_when_skipping(tmp_path):
+    path = write(tmp_path, "all-bad.json", json.dumps([{"x": 1}, {"y": 2}]))
+    with pytest.raises(DataError, match="every record is invalid \\(2 skipped\\)"):
+        load_records(path, on_invalid="skip")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="nothing.json: file not found"):
+        read_raw(tmp_path / "nothing.json")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A loopback HTTP server over a folder, so downloads are real requests."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_url_is_downloaded_once_into_a_verified_cache(server, tmp_path):
+    root, base = server
+    (root / "data.json").write_text(json.dumps(GOOD), encoding="utf-8")
+    cache = tmp_path / "cache"
+    loaded = load_records(f"{base}/data.json", cache=cache)
+    assert len(loaded) == 2 and loaded.source == f"{base}/data.json"
+    files = sorted(p.name for p in cache.iterdir())
+    assert len(files) == 2 and files[1] == files[0] + ".sha256"
+    cached = cache / files[0]
+    assert (cache / files[1]).read_text() == hashlib.sha256(cached.read_bytes()).hexdigest()
+
+    (root / "data.json").unlink()  # a cache hit needs no server
+    assert load_records(f"{base}/data.json", cache=cache).records == loaded.records
+
+    cached.write_bytes(b'[{"instruction": "tampered", "output": "x"}]')  # fails verification: fetched again
+    (root / "data.json").write_text(json.dumps(GOOD[:1]), encoding="utf-8")
+    assert load_records(f"{base}/data.json", cache=cache).records == [InstructionRecord("Add.", "1 2", "3")]
+
+
+def test_failed_download_leaves_nothing_behind(server, tmp_path):
+    _, base = server
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="cannot download .*missing.json.*set data.path"):
+        fetch_url(f"{base}/missing.json", directory=cache)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_interrupted_download_keeps_the_previous_cache(tmp_path):
+    class Broken:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            raise OSError("connection reset")
+
+    with pytest.raises(DataError, match="connection reset"):
+        fetch_url("https://example.invalid/data.json", directory=tmp_path, opener=lambda url: Broken())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_tokenizer_lists_the_known_ones():
+    with pytest.raises(TokenizerError, match="unknown tiktoken encoding 'gpt5'; available: .*gpt2"):
+        get_tokenizer("gpt5")
+
+
+def test_missing_bpe_files_say_how_to_fix_it(monkeypatch, tmp_path):
+    import tiktoken.load
+    import tiktoken.registry
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setattr(tiktoken.load, "read_file", offline)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    with pytest.raises(TokenizerError, match="cannot load the 'gpt2' BPE files: they are not in TIKTOKEN_CACHE_DIR="
+                                             f"{tmp_path} .*set TIKTOKEN_CACHE_DIR to a folder that holds them"):
+        get_tokenizer("gpt2")
+    assert tiktoken  # the real module stays importable
