@@ -292,7 +292,8 @@ def train(
         if step % config.eval_every == 0:
             last_eval = record()
             val = None if last_eval is None else last_eval.loss
-            logger.info("step %d/%d: train loss %.4f, val loss %s", step, total_steps, curve.train_loss[-1], val)
+            shown = "-" if val is None else f"{val:.4f}"
+            logger.info("step %d/%d: train loss %.4f, val loss %s", step, total_steps, curve.train_loss[-1], shown)
         if progress is not None:
             progress(Progress(step, max(total_steps, step), epoch, value, val))
     if window or not curve.step:
