@@ -5,7 +5,7 @@ Every function here takes and returns plain data or tensors, so a notebook can r
 
 from ..errors import ModelError
 from .checkpoints import gpt2_state_dict, load_gpt2_safetensors, load_state_dict_file, save_state_dict_file
-from .generate import Generation, Tokenizer, generate, generate_response
+from .generate import Generation, TokenizerLike, generate, generate_response
 from .metrics import rouge_l, score_responses, token_f1
 from .model import GPT, PRESETS, GPTConfig, resize_token_embeddings
 from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
@@ -34,7 +34,7 @@ __all__ = [
     "LossCurve",
     "ModelError",
     "Progress",
-    "Tokenizer",
+    "TokenizerLike",
     "TrainConfig",
     "TrainResult",
     "evaluate",

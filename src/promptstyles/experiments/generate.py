@@ -18,12 +18,12 @@ from torch import nn
 from ..records import Record
 from ..styles import Style
 
-__all__ = ["Generation", "Tokenizer", "generate", "generate_response"]
+__all__ = ["Generation", "TokenizerLike", "generate", "generate_response"]
 
 logger = logging.getLogger(__name__)
 
 
-class Tokenizer(Protocol):
+class TokenizerLike(Protocol):
     """What generation needs from a tokenizer."""
 
     @property
@@ -62,7 +62,7 @@ def _choose(logits: torch.Tensor, temperature: float, top_k: int | None, generat
 @torch.inference_mode()
 def generate(
     model: nn.Module,
-    tokenizer: Tokenizer,
+    tokenizer: TokenizerLike,
     prompt: str | Sequence[int],
     *,
     max_new_tokens: int = 64,
@@ -110,7 +110,7 @@ def generate(
 
 def generate_response(
     model: nn.Module,
-    tokenizer: Tokenizer,
+    tokenizer: TokenizerLike,
     style: Style,
     record: Record,
     *,
