@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataError",
+    "ModelError",
     "PluginError",
     "PromptStylesError",
     "RecordError",
@@ -68,3 +69,7 @@ class DataError(PromptStylesError):
 
 class TokenizerError(PromptStylesError):
     """A tokenizer cannot be created or its files are missing."""
+
+
+class ModelError(PromptStylesError):
+    """A model cannot be built, or a checkpoint does not fit it; names the tensor key and the shapes."""

@@ -1,0 +1,68 @@
+"""Comparing prompt styles: a GPT-2-architecture model, training, generation, metrics, plots and reports.
+
+Every function here takes and returns plain data or tensors, so a notebook can run any step alone.
+"""
+
+from ..errors import ModelError
+from .checkpoints import gpt2_state_dict, load_gpt2_safetensors, load_state_dict_file, save_state_dict_file
+from .generate import Generation, TokenizerLike, generate, generate_response
+from .metrics import rouge_l, score_responses, token_f1
+from .model import GPT, PRESETS, GPTConfig, resize_token_embeddings
+from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
+from .report import flat_rows, rank_styles, render_markdown, verdict, write_json, write_report
+from .sample import load_sample_records, sample_data_path
+from .stats import length_summary, static_stats
+from .train import (
+    EvalResult,
+    LossCurve,
+    Progress,
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    lm_loss,
+    progress_bar,
+    response_loss,
+    train,
+)
+
+__all__ = [
+    "GPT",
+    "PRESETS",
+    "EvalResult",
+    "GPTConfig",
+    "Generation",
+    "LossCurve",
+    "ModelError",
+    "Progress",
+    "TokenizerLike",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "flat_rows",
+    "generate",
+    "generate_response",
+    "gpt2_state_dict",
+    "length_summary",
+    "lm_loss",
+    "load_gpt2_safetensors",
+    "load_sample_records",
+    "load_state_dict_file",
+    "plot_length_distributions",
+    "plot_loss_curves",
+    "plot_padding_truncation",
+    "progress_bar",
+    "rank_styles",
+    "render_markdown",
+    "resize_token_embeddings",
+    "response_loss",
+    "rouge_l",
+    "sample_data_path",
+    "save_state_dict_file",
+    "score_responses",
+    "static_stats",
+    "token_f1",
+    "train",
+    "verdict",
+    "write_json",
+    "write_report",
+]

@@ -1,0 +1,134 @@
+"""Generating a response the way a style is used at inference: its prompt, its stops, its extraction.
+
+A style is judged on what a user would get, so generation starts from ``style.generation_prompt`` (a
+prefix of the training text), stops at the end-of-text id or at any of the style's stop sequences in the
+decoded continuation, and hands the continuation to ``style.extract_response``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import torch
+from torch import nn
+
+from ..records import Record
+from ..styles import Style
+
+__all__ = ["Generation", "TokenizerLike", "generate", "generate_response"]
+
+logger = logging.getLogger(__name__)
+
+
+class TokenizerLike(Protocol):
+    """What generation needs from a tokenizer."""
+
+    @property
+    def eos_id(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated continuation: its ids and text (stop sequence included) and why it ended."""
+
+    ids: list[int]
+    text: str
+    stopped: Literal["eos", "stop", "length"]
+
+
+def _next_logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    # A GPT computes the head for the last position only; any other module is called as ids -> logits.
+    head = getattr(model, "next_token_logits", None)
+    return head(ids) if callable(head) else model(ids)[:, -1, :]
+
+
+def _choose(logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None) -> int:
+    if temperature <= 0.0:
+        return int(torch.argmax(logits))
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        threshold = torch.topk(logits, top_k).values[-1]
+        logits = logits.masked_fill(logits < threshold, float("-inf"))
+    return int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
+
+
+@torch.inference_mode()
+def generate(
+    model: nn.Module,
+    tokenizer: TokenizerLike,
+    prompt: str | Sequence[int],
+    *,
+    max_new_tokens: int = 64,
+    stop_sequences: Sequence[str] = (),
+    eos_id: int | None = None,
+    context_length: int | None = None,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    device: str = "cpu",
+) -> Generation:
+    """Continue ``prompt`` (text, or ids already encoded) token by token: greedy, or sampled when
+    ``temperature`` > 0 (from the ``top_k`` most likely tokens when given; ``seed`` makes it repeatable).
+
+    The input is cropped to the last ``context_length`` tokens (the model's own by default). Generation
+    ends at ``eos_id`` (the tokenizer's by default; not part of the result), when a stop sequence appears
+    in the decoded continuation (kept in ``text`` for the style to cut), or after ``max_new_tokens``.
+    """
+    eos = tokenizer.eos_id if eos_id is None else eos_id
+    if context_length is None:
+        context_length = getattr(getattr(model, "config", None), "context_length", None)
+    generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    was_training = model.training
+    model.eval()
+    prompt_ids = tokenizer.encode(prompt) if isinstance(prompt, str) else list(prompt)
+    ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+    new: list[int] = []
+    text = ""
+    stopped: Literal["eos", "stop", "length"] = "length"
+    for _ in range(max_new_tokens):
+        window = ids if context_length is None else ids[:, -context_length:]
+        token = _choose(_next_logits(model, window)[0], temperature, top_k, generator)
+        if token == eos:
+            stopped = "eos"
+            break
+        new.append(token)
+        ids = torch.cat([ids, torch.tensor([[token]], device=device)], dim=1)
+        text = tokenizer.decode(new)
+        if any(stop in text for stop in stop_sequences):
+            stopped = "stop"
+            break
+    model.train(was_training)
+    return Generation(new, text, stopped)
+
+
+def generate_response(
+    model: nn.Module,
+    tokenizer: TokenizerLike,
+    style: Style,
+    record: Record,
+    *,
+    max_new_tokens: int = 64,
+    **options: object,
+) -> str:
+    """The response ``model`` gives to ``record`` in ``style``: generated, stopped and extracted.
+
+    ``options`` go to :func:`generate` (e.g. ``temperature``, ``top_k``, ``seed``, ``context_length``).
+    """
+    prompt = style.generation_prompt(record)
+    generation = generate(
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens=max_new_tokens,
+        stop_sequences=style.stop_sequences,
+        **options,  # type: ignore[arg-type]
+    )
+    logger.debug("generated %d tokens (%s)", len(generation.ids), generation.stopped)
+    return style.extract_response(generation.text)

@@ -1,0 +1,107 @@
+"""The comparison's pictures: loss curves, token lengths, and padding and truncation per style.
+
+Figures are built with matplotlib's object API on the Agg canvas (no pyplot, so no global figure state
+and no display needed), rendered to PNG bytes and written atomically, so an interrupted run never leaves
+half an image. Sizes are fixed (``WIDTH`` x ``HEIGHT`` pixels) so reports lay out the same every time.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..data.loading import atomic_write_bytes
+
+__all__ = ["HEIGHT", "WIDTH", "plot_length_distributions", "plot_loss_curves", "plot_padding_truncation"]
+
+logger = logging.getLogger(__name__)
+
+WIDTH, HEIGHT, DPI = 1000, 420, 100
+
+
+def _figure(columns: int) -> tuple[Figure, list[Any]]:
+    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, columns, squeeze=False)[0]
+    return figure, list(axes)
+
+
+def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    target = Path(path)
+    atomic_write_bytes(target, buffer.getvalue())
+    logger.info("wrote %s", target)
+    return target
+
+
+def _points(steps: Sequence[int], values: Sequence[float | None]) -> tuple[list[int], list[float]]:
+    pairs = [(s, v) for s, v in zip(steps, values, strict=False) if v is not None and not math.isnan(v)]
+    return [s for s, _ in pairs], [v for _, v in pairs]
+
+
+def plot_loss_curves(curves: Mapping[str, Mapping[str, Sequence[Any]]], path: str | os.PathLike[str]) -> Path:
+    """Train loss (left) and validation loss on response text (right) against steps, one line per style.
+
+    ``curves`` maps a style to a curve as :class:`~promptstyles.experiments.train.LossCurve` writes it
+    (``step``, ``train_loss``, ``val_loss``, ``val_response_loss``); the all-supervised validation loss
+    is drawn dashed next to the response-text one.
+    """
+    figure, (train_axes, val_axes) = _figure(2)
+    for style, curve in curves.items():
+        (line,) = train_axes.plot(*_points(curve["step"], curve["train_loss"]), marker="o", label=style)
+        color = line.get_color()
+        val_axes.plot(*_points(curve["step"], curve.get("val_response_loss", ())), marker="o", color=color,
+                      label=f"{style}: response text")
+        val_axes.plot(*_points(curve["step"], curve.get("val_loss", ())), linestyle="--", color=color,
+                      label=f"{style}: all supervised")
+    train_axes.set(title="Training loss", xlabel="step", ylabel="cross-entropy")
+    val_axes.set(title="Validation loss", xlabel="step", ylabel="cross-entropy")
+    for axes in (train_axes, val_axes):
+        axes.grid(alpha=0.3)
+        if axes.lines:
+            axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def plot_length_distributions(
+    lengths: Mapping[str, Sequence[int]], path: str | os.PathLike[str], *, max_length: int | None = None
+) -> Path:
+    """Tokens per example, one box per style; a dotted line marks the truncation length when given."""
+    figure, (axes,) = _figure(1)
+    styles = list(lengths)
+    axes.boxplot([list(lengths[s]) or [0] for s in styles], showmeans=True)
+    axes.set_xticks(range(1, len(styles) + 1), styles)
+    if max_length is not None:
+        axes.axhline(max_length, linestyle=":", color="black", label=f"max length {max_length}")
+        axes.legend(fontsize="small")
+    axes.set(title="Tokens per example", ylabel="tokens")
+    axes.grid(alpha=0.3, axis="y")
+    return _save(figure, path)
+
+
+def plot_padding_truncation(
+    padding_fraction: Mapping[str, float], truncated: Mapping[str, int], path: str | os.PathLike[str]
+) -> Path:
+    """Two bar charts per style: the share of batch positions that are padding, and examples truncated."""
+    figure, (pad_axes, cut_axes) = _figure(2)
+    styles = list(padding_fraction)
+    bars = pad_axes.bar(styles, [100 * padding_fraction[s] for s in styles], color="tab:blue")
+    pad_axes.bar_label(bars, fmt="%.1f%%", fontsize="small")
+    pad_axes.set(title="Padding", ylabel="% of batch positions")
+    bars = cut_axes.bar(styles, [truncated.get(s, 0) for s in styles], color="tab:red")
+    cut_axes.bar_label(bars, fontsize="small")
+    cut_axes.set(title="Truncated examples", ylabel="examples")
+    cut_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for axes in (pad_axes, cut_axes):
+        axes.grid(alpha=0.3, axis="y")
+    return _save(figure, path)

@@ -1,0 +1,303 @@
+"""Training a model on batches of ``(inputs, targets)``, and the losses that make styles comparable.
+
+Two losses matter when styles are compared. :func:`lm_loss` is the usual cross-entropy over every target
+the collator did not ignore; it is what a style trains on, and it differs between styles because their
+markup differs. :func:`response_loss` scores only chosen positions, the tokens of the response text
+itself, which are the same tokens for every style; it is the headline number of a comparison.
+
+Validation losses are token-weighted over the whole loader (summed negative log-likelihood divided by the
+number of scored tokens), not means of batch means, so a batch with few scored tokens weighs little.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._schema import Invalid
+
+__all__ = [
+    "EvalResult",
+    "LossCurve",
+    "Progress",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "lm_loss",
+    "progress_bar",
+    "response_loss",
+    "train",
+]
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+
+
+def _summed_nll(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor | None, ignore_index: int
+) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy over the scored positions, and how many there are."""
+    scored = targets != ignore_index
+    if mask is not None:
+        scored = scored & mask.to(torch.bool)
+    count = int(scored.sum())
+    if count == 0:
+        return logits.sum() * 0.0, 0
+    total = F.cross_entropy(logits[scored].float(), targets[scored], reduction="sum")
+    return total, count
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor, *, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+    """Mean cross-entropy over every target that is not ``ignore_index``.
+
+    ``logits`` is ``(B, T, V)`` and ``targets`` ``(B, T)``. Returns 0 (attached to the graph, so a step
+    is a no-op) when nothing is scored, where plain cross-entropy would return NaN and poison the weights.
+    """
+    total, count = _summed_nll(logits, targets, None, ignore_index)
+    return total / max(count, 1)
+
+
+def response_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    scored_mask: torch.Tensor,
+    *,
+    ignore_index: int = IGNORE_INDEX,
+) -> torch.Tensor:
+    """Mean cross-entropy over the positions where ``scored_mask`` (``(B, T)``, bool) is True.
+
+    The mask marks the targets that are response text (markup excluded), so every style is scored on the
+    same tokens. Positions whose target is ``ignore_index`` are never scored, mask or not.
+    """
+    total, count = _summed_nll(logits, targets, scored_mask, ignore_index)
+    return total / max(count, 1)
+
+
+def unpack_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(inputs, targets, response_mask or None)`` from a batch.
+
+    Accepts ``(inputs, targets)``, ``(inputs, targets, response_mask)``, or any batch that unpacks as
+    ``inputs, targets = batch`` and carries a ``response_mask`` attribute.
+    """
+    mask = getattr(batch, "response_mask", None)
+    items = tuple(batch)
+    if len(items) == 3:
+        return items[0], items[1], items[2]
+    inputs, targets = items
+    return inputs, targets, mask
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training budget and optimiser; one per comparison, identical for every style."""
+
+    max_steps: int | None = None
+    """Stop after this many optimiser steps (wins over ``epochs`` when both are set)."""
+    epochs: int = 1
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.1
+    grad_clip: float | None = 1.0
+    eval_every: int = 10
+    """Evaluate on the validation loader every this many steps (and always after the last step)."""
+    eval_batches: int | None = None
+    """Evaluate on at most this many validation batches (all by default)."""
+    seed: int = 123
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.max_steps is not None and self.max_steps < 1:
+            raise Invalid("max_steps", f"must be at least 1, got {self.max_steps}")
+        for key in ("epochs", "eval_every"):
+            if getattr(self, key) < 1:
+                raise Invalid(key, f"must be at least 1, got {getattr(self, key)}")
+        if self.eval_batches is not None and self.eval_batches < 1:
+            raise Invalid("eval_batches", f"must be at least 1, got {self.eval_batches}")
+        if self.learning_rate <= 0:
+            raise Invalid("learning_rate", f"must be positive, got {self.learning_rate}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise Invalid("grad_clip", f"must be positive, got {self.grad_clip}")
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Token-weighted validation losses: all supervised targets, and response-text targets only."""
+
+    loss: float
+    response_loss: float | None
+    tokens: int
+    response_tokens: int
+
+
+@dataclass
+class LossCurve:
+    """Loss curves as parallel lists, one entry per evaluation; plain data for JSON and plots."""
+
+    step: list[int] = field(default_factory=list)
+    tokens_seen: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_response_loss: list[float | None] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced, as plain data (``to_dict`` gives JSON-ready dicts and lists)."""
+
+    steps: int
+    tokens_seen: int
+    seconds: float
+    curve: LossCurve
+    final: EvalResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Handed to a progress callback after every step."""
+
+    step: int
+    total_steps: int
+    epoch: int
+    loss: float
+    val_loss: float | None = None
+
+
+def progress_bar(done: int, total: int, *, width: int = 24, label: str = "") -> str:
+    """A one-line text bar, e.g. ``"alpaca [######------------------]  25% 10/40"``."""
+    fraction = 0.0 if total <= 0 else min(max(done / total, 0.0), 1.0)
+    filled = round(fraction * width)
+    bar = "#" * filled + "-" * (width - filled)
+    prefix = f"{label} " if label else ""
+    return f"{prefix}[{bar}] {fraction:4.0%} {done}/{total}"
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, loader: Iterable[Any], *, max_batches: int | None = None, device: str = "cpu"
+) -> EvalResult:
+    """Token-weighted losses of ``model`` over ``loader`` (at most ``max_batches`` batches).
+
+    ``response_loss`` is None when the batches carry no response mask.
+    """
+    was_training = model.training
+    model.eval()
+    loss_sum = response_sum = 0.0
+    tokens = response_tokens = 0
+    has_mask = False
+    for number, batch in enumerate(loader):
+        if max_batches is not None and number >= max_batches:
+            break
+        inputs, targets, mask = unpack_batch(batch)
+        targets = targets.to(device)
+        logits = model(inputs.to(device))
+        total, count = _summed_nll(logits, targets, None, IGNORE_INDEX)
+        loss_sum, tokens = loss_sum + float(total), tokens + count
+        if mask is not None:
+            has_mask = True
+            total, count = _summed_nll(logits, targets, mask.to(device), IGNORE_INDEX)
+            response_sum, response_tokens = response_sum + float(total), response_tokens + count
+    model.train(was_training)
+    loss = loss_sum / tokens if tokens else math.nan
+    response = (response_sum / response_tokens if response_tokens else math.nan) if has_mask else None
+    return EvalResult(loss, response, tokens, response_tokens)
+
+
+def _batches(loader: Iterable[Any], epochs: int, max_steps: int | None) -> Iterator[tuple[int, Any]]:
+    step = 0
+    epoch = 0
+    while max_steps is not None or epoch < epochs:
+        produced = False
+        for batch in loader:
+            produced = True
+            yield epoch, batch
+            step += 1
+            if max_steps is not None and step >= max_steps:
+                return
+        if not produced:
+            return
+        epoch += 1
+
+
+def _total_steps(loader: Iterable[Any], config: TrainConfig) -> int:
+    if config.max_steps is not None:
+        return config.max_steps
+    try:
+        per_epoch = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        per_epoch = 0
+    return per_epoch * config.epochs
+
+
+def train(
+    model: nn.Module,
+    train_loader: Iterable[Any],
+    val_loader: Iterable[Any] | None = None,
+    config: TrainConfig | None = None,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place with AdamW on ``lm_loss``, evaluating every ``config.eval_every`` steps.
+
+    The seed is set before the first step, so with the same model, loaders and config a run gives the
+    same numbers. The data order is the loader's own (seed its sampler for identical order per style).
+    """
+    config = config or TrainConfig()
+    torch.manual_seed(config.seed)
+    model.to(config.device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    total_steps = _total_steps(train_loader, config)
+    curve = LossCurve()
+    step = tokens_seen = 0
+    window: list[float] = []
+    last_eval: EvalResult | None = None
+    started = time.perf_counter()
+
+    def record() -> EvalResult | None:
+        result = None
+        if val_loader is not None:
+            result = evaluate(model, val_loader, max_batches=config.eval_batches, device=config.device)
+        curve.step.append(step)
+        curve.tokens_seen.append(tokens_seen)
+        curve.train_loss.append(sum(window) / len(window) if window else math.nan)
+        curve.val_loss.append(None if result is None else result.loss)
+        curve.val_response_loss.append(None if result is None else result.response_loss)
+        window.clear()
+        return result
+
+    for epoch, batch in _batches(train_loader, config.epochs, config.max_steps):
+        inputs, targets, _ = unpack_batch(batch)
+        inputs, targets = inputs.to(config.device), targets.to(config.device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = lm_loss(model(inputs), targets)
+        loss.backward()
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        tokens_seen += int((targets != IGNORE_INDEX).sum())
+        value = loss.item()
+        window.append(value)
+        val = None
+        if step % config.eval_every == 0:
+            last_eval = record()
+            val = None if last_eval is None else last_eval.loss
+            shown = "-" if val is None else f"{val:.4f}"
+            logger.info("step %d/%d: train loss %.4f, val loss %s", step, total_steps, curve.train_loss[-1], shown)
+        if progress is not None:
+            progress(Progress(step, max(total_steps, step), epoch, value, val))
+    if window or not curve.step:
+        last_eval = record()
+    seconds = time.perf_counter() - started
+    logger.info("trained %d steps on %d target tokens in %.1f s", step, tokens_seen, seconds)
+    return TrainResult(step, tokens_seen, seconds, curve, last_eval)

@@ -1,0 +1,100 @@
+"""The report leads with the verdict; results.json and results.csv hold the same numbers as plain data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from promptstyles.experiments.report import flat_rows, rank_styles, render_markdown, verdict, write_report
+
+
+def results() -> dict:
+    def style(tokens: float, compute: int, response: float | None, loss: float, f1: float) -> dict:
+        return {
+            "static": {"examples": 60, "tokens_mean": tokens, "tokens_median": tokens - 1, "tokens_p95": tokens + 30,
+                       "tokens_max": 140, "template_overhead_mean": tokens - 40, "supervised_fraction": 0.25,
+                       "truncated": 1, "padding_fraction": 0.125, "compute_tokens": compute},
+            "training": {"curve": {"step": [10, 20], "train_loss": [3.0, 2.0], "val_loss": [3.0, loss],
+                                   "val_response_loss": [3.5, response]},
+                         "val_response_loss": response, "val_loss": loss, "steps": 20, "seconds": 12.5},
+            "generation": {"token_f1": f1, "rouge_l": f1 / 2, "n": 10},
+        }
+
+    return {
+        "settings": {"model": "tiny", "seed": 123},
+        "styles": {
+            "alpaca": style(80.0, 6000, 2.5, 2.0, 0.2),
+            "phi3": style(60.0, 4000, 2.0, 2.2, 0.3),
+            "chatml": style(70.0, 5000, None, 2.1, 0.1),
+        },
+    }
+
+
+def test_rank_and_verdict_on_the_headline_metric() -> None:
+    headline, ranked = rank_styles(results())
+    assert headline["metric"] == "training.val_response_loss"
+    assert ranked == [("phi3", 2.0), ("alpaca", 2.5)]
+    assert verdict(results()) == (
+        "**phi3** is best on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."
+    )
+
+
+def test_higher_is_better_headline_and_ties() -> None:
+    data = results() | {"headline": {"metric": "generation.token_f1", "lower_is_better": False}}
+    assert [s for s, _ in rank_styles(data)[1]] == ["phi3", "alpaca", "chatml"]
+    assert "0.1 higher (50.0%) than the runner-up **alpaca** (0.2)" in verdict(data)
+    data["styles"]["alpaca"]["generation"]["token_f1"] = 0.3
+    assert verdict(data).startswith("**alpaca** and **phi3** tie on token F1 at 0.3")
+
+
+def test_without_training_results_styles_are_ranked_by_tokens_per_example() -> None:
+    data = {"styles": {name: {"static": values["static"]} for name, values in results()["styles"].items()}}
+    headline, ranked = rank_styles(data)
+    assert headline["metric"] == "static.tokens_mean"
+    assert ranked == [("phi3", 60.0), ("chatml", 70.0), ("alpaca", 80.0)]
+    assert verdict({"styles": {}}) == "No style has results yet."
+    assert verdict({"styles": {"alpaca": {"static": {"tokens_mean": 80}}}}) == (
+        "Only **alpaca** has results: tokens/example mean 80."
+    )
+
+
+def test_flat_rows_leave_out_curves_and_derive_relative_compute() -> None:
+    rows = {row["style"]: row for row in flat_rows(results())}
+    assert rows["phi3"]["static.relative_compute"] == 1.0
+    assert rows["alpaca"]["static.relative_compute"] == 1.5
+    assert "training.curve" not in rows["alpaca"] and not any(k.startswith("training.curve") for k in rows["alpaca"])
+
+
+def test_markdown_leads_with_the_verdict_and_orders_rows_best_first() -> None:
+    text = render_markdown(results(), plots={"Loss curves": "plots/loss_curves.png"})
+    lines = text.splitlines()
+    assert lines[0] == "# Prompt style comparison"
+    assert lines[2].startswith("**phi3** is best")
+    fine_tuning = lines[lines.index("## Fine-tuning") + 2:]
+    assert fine_tuning[0].startswith("| rank | style | val loss, response text | val loss, all supervised | token F1")
+    assert fine_tuning[2] == "| 1 | phi3 | 2.000 | 2.200 | 0.300 | 0.150 | 10 | 20 | 12.5 |"
+    assert fine_tuning[3].startswith("| 2 | alpaca | 2.500 |")
+    assert fine_tuning[4].startswith("|  | chatml |  | 2.100 |")
+    static = lines[lines.index("## Static comparison") + 2:]
+    assert static[2] == "| 1 | phi3 | 60 | 60.0 | 59.0 | 90.0 | 140 | 20.0 | 25.0% | 1 | 12.5% | 1.00x |"
+    assert "![Loss curves](plots/loss_curves.png)" in lines
+    assert '  "model": "tiny",' in lines
+
+
+def test_write_report_files(tmp_path: Path) -> None:
+    data = results()
+    data["styles"]["chatml"]["training"]["val_loss"] = math.nan
+    paths = write_report(data, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.md", "results.csv", "results.json"]
+    loaded = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert loaded["styles"]["chatml"]["training"]["val_loss"] is None
+    assert loaded["styles"]["phi3"]["training"]["curve"]["val_response_loss"] == [3.5, 2.0]
+    with paths["csv"].open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["style"] for row in rows] == ["phi3", "alpaca", "chatml"]
+    assert rows[0]["training.val_response_loss"] == "2.0"
+    assert rows[1]["static.relative_compute"] == "1.5"
+    assert rows[2]["training.val_loss"] == ""
+    assert paths["markdown"].read_text(encoding="utf-8").startswith("# Prompt style comparison\n\n**phi3**")
