@@ -99,6 +99,15 @@ def test_folding_into_the_first_or_last_user_turn_with_trimming():
     assert FoldedLast(bos=False).generation_prompt(conversation) == "<U>a</U><A>b</A><U>[ Sys ]c</U><A>"
 
 
+def test_folding_needs_a_user_turn():
+    class FoldedAnyOrder(Tagged):
+        name = "folded-any-order"
+        system_turn = "first_user"
+
+    with pytest.raises(StyleError, match="^turn 1 \\(system\\): expected a user message to fold the system prompt"):
+        FoldedAnyOrder().render(chat(("system", "s"), ("assistant", "a")))
+
+
 def test_trimming_spans_the_joined_instruction_and_input():
     assert Folded(system=None, bos=False).render(InstructionRecord(" Add. ", "  ", "3")).text == "<U>Add.</U><A>3</A>"
     assert Folded(system=None, bos=False).render(InstructionRecord(" Add.", "1 2 ", "3")).text == (

@@ -213,6 +213,8 @@ class ChatStyle(Style):
                       *self.text(system, SYSTEM), Part(self.system_suffix, SYSTEM, markup=True)]
         elif system is not None:
             users = [position for position, turn in enumerate(turns) if turn.role == "user"]
+            if not users:
+                raise system.fail("expected a user message to fold the system prompt into")
             fold_at = users[0] if self.system_turn == "first_user" else users[-1]
         first_user = True
         for position, turn in enumerate(turns):
