@@ -12,9 +12,20 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .records import Conversation, InstructionRecord, Message, Record, to_record
-from .styles import Part, PartKind, Rendered, Style, available_styles, build_registry, get_style
+from .styles import (
+    ChatStyle,
+    Part,
+    PartKind,
+    Rendered,
+    Style,
+    Turn,
+    available_styles,
+    build_registry,
+    get_style,
+)
 
 __all__ = [
+    "ChatStyle",
     "Config",
     "ConfigError",
     "Conversation",
@@ -31,6 +42,7 @@ __all__ = [
     "Style",
     "StyleError",
     "TokenizerError",
+    "Turn",
     "available_styles",
     "build_registry",
     "get_style",

@@ -94,7 +94,7 @@ class Rendered:
         """Only the final assistant turn's own words, without any markup."""
         if self._final_header < 0:
             return ""
-        return _join(p for p in self.parts[self._final_header :] if p.kind is PartKind.RESPONSE)
+        return _join(p for p in self.parts[self._final_header :] if p.kind is PartKind.RESPONSE and not p.markup)
 
 
 class Style(ABC):

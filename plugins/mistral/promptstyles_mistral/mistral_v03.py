@@ -1,0 +1,24 @@
+"""Mistral instruct v0.3 (mistralai/Mistral-7B-Instruct-v0.3), with ``[INST]``/``[/INST]`` as control tokens::
+
+    <s>[INST] {user}[/INST] {assistant}</s>[INST] {system}
+
+    {user}[/INST]
+
+The system prompt is folded into the last user message (as mistral-common's v3 tokenizer does; the Hugging
+Face template folds it only when a user message is last, which would drop it from training text). The
+assistant text is trimmed, user text is not. The space before the answer belongs to the answer.
+"""
+
+from .mistral import MistralStyle
+
+__all__ = ["MistralV03Style"]
+
+
+class MistralV03Style(MistralStyle):
+    name = "mistral-v0.3"
+    description = "Mistral instruct v0.3: <s>[INST] ...[/INST] ...</s>"
+    special_tokens = ("<s>", "</s>", "[INST]", "[/INST]")
+    user_prefix = "[INST] "
+    response_header = "[/INST]"
+    system_turn = "last_user"
+    strip_roles = frozenset({"assistant"})
