@@ -128,15 +128,18 @@ def build_dataloaders(
     *,
     records: Sequence[Record] | None = None,
     progress: ProgressCallback | None = None,
+    data: PreparedData | None = None,
+    **collator_options: Any,
 ) -> DataLoaders:
     """Train, validation and test DataLoaders for a config (a ``Config``, a mapping or a YAML path).
 
     ``loader.shuffle`` and ``loader.drop_last`` apply to the training loader; validation and test keep
-    their order and last batch.
+    their order and last batch. ``data`` reuses already prepared data; ``collator_options`` override the
+    config's collate settings (e.g. ``response_mask=True`` for scoring the response text alone).
     """
-    data = prepare_data(config, records=records, progress=progress)
+    data = data if data is not None else prepare_data(config, records=records, progress=progress)
     config = data.config
-    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id)
+    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id, **collator_options)
     loader = config.loader
     built = {}
     for name, dataset in data.splits.items():
