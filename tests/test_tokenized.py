@@ -135,3 +135,20 @@ def test_errors_name_the_record():
         tokenize_records([InstructionRecord("x", "", "y"), multi], style, get_tokenizer("gpt2"))
     with pytest.raises(RecordError, match="record 0: style 'tagchat' rendered no assistant response"):
         tokenize_records([conversation(("user", "only a question"))], TagChat(), get_tokenizer("gpt2"))
+
+
+def test_a_style_closing_with_end_of_text_gets_exactly_one(records):
+    style = get_style("phi3")
+    record = InstructionRecord("Hi", "", "Yo")
+    assert style.render(record).text.endswith("<|end|>\n<|endoftext|>")
+    text_mode = tokenize_records([record], style, get_tokenizer("gpt2"))
+    assert text_mode[0].tolist() == GPT2.encode_ordinary(style.render(record).text)
+    tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens)
+    extended = tokenize_records([record], style, tokenizer, special_tokens="extend")
+    ids = extended[0].tolist()
+    assert 50256 not in ids  # the collator appends the one end-of-text
+    assert tokenizer.decode([*ids, 50256]) == style.render(record).text
+    end = tokenizer.special_id("<|end|>")
+    assert ids[-2:] == [end, GPT2.encode_ordinary("\n")[0]]
+    spans = extended.spans("assistant")
+    assert (spans.ends.tolist(), spans.single_to_end) == ([len(ids)], True)

@@ -331,7 +331,29 @@ def tokenize_records(
             if progress is not None:
                 progress(min(first + _CHUNK, len(records)), len(records))
         encoded = [ids for future in futures for ids in future.result()]
+    if extend is not None:
+        _drop_final_end_of_text(encoded, ends, counts, text_bytes, tokenizer)
     return _assemble(encoded, kinds, ends, counts, text_bytes, tokenizer)
+
+
+def _drop_final_end_of_text(
+    encoded: list[list[int]], ends: list[int], counts: list[int], text_bytes: list[int], tokenizer: Tokenizer,
+) -> None:
+    """Drop a style's own closing end-of-text id (Phi-3 ends with one): the collator appends exactly one.
+
+    Only special-token encoding can produce the id, so text mode never needs this.
+    """
+    eos = tokenizer.eos_id
+    size = int(tokenizer.token_byte_lengths()[eos])
+    last_run = -1
+    for index, ids in enumerate(encoded):
+        last_run += counts[index]
+        if ids and ids[-1] == eos:
+            ids.pop()
+            text_bytes[index] -= size
+            first_run = last_run - counts[index] + 1
+            for run in range(first_run, last_run + 1):
+                ends[run] = min(ends[run], text_bytes[index])
 
 
 def _assemble(
