@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from reference_collate import reference_collate
 
 from promptstyles import DataError, InstructionRecord
+from promptstyles.data import collate as collate_module
 from promptstyles.data.collate import Batch, Collator
 from promptstyles.data.tokenized import KIND_CODES, MASK_MODES, TokenizedDataset, tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
@@ -169,16 +170,21 @@ def examples(draw):
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(examples(), st.sampled_from(MASK_MODES), st.one_of(st.none(), st.integers(1, 40)),
-       st.sampled_from(["reference", "keep_eos"]), st.one_of(st.none(), st.integers(1, 8)))
-def test_collate_invariants(data, mode, limit, truncation, multiple):
+       st.sampled_from(["reference", "keep_eos"]), st.one_of(st.none(), st.integers(1, 8)), st.booleans())
+def test_collate_invariants(data, mode, limit, truncation, multiple, copy_rows):
     data = [(ids, runs) for ids, runs in data if ids]
     if not data:
         return
     dataset = _dataset(data)
     collator = Collator(mask=mode, allowed_max_length=limit, truncation=truncation, pad_to_multiple_of=multiple)
-    inputs, targets = collator(dataset.__getitems__(np.arange(len(data))))
+    saved = collate_module._ROW_COPY_WIDTH
+    collate_module._ROW_COPY_WIDTH = 1 if copy_rows else 1 << 30  # both ways of building rows
+    try:
+        inputs, targets = collator(dataset.__getitems__(np.arange(len(data))))
+    finally:
+        collate_module._ROW_COPY_WIDTH = saved
     longest = max(len(ids) for ids, _ in data)
     width = longest if not multiple else -(-longest // multiple) * multiple
     if limit is not None:
@@ -210,3 +216,13 @@ def test_collate_on_real_tokens_matches_list_path():
     fast = Collator(allowed_max_length=30)(dataset.__getitems__([4, 0, 2]))
     slow = Collator(allowed_max_length=30)([dataset[4].tolist(), dataset[0].tolist(), dataset[2].tolist()])
     assert torch.equal(fast.inputs, slow.inputs) and torch.equal(fast.targets, slow.targets)
+
+
+def test_long_rows_equal_the_reference():
+    rng = np.random.default_rng(5)
+    batch = [rng.integers(0, 50000, int(n)).tolist() for n in rng.integers(100, 400, 16)]
+    for limit in (None, 300):
+        ours = Collator(allowed_max_length=limit)(batch)
+        theirs = reference_collate(batch, allowed_max_length=limit)
+        assert ours.inputs.shape[1] >= 128  # wide enough to take the row-copy path
+        assert torch.equal(ours.inputs, theirs[0]) and torch.equal(ours.targets, theirs[1])

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import tiktoken
 from engine_styles import CloseParen, TagChat, conversation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
 from promptstyles.data.tokenized import tokenize_records
@@ -152,3 +154,21 @@ def test_a_style_closing_with_end_of_text_gets_exactly_one(records):
     assert ids[-2:] == [end, GPT2.encode_ordinary("\n")[0]]
     spans = extended.spans("assistant")
     assert (spans.ends.tolist(), spans.single_to_end) == ([len(ids)], True)
+
+
+_ALPHABET = "ab Z9.:#'\n\t\r\u00a0\u2028\u3000é😀-"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=40), min_size=1, max_size=6))
+def test_segment_cached_encoding_equals_whole_text_encoding(texts):
+    tokenizer = get_tokenizer("gpt2")
+    assert tokenizer.encode_ordinary_batch(texts + texts) == [GPT2.encode_ordinary(t) for t in texts + texts]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=_ALPHABET, max_size=12), min_size=1, max_size=8), min_size=1, max_size=4))
+def test_part_wise_encoding_equals_whole_text_encoding(records):
+    tokenizer = get_tokenizer("gpt2")
+    for parts in records + records:
+        assert tokenizer.encode_parts(parts) == GPT2.encode_ordinary("".join(parts))

@@ -21,6 +21,8 @@ from .tokenized import MASK_MODES, IndexBatch, TokenizedDataset, _ranges
 __all__ = ["Batch", "Collator"]
 
 TRUNCATION_POLICIES = ("reference", "keep_eos")
+_ROW_COPY_WIDTH = 128
+"""From this many columns on, copying row slices is faster than gathering every cell."""
 
 
 class Batch:
@@ -140,12 +142,7 @@ class Collator:
         self, tokens: np.ndarray, starts: np.ndarray, lengths: np.ndarray, buffer_eos: int,
         dataset: TokenizedDataset | None, indices: np.ndarray | None,
     ) -> Batch:
-        """Pad, shift and mask; ``tokens`` holds each example followed by one ``buffer_eos`` id.
-
-        Gathering ``min(start + position, start + length)`` reads every position past an example's end from
-        the end-of-text slot that follows it, so with the default pad (= end-of-text) one gather builds the
-        reference's padded rows.
-        """
+        """Pad, shift and mask; ``tokens`` holds each example followed by one ``buffer_eos`` id."""
         limit = self.allowed_max_length
         lengths = lengths.astype(np.int64)
         longest = int(lengths.max())
@@ -158,23 +155,18 @@ class Collator:
             input_width = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
         width = input_width if limit is None or limit >= input_width else limit  # columns of inputs and targets
 
-        positions = self._positions(width + 1)
+        target_positions = self._positions(width)
         column = lengths[:, None]
-        gather = starts[:, None] + positions
-        np.minimum(gather, starts[:, None] + column, out=gather)
-        padded = tokens[gather].astype(np.int64)
-        if cut or buffer_eos != self.eos_token_id:
-            padded[positions == column] = self.eos_token_id
-        if self.pad_token_id != self.eos_token_id or cut:
-            padded[positions > column] = self.pad_token_id
-        targets = padded[:, 1:].copy()
-        target_positions = positions[:width]
-        np.putmask(targets, target_positions >= column, self.ignore_index)
+        plain = not cut and buffer_eos == self.eos_token_id == self.pad_token_id
+        if plain and width >= _ROW_COPY_WIDTH:
+            inputs, targets = self._copy_rows(tokens, starts, lengths, width)
+        else:
+            inputs, targets = self._gather(tokens, starts, column, width, fix_eos=not plain)
         if self.mask != "none":
             np.putmask(targets, ~self._trained(dataset, indices, self.mask, lengths, target_positions),
                        self.ignore_index)
 
-        batch = Batch(torch.from_numpy(np.ascontiguousarray(padded[:, :width])), torch.from_numpy(targets))
+        batch = Batch(torch.from_numpy(inputs), torch.from_numpy(targets))
         if self.attention_mask:
             batch.attention_mask = torch.from_numpy((target_positions <= column).astype(np.int64))
         if self.response_mask:
@@ -183,6 +175,39 @@ class Collator:
         if self.device is not None:
             batch = batch.to(self.device)
         return batch
+
+    def _gather(
+        self, tokens: np.ndarray, starts: np.ndarray, column: np.ndarray, width: int, *, fix_eos: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Short batches: one gather of ``min(start + position, start + length)`` per cell.
+
+        Positions past an example's end read the end-of-text slot that follows it, so with the default pad
+        (= end-of-text) the gather alone builds the reference's padded rows.
+        """
+        positions = self._positions(width + 1)
+        gather = starts[:, None] + positions
+        np.minimum(gather, starts[:, None] + column, out=gather)
+        padded = tokens[gather].astype(np.int64)
+        if fix_eos:
+            padded[positions == column] = self.eos_token_id
+            padded[positions > column] = self.pad_token_id
+        targets = padded[:, 1:].copy()
+        np.putmask(targets, positions[:width] >= column, self.ignore_index)
+        return np.ascontiguousarray(padded[:, :width]), targets
+
+    def _copy_rows(
+        self, tokens: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Long batches: two slice copies per row beat a gather over every cell."""
+        rows = len(lengths)
+        inputs = np.full((rows, width), self.pad_token_id, dtype=np.int64)
+        targets = np.full((rows, width), self.ignore_index, dtype=np.int64)
+        for row, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
+            shown = length + 1 if length < width else width  # the stored end-of-text comes along
+            inputs[row, :shown] = tokens[start : start + shown]
+            kept = length if length < width else width
+            targets[row, :kept] = tokens[start + 1 : start + 1 + kept]
+        return inputs, targets
 
     @staticmethod
     def _trained(

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -40,8 +38,7 @@ exercise); ``prompt`` the final response and end markup; ``assistant`` every ass
 end markup; ``last_assistant`` only the final turn's. ``response_text`` (the final response's own words)
 is used for scoring comparable losses."""
 
-_CHUNK = 512
-_THREADS = max(1, min(4, os.cpu_count() or 1))
+_CHUNK = 4096
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -224,30 +221,31 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _render_chunk(
-    style: Style, records: Sequence[Record], first_index: int, source: str | None, extend: Any,
-) -> tuple[list[str], list[int], list[int], list[int], list[list[Any]] | None]:
-    """Texts, and for every run its kind code and end (in UTF-8 bytes), for a chunk of records."""
-    texts: list[str] = []
+    style: Style, records: Sequence[Record], first_index: int, source: str | None, tokenizer: Any, extend: bool,
+) -> tuple[list[list[int]] | list[list[Any]], list[int], list[int], list[int], list[int]]:
+    """Render a chunk of records: their ids (or, with ``extend``, text pieces and special ids to encode),
+    and for every run its kind code and end in UTF-8 bytes, the runs per record and each text's bytes."""
+    encoded: list[Any] = []
     run_kinds: list[int] = []
     run_ends: list[int] = []
     run_counts: list[int] = []
-    pieces: list[list[Any]] | None = [] if extend is not None else None
+    text_bytes: list[int] = []
     codes = KIND_CODES
+    encode_parts = getattr(tokenizer, "encode_parts", None)
     for offset, record in enumerate(records):
         try:
             parts = style.parts(record)
         except StyleError as error:
             raise RecordError(f"style {style.name!r} cannot render it: {error}", index=first_index + offset,
                               source=source) from error
-        text = "".join([part.text for part in parts])
-        ascii_text = text.isascii()
+        texts = [part.text for part in parts]
         position = 0
         previous = -1
         count = 0
         has_header = False
-        for part in parts:
+        for part, text in zip(parts, texts):  # noqa: B905 - same length by construction
             code = codes[part.kind]
-            position += len(part.text) if ascii_text else len(part.text.encode("utf-8"))
+            position += len(text) if text.isascii() else len(text.encode("utf-8"))
             if code == previous:
                 run_ends[-1] = position
             else:
@@ -260,10 +258,16 @@ def _render_chunk(
             raise RecordError(f"style {style.name!r} rendered no assistant response to train on",
                               index=first_index + offset, source=source)
         run_counts.append(count)
-        texts.append(text)
-        if pieces is not None:
-            pieces.append(_markup_pieces(parts, extend))
-    return texts, run_kinds, run_ends, run_counts, pieces
+        text_bytes.append(position)
+        if extend:
+            encoded.append(_markup_pieces(parts, tokenizer))
+        elif encode_parts is not None:
+            encoded.append(encode_parts(texts))
+        else:
+            encoded.append("".join(texts))
+    if not extend and encode_parts is None:
+        encoded = tokenizer.encode_ordinary_batch(encoded)
+    return encoded, run_kinds, run_ends, run_counts, text_bytes
 
 
 def _markup_pieces(parts: Sequence[Any], tokenizer: Any) -> list[Any]:
@@ -301,36 +305,34 @@ def tokenize_records(
 ) -> TokenizedDataset:
     """Render and tokenize every record once into a :class:`TokenizedDataset`.
 
-    Rendering (Python) and encoding (tiktoken, which releases the GIL) overlap chunk by chunk on a few
-    threads. ``special_tokens="extend"`` encodes the style's declared markup tokens as special ids; the
-    tokenizer must have been built with them (``get_tokenizer(name, special_tokens=style.special_tokens)``).
+    Each record's parts are encoded where the tokenizer can cut between them exactly (the markup a style
+    repeats is then encoded once); ``progress(done, total)`` is called after each chunk.
+    ``special_tokens="extend"`` encodes the style's declared markup tokens as special ids; the tokenizer
+    must have been built with them (``get_tokenizer(name, special_tokens=style.special_tokens)``).
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
     extend = tokenizer if special_tokens == "extend" else None
     if extend is not None and not hasattr(tokenizer, "split_markup"):
         raise DataError(f"tokenizer {tokenizer!r} cannot add special tokens")
-    futures: list[Future[list[list[int]]]] = []
+    encoded: list[list[int]] = []
     kinds: list[int] = []
     ends: list[int] = []
     counts: list[int] = []
     text_bytes: list[int] = []
-    with ThreadPoolExecutor(_THREADS) as pool:
-        for first in range(0, len(records), _CHUNK):
-            texts, run_kinds, run_ends, run_counts, pieces = _render_chunk(
-                style, records[first : first + _CHUNK], first, source, extend
-            )
-            kinds += run_kinds
-            ends += run_ends
-            counts += run_counts
-            text_bytes += [t.__len__() if t.isascii() else len(t.encode("utf-8")) for t in texts]
-            if pieces is None:
-                futures.append(pool.submit(tokenizer.encode_ordinary_batch, texts))
-            else:
-                futures.append(pool.submit(lambda chunk=pieces: [_encode_with_specials(extend, p) for p in chunk]))
-            if progress is not None:
-                progress(min(first + _CHUNK, len(records)), len(records))
-        encoded = [ids for future in futures for ids in future.result()]
+    for first in range(0, len(records), _CHUNK):
+        chunk, run_kinds, run_ends, run_counts, chunk_bytes = _render_chunk(
+            style, records[first : first + _CHUNK], first, source, tokenizer, extend is not None
+        )
+        if extend is not None:
+            chunk = [_encode_with_specials(extend, pieces) for pieces in chunk]
+        encoded += chunk
+        kinds += run_kinds
+        ends += run_ends
+        counts += run_counts
+        text_bytes += chunk_bytes
+        if progress is not None:
+            progress(min(first + _CHUNK, len(records)), len(records))
     if extend is not None:
         _drop_final_end_of_text(encoded, ends, counts, text_bytes, tokenizer)
     return _assemble(encoded, kinds, ends, counts, text_bytes, tokenizer)

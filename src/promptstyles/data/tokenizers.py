@@ -9,11 +9,11 @@ written by the style is ever matched.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -23,6 +23,11 @@ from ..errors import TokenizerError
 __all__ = ["TiktokenTokenizer", "Tokenizer", "get_tokenizer"]
 
 logger = logging.getLogger(__name__)
+
+# The pre-tokenizer pattern of gpt2, r50k_base and p50k_base, under which text can be cut at some
+# newlines and encoded piece by piece (see ``TiktokenTokenizer.encode_parts``).
+_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+_SEGMENT_CACHE_SIZE = 1 << 16
 
 
 @runtime_checkable
@@ -87,6 +92,7 @@ class TiktokenTokenizer:
         else:
             self._encoding = base
         self.vocab_size: int = self._encoding.n_vocab
+        self._segments: dict[str, list[int]] | None = {} if base._pat_str == _GPT2_PATTERN else None
         self._markup_pattern = (
             re.compile("|".join(re.escape(t) for t in sorted(self._specials, key=len, reverse=True)))
             if self._specials else None
@@ -99,8 +105,52 @@ class TiktokenTokenizer:
         return self._encoding.encode_ordinary(text)
 
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, as ``encode_ordinary`` gives them."""
+        if self._segments is None:
+            encode = self._encoding.encode_ordinary
+            return [encode(text) for text in texts]
+        return [self.encode_parts(text.split("\n"), "\n") for text in texts]
+
+    def encode_parts(self, parts: Sequence[str], joiner: str = "") -> list[int]:
+        """The ids of ``joiner.join(parts)``, encoding the pieces between safe cuts apart, each distinct piece once.
+
+        Under the GPT-2 family's pattern no pre-token crosses a cut between a non-space character and a
+        newline, nor between a newline that follows a non-space character and a non-space character; the
+        ids of the whole text are then the ids of its pieces end to end. The markup a style repeats in
+        every example is so encoded once per dataset. Other encodings encode the joined text.
+        """
         encode = self._encoding.encode_ordinary
-        return [encode(text) for text in texts]
+        cache = self._segments
+        if cache is None:
+            return encode(joiner.join(parts))
+        lookup = cache.get
+        ids: list[int] = []
+        segment = ""
+        for index, part in enumerate(parts):
+            if index and joiner:
+                part = joiner + part
+            if not part:
+                continue
+            if segment:
+                last, first = segment[-1], part[0]
+                if (first == "\n" and not last.isspace()) or (
+                    last == "\n" and not first.isspace() and (len(segment) == 1 or not segment[-2].isspace())
+                ):
+                    cached = lookup(segment)
+                    if cached is None:
+                        cached = encode(segment)
+                        if len(cache) < _SEGMENT_CACHE_SIZE:
+                            cache[segment] = cached
+                    ids += cached
+                    segment = part
+                    continue
+                segment += part
+            else:
+                segment = part
+        if segment:
+            cached = lookup(segment)
+            ids += cached if cached is not None else encode(segment)
+        return ids
 
     def special_id(self, token: str) -> int | None:
         return self._specials.get(token)
@@ -127,23 +177,26 @@ class TiktokenTokenizer:
         """Each id's text on its own (bytes that split a character show as the replacement character)."""
         return [self._encoding.decode_single_token_bytes(i).decode("utf-8", "replace") for i in ids]
 
-    @cached_property
-    def _byte_lengths(self) -> np.ndarray:
-        decode = self._encoding.decode_single_token_bytes
-        lengths = np.zeros(self.vocab_size, dtype=np.int64)
-        for token_id in range(self.vocab_size):
-            try:
-                lengths[token_id] = len(decode(token_id))
-            except KeyError:  # holes in some encodings' id ranges
-                lengths[token_id] = 0
-        return lengths
-
     def token_byte_lengths(self) -> np.ndarray:
-        return self._byte_lengths
+        return _byte_lengths(self.name, tuple(self._specials))
 
     def __repr__(self) -> str:
         extra = f", +{len(self.added_tokens)} special" if self.added_tokens else ""
         return f"TiktokenTokenizer({self.name!r}{extra}, vocab_size={self.vocab_size})"
+
+
+@functools.lru_cache(maxsize=16)
+def _byte_lengths(name: str, specials: tuple[str, ...]) -> np.ndarray:
+    """Bytes of text per id, computed once per encoding (and added tokens) for the whole process."""
+    encoding = TiktokenTokenizer(name, specials)._encoding
+    lengths = np.zeros(encoding.n_vocab, dtype=np.int64)
+    for token_id in range(encoding.n_vocab):
+        try:
+            lengths[token_id] = len(encoding.decode_single_token_bytes(token_id))
+        except KeyError:  # holes in some encodings' id ranges
+            lengths[token_id] = 0
+    lengths.flags.writeable = False
+    return lengths
 
 
 def get_tokenizer(name: str = "gpt2", *, special_tokens: Sequence[str] = ()) -> TiktokenTokenizer:
