@@ -17,6 +17,12 @@ if "TIKTOKEN_CACHE_DIR" not in os.environ and (SHARED / "tiktoken").is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Downloads and tokenized datasets go to a folder of this test session, never the user's cache."""
+    os.environ["PROMPTSTYLES_CACHE_DIR"] = str(tmp_path_factory.mktemp("promptstyles-cache"))
+
+
 @pytest.fixture(scope="session")
 def dataset_path() -> Path:
     if not DATASET.exists():

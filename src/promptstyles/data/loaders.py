@@ -18,6 +18,7 @@ from ..errors import DataError
 from ..records import Record
 from ..styles._base import Style
 from ..styles.registry import default_registry
+from .cache import dataset_key, load_dataset, save_dataset
 from .collate import Collator
 from .loading import load_records
 from .samplers import IndexBatchSampler
@@ -99,8 +100,15 @@ def prepare_data(
                               on_invalid=config.data.on_invalid, cache=config.data.cache_dir)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
-    dataset = tokenize_records(records, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
-                               source=source, progress=progress)
+    dataset = None
+    key = dataset_key(records, style, tokenizer, config.tokenizer.special_tokens) if config.data.cache else None
+    if key is not None:
+        dataset = load_dataset(key, config.data.cache_dir)
+    if dataset is None:
+        dataset = tokenize_records(records, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+                                   source=source, progress=progress)
+        if key is not None:
+            save_dataset(dataset, key, config.data.cache_dir)
     split = config.data.split
     parts = split_indices(len(dataset), train=split.train, test=split.test, shuffle=split.shuffle, seed=split.seed)
     splits = {"train": dataset.select(parts.train), "val": dataset.select(parts.val),

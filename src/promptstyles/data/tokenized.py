@@ -9,7 +9,6 @@ which is also what counting the tokens of the separately encoded prompt gives.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -315,27 +314,31 @@ def tokenize_records(
     extend = tokenizer if special_tokens == "extend" else None
     if extend is not None and not hasattr(tokenizer, "split_markup"):
         raise DataError(f"tokenizer {tokenizer!r} cannot add special tokens")
-    encoded: list[list[int]] = []
+    flat: list[int] = []  # every example's ids, each followed by one end-of-text id
+    lengths: list[int] = []
     kinds: list[int] = []
     ends: list[int] = []
     counts: list[int] = []
     text_bytes: list[int] = []
+    eos = tokenizer.eos_id
     for first in range(0, len(records), _CHUNK):
         chunk, run_kinds, run_ends, run_counts, chunk_bytes = _render_chunk(
             style, records[first : first + _CHUNK], first, source, tokenizer, extend is not None
         )
         if extend is not None:
             chunk = [_encode_with_specials(extend, pieces) for pieces in chunk]
-        encoded += chunk
+            _drop_final_end_of_text(chunk, run_ends, run_counts, chunk_bytes, tokenizer)
+        for ids in chunk:
+            flat += ids
+            flat.append(eos)
+            lengths.append(len(ids))
         kinds += run_kinds
         ends += run_ends
         counts += run_counts
         text_bytes += chunk_bytes
         if progress is not None:
             progress(min(first + _CHUNK, len(records)), len(records))
-    if extend is not None:
-        _drop_final_end_of_text(encoded, ends, counts, text_bytes, tokenizer)
-    return _assemble(encoded, kinds, ends, counts, text_bytes, tokenizer)
+    return _assemble(flat, lengths, kinds, ends, counts, text_bytes, tokenizer)
 
 
 def _drop_final_end_of_text(
@@ -359,19 +362,15 @@ def _drop_final_end_of_text(
 
 
 def _assemble(
-    encoded: list[list[int]], kinds: list[int], ends: list[int], counts: list[int], text_bytes: list[int],
-    tokenizer: Tokenizer,
+    flat: list[int], example_lengths: list[int], kinds: list[int], ends: list[int], counts: list[int],
+    text_bytes: list[int], tokenizer: Tokenizer,
 ) -> TokenizedDataset:
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    lengths = np.asarray(example_lengths, dtype=np.int64)
     if np.any(lengths == 0):
         raise DataError(f"record {int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
     # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
-    eos = tokenizer.eos_id
-    for ids in encoded:
-        ids.append(eos)
-    total = int(lengths.sum()) + len(encoded)
     dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.int32
-    tokens = np.fromiter(itertools.chain.from_iterable(encoded), dtype=dtype, count=total)
+    tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
     starts = np.cumsum(lengths + 1) - (lengths + 1)
 
     # Map each run's end from bytes to tokens: a token belongs to the run its first byte is in.
@@ -383,11 +382,11 @@ def _assemble(
     if int(byte_lengths.sum()) != int(example_bytes.sum()):
         raise DataError("tokenizer byte lengths do not add up to the rendered text; cannot place part boundaries")
     run_counts = np.asarray(counts, dtype=np.int64)
-    run_example = np.repeat(np.arange(len(encoded)), run_counts)
+    run_example = np.repeat(np.arange(len(lengths)), run_counts)
     global_ends = example_byte_base[run_example] + np.asarray(ends, dtype=np.int64)
     run_token_ends = np.searchsorted(token_byte_starts, global_ends, side="left") - starts[run_example]
     run_dtype = np.uint16 if int(lengths.max()) < 1 << 16 else np.int32
-    run_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    run_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(run_counts, out=run_offsets[1:])
     return TokenizedDataset(
         tokens, starts, lengths.astype(np.int32), run_token_ends.astype(run_dtype),

@@ -28,6 +28,8 @@ DEFAULT_PREAMBLE = (
 
 SYSTEM = PartKind.SYSTEM
 PROMPT = PartKind.PROMPT
+_INPUT_HEADER = Part("\n\n### Input:\n", PROMPT, markup=True)
+_RESPONSE_HEADER = Part("\n\n### Response:\n", PartKind.RESPONSE_HEADER, markup=True)
 
 
 class AlpacaStyle(Style):
@@ -41,24 +43,23 @@ class AlpacaStyle(Style):
 
     def __init__(self, *, system: str = DEFAULT_PREAMBLE) -> None:
         self.system = system
+        self._opening = Part(system + "\n\n### Instruction:\n", SYSTEM, markup=True)
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
         return ("\n\n### Instruction:", "\n\n### Input:", "\n\n### Response:", "<|endoftext|>")
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
-        system = self.system
+        opening = self._opening
         if isinstance(record, Conversation):
             system_message, user, assistant = single_exchange(record, self.name)
-            system = system_message if system_message is not None else system
+            if system_message is not None:
+                opening = Part(system_message + "\n\n### Instruction:\n", SYSTEM, markup=True)
             record = InstructionRecord(user.content, "", assistant.content if assistant else "")
-        parts = [
-            Part(system + "\n\n### Instruction:\n", SYSTEM, markup=True),
-            Part(record.instruction, PROMPT),
-        ]
+        parts = [opening, Part(record.instruction, PROMPT)]
         if record.input:
-            parts += [Part("\n\n### Input:\n", PROMPT, markup=True), Part(record.input, PROMPT)]
-        parts.append(Part("\n\n### Response:\n", PartKind.RESPONSE_HEADER, markup=True))
+            parts += [_INPUT_HEADER, Part(record.input, PROMPT)]
+        parts.append(_RESPONSE_HEADER)
         if not generation:
             parts.append(Part(record.output, PartKind.RESPONSE))
         return parts
