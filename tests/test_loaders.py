@@ -95,3 +95,29 @@ def test_batch_command_marks_masked_targets(tmp_path, capsys):
     assert "\x1b[32mHi.<|endoftext|>\x1b[0m" in capsys.readouterr().out
     assert main(["batch", str(settings), "--index", "3"]) == 1
     assert "--index 3 is out of range: the train loader has 1 batches" in capsys.readouterr().err
+
+
+def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys):
+    import tiktoken
+
+    from promptstyles import get_style, to_record
+
+    records = [{"instruction": "Say hi.", "input": "", "output": "Hi there."},
+               {"instruction": "Add.", "input": "1 2", "output": "3"}]
+    (tmp_path / "two.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("data: {path: two.json, split: {train: 1.0, test: 0.0}}\n"
+                                     "collate: {mask: prompt, allowed_max_length: 40}\n", encoding="utf-8")
+    assert main(["stats", str(tmp_path / "c.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    gpt2, style = tiktoken.get_encoding("gpt2"), get_style("alpaca")
+    rendered = [style.render(to_record(r)) for r in records]
+    totals = [len(gpt2.encode_ordinary(r.text)) for r in rendered]
+    responses = [len(gpt2.encode_ordinary(r.response_text)) for r in rendered]
+    trained = (sum(responses) + 2) / sum(totals)  # response tokens and one end-of-text each
+    assert lines[0] == "style 'alpaca', tokenizer 'gpt2', mask 'prompt', 2 records"
+    train = lines[2].split()
+    assert train[:2] == ["train", "2"]
+    assert float(train[2]) == round(sum(totals) / 2, 1)
+    assert train[5] == str(max(totals))
+    assert train[8] == f"{trained:.1%}"
+    assert train[9] == str(sum(t > 40 for t in totals))

@@ -135,6 +135,33 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .data.loaders import prepare_data
+
+    data = prepare_data(args.config)
+    config = data.config
+    limit = config.collate.allowed_max_length
+    print(f"style {data.style.name!r}, tokenizer {data.tokenizer.name!r}, mask {config.collate.mask!r}, "
+          f"{len(data.records)} records" + (f", {len(data.skipped)} skipped" if data.skipped else ""))
+    rows = [["SPLIT", "EXAMPLES", "TOKENS MEAN", "MEDIAN", "P95", "MAX", "PROMPT MEAN", "RESPONSE MEAN", "TRAINED",
+             "OVER LIMIT"]]
+    for name, dataset in data.splits.items():
+        if not len(dataset):
+            rows.append([name, "0", *["-"] * 8])
+            continue
+        stats = dataset.stats()
+        tokens = stats["tokens"]
+        targets = int(dataset.lengths.sum())  # one target per token: the shifted ids plus the end-of-text
+        spans = dataset.spans(config.collate.mask)
+        trained = targets if config.collate.mask == "none" else int((spans.ends - spans.starts).sum()) + len(dataset)
+        over = "-" if limit is None else str(int((dataset.lengths > limit).sum()))
+        rows.append([name, str(len(dataset)), f"{tokens['mean']:.1f}", f"{tokens['median']:.0f}",
+                     f"{tokens['p95']:.0f}", str(tokens["max"]), f"{stats['prompt_tokens']['mean']:.1f}",
+                     f"{stats['response_tokens']['mean']:.1f}", f"{min(trained, targets) / targets:.1%}", over])
+    _print_table(rows)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -159,6 +186,10 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
+
+    stats = commands.add_parser("stats", help="token counts per split: lengths, prompt/response, trained share")
+    stats.add_argument("config", help="YAML file")
+    stats.set_defaults(run=cmd_stats)
 
     batch = commands.add_parser("batch", help="print one batch decoded, with masked targets marked")
     batch.add_argument("config", help="YAML file")
