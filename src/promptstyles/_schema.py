@@ -119,7 +119,7 @@ def _convert(value: Any, tp: Any, path: tuple[str, ...], lines: Lines, source: s
             expected = ", ".join(repr(a) for a in allowed)
             raise _fail(f"expected one of {expected}, got {value!r:.60}", path, lines, source)
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, path=path, lines=lines, source=source)
     if origin in (list, tuple, typing.Sequence) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):
@@ -171,7 +171,7 @@ def from_mapping(
     if not isinstance(data, Mapping):
         raise _fail(f"expected a mapping, got {type(data).__name__} {data!r:.60}", path, lines, source)
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     values = {}
     for key, value in data.items():
         key_path = (*path, str(key))

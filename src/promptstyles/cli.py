@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .config import load_config
@@ -110,15 +111,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     loaders = build_dataloaders(args.config)
     loader = loaders[args.split]
-    batches = list(loader.batch_sampler)
+    dataset = loaders.datasets[args.split]
+    batches = [np.asarray(indices) for indices in loader.batch_sampler or ()]
     if not -len(batches) <= args.index < len(batches):
         raise PromptStylesError(
             f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
         )
     indices = batches[args.index]
-    views = view_batch(loader.dataset, indices, loaders.collator, loaders.tokenizer)
+    views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer)
     colour = _use_colour(args.color)
-    batch = loaders.collator(loader.dataset.__getitems__(indices))
+    batch = loaders.collator(dataset.__getitems__(indices))
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
           f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")
     print("legend: " + (f"{_GREEN}trained{_RESET} {_DIM}masked{_RESET}" if colour else "[[masked]] trained"))

@@ -56,7 +56,10 @@ class Batch:
         return (Batch, tuple(getattr(self, name) for name in self._TENSORS))
 
     def _map(self, function: Any) -> Batch:
-        return Batch(*(None if (t := getattr(self, name)) is None else function(t) for name in self._TENSORS))
+        tensors = [getattr(self, name) for name in self._TENSORS]
+        inputs, targets, attention, response = (None if t is None else function(t) for t in tensors)
+        assert inputs is not None and targets is not None
+        return Batch(inputs, targets, attention, response)
 
     def to(self, device: str | torch.device, non_blocking: bool = False) -> Batch:
         return self._map(lambda tensor: tensor.to(device, non_blocking=non_blocking))
@@ -96,7 +99,7 @@ class Collator:
             known = ", ".join(TRUNCATION_POLICIES)
             raise DataError(f"unknown truncation policy {truncation!r}; expected one of {known}")
         self.pad_token_id = pad_token_id
-        self.eos_token_id = pad_token_id if eos_token_id is None else eos_token_id
+        self.eos_token_id: int = pad_token_id if eos_token_id is None else eos_token_id
         self.ignore_index = ignore_index
         self.allowed_max_length = allowed_max_length
         self.mask = mask
@@ -147,7 +150,7 @@ class Collator:
         lengths = lengths.astype(np.int64)
         longest = int(lengths.max())
         cut = limit is not None and self.truncation == "keep_eos" and longest > limit
-        if cut:
+        if cut and limit is not None:
             lengths = np.minimum(lengths, limit)
             longest = limit
         input_width = longest

@@ -149,7 +149,7 @@ def build_dataloaders(
     config = data.config
     collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id, **collator_options)
     loader = config.loader
-    built = {}
+    built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
             dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
@@ -157,7 +157,8 @@ def build_dataloaders(
         sampler = IndexBatchSampler(len(dataset), loader.batch_size, shuffle=loader.shuffle and training,
                                     drop_last=loader.drop_last and training, seed=loader.seed)
         built[name] = torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=collator, num_workers=loader.num_workers,
+            dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
+            collate_fn=collator, num_workers=loader.num_workers,
             persistent_workers=loader.num_workers > 0,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)

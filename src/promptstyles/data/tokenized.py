@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 
 from ..errors import DataError, RecordError, StyleError
 from ..records import Record
@@ -60,7 +61,7 @@ class IndexBatch(NamedTuple):
     indices: np.ndarray
 
 
-class TokenizedDataset:
+class TokenizedDataset(torch.utils.data.Dataset):
     """A map-style dataset of tokenized examples sharing one buffer; ``ds[i]`` is an int64 id array.
 
     ``tokens`` holds every example followed by one end-of-text id; ``starts`` and ``lengths`` locate
@@ -102,7 +103,7 @@ class TokenizedDataset:
         start = int(self.starts[index])
         return self.tokens[start : start + int(self.lengths[index])].astype(np.int64)
 
-    def __getitems__(self, indices: Sequence[int]) -> IndexBatch:
+    def __getitems__(self, indices: Sequence[int] | np.ndarray) -> IndexBatch:
         """Used by ``DataLoader`` for whole batches: no per-example work before the collator."""
         return IndexBatch(self, np.asarray(indices, dtype=np.int64))
 

@@ -73,7 +73,7 @@ class TiktokenTokenizer:
         self._base = base
         self.eos_id = base.eot_token
         specials = dict(base._special_tokens)
-        added = []
+        added: list[str] = []
         for token in dict.fromkeys(extra_special_tokens):
             if token not in specials:
                 specials[token] = base.n_vocab + len(added)

@@ -112,6 +112,7 @@ class Style(ABC):
     """Markup strings that a model's tokenizer treats as single special tokens."""
     supports_conversations: ClassVar[bool] = False
     """Whether the style renders multi-turn conversations (instruction records always work)."""
+    _options: dict[str, Any]
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
