@@ -36,10 +36,9 @@ def _collect_lines(node: yaml.Node, path: tuple[str, ...], lines: Lines) -> None
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            key_path = (*path, str(key_node.value))
+            _collect_lines(value_node, key_path, lines)
+            lines[key_path] = key_node.start_mark.line + 1  # errors point at the key, not its value
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _collect_lines(item, (*path, str(index)), lines)
