@@ -164,6 +164,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressLine:
+    """One progress bar line per run phase on stderr, redrawn in place on a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, event: Any) -> None:
+        label = f"[{event.index}/{event.runs}] {event.run}"
+        if event.phase in ("resumed", "static"):
+            print(f"{label}: {'finished earlier, reused' if event.phase == 'resumed' else 'static statistics'}",
+                  file=sys.stderr)
+        elif event.phase in ("train", "generate") and (self.live or event.done == event.total):
+            from .experiments.train import progress_bar
+
+            line = progress_bar(event.done, event.total, label=f"{label} {event.phase}")
+            end = "\n" if event.done == event.total else ""
+            print(f"\r{line}" if self.live else line, end=end, file=sys.stderr, flush=True)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .experiments.compare import compare, default_experiment_path
+
+    experiment = args.experiment or default_experiment_path()
+    results = compare(experiment, output=args.output, overwrite=args.overwrite, progress=_ProgressLine())
+    files = results["files"]
+    reused = f" ({len(results['resumed'])} finished runs reused)" if results["resumed"] else ""
+    print(f"report: {files['markdown']}{reused}")
+    print(f"results: {files['json']}, {files['csv']}; responses: {files['responses']}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -199,6 +230,12 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--index", type=int, default=0, help="batch number (default 0)")
     batch.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     batch.set_defaults(run=cmd_batch)
+
+    compare = commands.add_parser("compare", help="compare styles: static costs, fine-tuning, a report with plots")
+    compare.add_argument("experiment", nargs="?", help="experiment YAML (default: the built-in sample comparison)")
+    compare.add_argument("--output", metavar="DIR", help="output folder (default: the experiment's output)")
+    compare.add_argument("--overwrite", action="store_true", help="recompute every run instead of resuming")
+    compare.set_defaults(run=cmd_compare)
     return parser
 
 

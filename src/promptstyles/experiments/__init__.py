@@ -5,6 +5,8 @@ Every function here takes and returns plain data or tensors, so a notebook can r
 
 from ..errors import ModelError
 from .checkpoints import gpt2_state_dict, load_gpt2_safetensors, load_state_dict_file, save_state_dict_file
+from .compare import CompareProgress, compare, default_experiment_path
+from .config import Experiment, GenerationSpec, ModelSpec, Run, StyleSpec, load_experiment
 from .generate import Generation, TokenizerLike, generate, generate_response
 from .metrics import rouge_l, score_responses, token_f1
 from .model import GPT, PRESETS, GPTConfig, resize_token_embeddings
@@ -28,6 +30,15 @@ from .train import (
 __all__ = [
     "GPT",
     "PRESETS",
+    "CompareProgress",
+    "Experiment",
+    "GenerationSpec",
+    "ModelSpec",
+    "Run",
+    "StyleSpec",
+    "compare",
+    "default_experiment_path",
+    "load_experiment",
     "EvalResult",
     "GPTConfig",
     "Generation",

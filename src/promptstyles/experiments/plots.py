@@ -17,6 +17,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from ..data.loading import atomic_write_bytes
@@ -49,6 +50,13 @@ def _points(steps: Sequence[int], values: Sequence[float | None]) -> tuple[list[
     return [s for s, _ in pairs], [v for _, v in pairs]
 
 
+def _tick_options(labels: Sequence[str]) -> dict[str, Any]:
+    """Slanted, smaller tick labels when the names would not fit side by side."""
+    if sum(len(label) for label in labels) <= 60:
+        return {}
+    return {"rotation": 30, "ha": "right", "fontsize": "small"}
+
+
 def plot_loss_curves(curves: Mapping[str, Mapping[str, Sequence[Any]]], path: str | os.PathLike[str]) -> Path:
     """Train loss (left) and validation loss on response text (right) against steps, one line per style.
 
@@ -60,16 +68,17 @@ def plot_loss_curves(curves: Mapping[str, Mapping[str, Sequence[Any]]], path: st
     for style, curve in curves.items():
         (line,) = train_axes.plot(*_points(curve["step"], curve["train_loss"]), marker="o", label=style)
         color = line.get_color()
-        val_axes.plot(*_points(curve["step"], curve.get("val_response_loss", ())), marker="o", color=color,
-                      label=f"{style}: response text")
-        val_axes.plot(*_points(curve["step"], curve.get("val_loss", ())), linestyle="--", color=color,
-                      label=f"{style}: all supervised")
+        val_axes.plot(*_points(curve["step"], curve.get("val_response_loss", ())), marker="o", color=color)
+        val_axes.plot(*_points(curve["step"], curve.get("val_loss", ())), linestyle="--", color=color)
     train_axes.set(title="Training loss", xlabel="step", ylabel="cross-entropy")
     val_axes.set(title="Validation loss", xlabel="step", ylabel="cross-entropy")
     for axes in (train_axes, val_axes):
         axes.grid(alpha=0.3)
-        if axes.lines:
-            axes.legend(fontsize="small")
+    if train_axes.lines:
+        # One legend of styles below both panels, and a key to the two line kinds in the validation panel.
+        figure.legend(loc="outside lower center", ncols=min(len(curves), 5), fontsize="small")
+        val_axes.legend([Line2D([], [], color="black", marker="o"), Line2D([], [], color="black", linestyle="--")],
+                        ["response text", "all supervised"], fontsize="small")
     return _save(figure, path)
 
 
@@ -80,7 +89,7 @@ def plot_length_distributions(
     figure, (axes,) = _figure(1)
     styles = list(lengths)
     axes.boxplot([list(lengths[s]) or [0] for s in styles], showmeans=True)
-    axes.set_xticks(range(1, len(styles) + 1), styles)
+    axes.set_xticks(range(1, len(styles) + 1), styles, **_tick_options(styles))
     if max_length is not None:
         axes.axhline(max_length, linestyle=":", color="black", label=f"max length {max_length}")
         axes.legend(fontsize="small")
@@ -95,13 +104,16 @@ def plot_padding_truncation(
     """Two bar charts per style: the share of batch positions that are padding, and examples truncated."""
     figure, (pad_axes, cut_axes) = _figure(2)
     styles = list(padding_fraction)
-    bars = pad_axes.bar(styles, [100 * padding_fraction[s] for s in styles], color="tab:blue")
+    for axes in (pad_axes, cut_axes):
+        axes.set_xticks(range(len(styles)), styles, **_tick_options(styles))
+    bars = pad_axes.bar(range(len(styles)), [100 * padding_fraction[s] for s in styles], color="tab:blue")
     pad_axes.bar_label(bars, fmt="%.1f%%", fontsize="small")
     pad_axes.set(title="Padding", ylabel="% of batch positions")
-    bars = cut_axes.bar(styles, [truncated.get(s, 0) for s in styles], color="tab:red")
+    bars = cut_axes.bar(range(len(styles)), [truncated.get(s, 0) for s in styles], color="tab:red")
     cut_axes.bar_label(bars, fontsize="small")
     cut_axes.set(title="Truncated examples", ylabel="examples")
     cut_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    cut_axes.set_ylim(0, 1.15 * max([1, *(truncated.get(s, 0) for s in styles)]))
     for axes in (pad_axes, cut_axes):
         axes.grid(alpha=0.3, axis="y")
     return _save(figure, path)

@@ -6,6 +6,7 @@ package::
     {
       "headline": {"metric": "training.val_response_loss", "lower_is_better": true},   # optional
       "settings": {...},                    # optional, free-form: model, budget, seed, data
+      "notes": ["..."],                     # optional sentences shown under the verdict
       "styles": {
         "alpaca": {
           "static": {"examples": 60, "tokens_mean": 81.2, "tokens_median": 79.0, "tokens_p95": 118.0,
@@ -68,6 +69,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "static.tokens_median": ("median", "{:.1f}"),
     "static.tokens_p95": ("p95", "{:.1f}"),
     "static.tokens_max": ("max", "{:.0f}"),
+    "static.tokens_vs_first": ("vs first style", "{:+.1%}"),
     "static.template_overhead_mean": ("template overhead tokens", "{:.1f}"),
     "static.supervised_fraction": ("supervised", "{:.1%}"),
     "static.truncated": ("truncated", "{:.0f}"),
@@ -182,13 +184,14 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], ranks: Map
 
 
 def render_markdown(results: Mapping[str, Any], *, plots: Mapping[str, str] | None = None) -> str:
-    """The report: verdict, fine-tuning table, static table (rows best first), plots, settings.
+    """The report: verdict, notes, fine-tuning table, static table (rows best first), plots, settings.
 
     ``plots`` maps a caption to an image path relative to the report.
     """
     headline, ranked, rows = _ranked_rows(results)
     ranks = {style: number for number, (style, _) in enumerate(ranked, start=1)}
     lines = ["# Prompt style comparison", "", verdict(results), ""]
+    lines += [line for note in results.get("notes") or () for line in (note, "")]
     lines += [f"Headline metric: {_label(headline['metric'])}"
               f" ({'lower' if headline.get('lower_is_better', True) else 'higher'} is better).", ""]
     for title, columns in (("Fine-tuning", TRAINING_COLUMNS), ("Static comparison", STATIC_COLUMNS)):

@@ -1,0 +1,225 @@
+"""Compare prompt styles: run an experiment and write its report, tables, plots and responses.
+
+For each run (a style under a grid variant) the comparison measures the style's static costs, fine-tunes
+the same initial model with the same budget, seed and data order, and generates responses to test
+records. Each finished run is written at once to ``runs/<run>.json`` in the output folder, with a hash of
+everything that decides its numbers; a later call skips runs whose file holds the same hash, so an
+interrupted comparison resumes where it stopped. The folder then gets::
+
+    report.md        verdict first, then fine-tuning and static tables, plots and settings
+    results.json     the results as plain data (see :mod:`promptstyles.experiments.report`)
+    results.csv      one row per run
+    responses.json   the generated responses with their references and scores
+    loss_curves.png, token_lengths.png, padding_truncation.png
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from ..data.loaders import PreparedData, build_dataloaders, prepare_data
+from .config import Experiment, Run, load_experiment
+from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
+from .report import write_json, write_report
+from .runner import fine_tune, generate_responses, measure_static, model_factory
+
+__all__ = ["CompareProgress", "compare", "default_experiment_path"]
+
+logger = logging.getLogger(__name__)
+
+Phase = Literal["static", "train", "generate", "resumed", "done"]
+PLOTS = {
+    "Loss curves": "loss_curves.png",
+    "Tokens per example": "token_lengths.png",
+    "Padding and truncation": "padding_truncation.png",
+}
+OUTPUTS = ("report.md", "results.json", "results.csv", "responses.json", *PLOTS.values())
+
+
+@dataclass(frozen=True)
+class CompareProgress:
+    """Handed to the progress callback: which run (1-based ``index`` of ``runs``), which phase, how far."""
+
+    run: str
+    index: int
+    runs: int
+    phase: Phase
+    done: int = 0
+    total: int = 0
+
+
+def default_experiment_path() -> Path:
+    """The built-in experiment (alpaca, phi3 and chatml on the sample dataset); a YAML file to copy."""
+    return Path(str(resources.files("promptstyles.experiments").joinpath("default.yaml")))
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-") or "run"
+
+
+def _settings_hash(experiment: Experiment, run: Run, data: PreparedData) -> str:
+    """What decides a run's numbers: its config, the model, budget and generation, and the tokens."""
+    digest = hashlib.sha256()
+    settings = {"config": run.config.to_dict(), "model": experiment.to_dict()["model"],
+                "training": experiment.to_dict()["training"], "generation": experiment.to_dict()["generation"]}
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
+    digest.update(data.dataset.tokens.tobytes())
+    digest.update(data.dataset.lengths.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_run(path: Path, settings_hash: str) -> dict[str, Any] | None:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stored if isinstance(stored, dict) and stored.get("hash") == settings_hash else None
+
+
+def _clear(folder: Path) -> None:
+    """Remove what an earlier comparison wrote here (only those files)."""
+    for name in OUTPUTS:
+        (folder / name).unlink(missing_ok=True)
+    runs = folder / "runs"
+    if runs.is_dir():
+        for path in runs.glob("*.json"):
+            path.unlink()
+
+
+def _display_path(path: str) -> str:
+    absolute = os.path.normpath(os.path.abspath(path))
+    relative = os.path.relpath(absolute)
+    return relative if not relative.startswith(os.pardir + os.sep + os.pardir) else absolute
+
+
+def _compare_lengths(results: dict[str, Any], runs: list[Run]) -> list[str]:
+    """``static.tokens_vs_first`` per run against the first style of its variant, and one line per variant."""
+    notes = []
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(json.dumps(run.variant, sort_keys=True, default=str), []).append(run)
+    for group in groups.values():
+        first = results[group[0].label]["static"]
+        parts = []
+        for run in group:
+            static = results[run.label]["static"]
+            static["tokens_vs_first"] = static["tokens_mean"] / first["tokens_mean"] - 1.0
+            if run is not group[0]:
+                change = static["tokens_vs_first"]
+                parts.append(f"{run.style.title} {abs(change):.1%} {'fewer' if change < 0 else 'more'}"
+                             f" ({static['tokens_mean']:.1f})")
+        if parts:
+            where = group[0].label[len(group[0].style.title):].strip()
+            notes.append(f"Tokens per example against {group[0].style.title} ({first['tokens_mean']:.1f})"
+                         f"{f' with {where}' if where else ''}: {', '.join(parts)}.")
+    return notes
+
+
+def compare(
+    experiment: str | os.PathLike[str] | Mapping[str, Any] | Experiment,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: Callable[[CompareProgress], None] | None = None,
+) -> dict[str, Any]:
+    """Run a comparison and write its outputs; returns the results as plain data.
+
+    ``experiment`` is a YAML path, a mapping or an :class:`Experiment`; ``output`` replaces its output
+    folder. Finished runs in the folder with the same settings are reused unless ``overwrite`` is set,
+    which first removes the earlier outputs. ``progress`` is called as each phase of each run advances.
+    The returned dict is ``results.json`` plus ``files``, the paths written.
+    """
+    experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
+    folder = Path(output if output is not None else experiment.output)
+    if overwrite:
+        _clear(folder)
+    runs = experiment.runs()
+    make_model = None
+    styles: dict[str, dict[str, Any]] = {}
+    responses: dict[str, list[dict[str, Any]]] = {}
+    lengths: dict[str, list[int]] = {}
+    resumed = []
+    first_data: PreparedData | None = None
+
+    for index, run in enumerate(runs, start=1):
+        def report(phase: Phase, done: int = 0, total: int = 0, run: Run = run, index: int = index) -> None:
+            if progress is not None:
+                progress(CompareProgress(run.label, index, len(runs), phase, done, total))
+
+        data = prepare_data(run.config)
+        first_data = first_data or data
+        settings_hash = _settings_hash(experiment, run, data)
+        path = folder / "runs" / f"{_slug(run.label)}.json"
+        stored = None if overwrite else _read_run(path, settings_hash)
+        if stored is not None:
+            logger.info("%s: reusing the finished run in %s", run.label, path)
+            resumed.append(run.label)
+            report("resumed")
+        else:
+            logger.info("run %d/%d: %s", index, len(runs), run.label)
+            report("static")
+            static, run_lengths = measure_static(data)
+            if make_model is None:
+                make_model = model_factory(experiment.model, experiment.training.seed)
+            model = make_model(data.tokenizer.vocab_size)
+            loaders = build_dataloaders(run.config, data=data, response_mask=True)
+            training = fine_tune(model, loaders, experiment.training, progress=lambda d, t: report("train", d, t))
+            spec = experiment.generation
+            generation, entries = generate_responses(model, data, spec.records, spec.max_new_tokens,
+                                                     progress=lambda d, t: report("generate", d, t))
+            stored = {"label": run.label, "hash": settings_hash, "style": run.style.name,
+                      "options": run.style.options, "variant": run.variant,
+                      "results": {"static": static, "training": training, "generation": generation},
+                      "lengths": run_lengths, "responses": entries}
+            write_json(path, stored)
+            logger.info("%s: val loss on response text %.4f", run.label, training["val_response_loss"] or 0.0)
+        styles[run.label] = stored["results"]
+        lengths[run.label] = stored["lengths"]
+        responses[run.label] = stored["responses"]
+        report("done")
+
+    assert first_data is not None
+    notes = _compare_lengths(styles, runs)
+    settings = experiment.to_dict()
+    source = first_data.config.data.source
+    settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None
+    settings["output"] = str(folder)
+    settings["data"] = {"records": len(first_data.records), "splits": first_data.sizes}
+    results: dict[str, Any] = {
+        "headline": {"metric": "training.val_response_loss", "lower_is_better": True},
+        "notes": notes,
+        "settings": settings,
+        "styles": styles,
+        "resumed": resumed,
+    }
+    files = _write_outputs(folder, results, lengths, responses, first_data.config.collate.allowed_max_length)
+    return {**results, "files": {name: str(p) for name, p in files.items()}}
+
+
+def _write_outputs(
+    folder: Path, results: dict[str, Any], lengths: dict[str, list[int]], responses: dict[str, Any],
+    max_length: int | None,
+) -> dict[str, Path]:
+    styles = results["styles"]
+    files = {
+        "loss_curves": plot_loss_curves({s: r["training"]["curve"] for s, r in styles.items()},
+                                        folder / PLOTS["Loss curves"]),
+        "token_lengths": plot_length_distributions(lengths, folder / PLOTS["Tokens per example"],
+                                                   max_length=max_length),
+        "padding_truncation": plot_padding_truncation(
+            {s: r["static"]["padding_fraction"] for s, r in styles.items()},
+            {s: r["static"]["truncated"] for s, r in styles.items()}, folder / PLOTS["Padding and truncation"]),
+        "responses": write_json(folder / "responses.json", responses),
+    }
+    files.update(write_report(results, folder, plots=PLOTS))
+    logger.info("wrote the comparison to %s", folder)
+    return files

@@ -1,0 +1,256 @@
+"""The experiment schema: which styles to compare, on what data, with which model, budget and seed.
+
+Example (``styles`` is required; everything else has these defaults)::
+
+    styles:                       # names, or {name, options, label}
+      - alpaca
+      - {name: chatml, options: {system: "You are a helpful assistant."}, label: chatml-system}
+    base:                         # a normal config (data, tokenizer, collate, loader) without ``style``
+      data: {path: data.json}     # relative paths are read relative to this file
+      collate: {mask: none}
+    grid:                         # optional variants, each applied to the base for every style
+      collate.mask: [none, prompt]
+    model:
+      preset: tiny                # tiny | gpt2-small | gpt2-medium
+      checkpoint: null            # a GPT-2 .safetensors file, or a torch.save state dict of this GPT
+      config: {}                  # preset fields to change, e.g. {emb_dim: 64, n_layers: 2}
+    training: {max_steps: 60, learning_rate: 0.0005, eval_every: 10, seed: 123}   # TrainConfig
+    generation: {records: 5, max_new_tokens: 48}
+    output: promptstyles-compare  # relative to the current directory
+
+A run is one style under one grid variant; every run gets the same model initialisation, budget, seed
+and data order, so the numbers differ only by what the style and the variant change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .._schema import Invalid, Lines, _fail, from_mapping, read_yaml, to_mapping
+from ..config import Config, _resolve_paths
+from ..errors import ConfigError, StyleError
+from ..styles.registry import default_registry
+from .model import GPTConfig
+from .train import TrainConfig
+
+__all__ = ["Experiment", "GenerationSpec", "ModelSpec", "Run", "StyleSpec", "load_experiment"]
+
+# Keys of the base config that belong to ``styles`` in an experiment.
+_STYLE_KEYS = ("style", "style_options")
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """One style to compare; ``label`` names it in the report (the style name by default)."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where the model comes from: a preset initialised from the seed, or a checkpoint on top of a preset."""
+
+    preset: Literal["tiny", "gpt2-small", "gpt2-medium"] = "tiny"
+    checkpoint: str | None = None
+    format: Literal["auto", "safetensors", "state_dict"] = "auto"
+    """``auto``: ``.safetensors`` files hold the published GPT-2 keys, anything else a torch.save state dict."""
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checkpoint_format(self) -> str | None:
+        if self.checkpoint is None:
+            return None
+        if self.format != "auto":
+            return self.format
+        return "safetensors" if self.checkpoint.endswith(".safetensors") else "state_dict"
+
+    def gpt_config(self) -> GPTConfig:
+        """The model's shape: the preset with ``config`` applied."""
+        return GPTConfig.preset(self.preset, **self.config)
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """How many test records get a generated response, and how long a response may grow."""
+
+    records: int = 5
+    max_new_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        if self.records < 0:
+            raise Invalid("records", f"must be 0 or more, got {self.records}")
+        if self.max_new_tokens < 1:
+            raise Invalid("max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One style under one grid variant, with the loader config that results from both."""
+
+    label: str
+    style: StyleSpec
+    variant: dict[str, Any]
+    config: Config
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment; build one with :func:`load_experiment`."""
+
+    styles: tuple[StyleSpec | str, ...] = ()
+    base: Config = field(default_factory=Config)
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    training: TrainConfig = field(default_factory=TrainConfig)
+    generation: GenerationSpec = field(default_factory=GenerationSpec)
+    output: str = "promptstyles-compare"
+
+    def __post_init__(self) -> None:
+        specs = tuple(StyleSpec(s) if isinstance(s, str) else s for s in self.styles)
+        object.__setattr__(self, "styles", specs)
+        if not specs:
+            raise Invalid("styles", "list at least one style to compare")
+        titles = [spec.title for spec in specs]
+        for title in titles:
+            if titles.count(title) > 1:
+                raise Invalid("styles", f"{title!r} appears twice; give one of them a label")
+        for key, values in self.grid.items():
+            if not values:
+                raise Invalid("grid", f"{key!r} lists no values")
+
+    def variants(self) -> list[dict[str, Any]]:
+        """Every combination of the grid values, in the order given (one empty variant without a grid)."""
+        keys = list(self.grid)
+        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.grid.values())]
+
+    def runs(self) -> list[Run]:
+        """The runs in order: for each variant, every style."""
+        runs = []
+        for variant in self.variants():
+            for spec in self.styles:
+                assert isinstance(spec, StyleSpec)
+                config = replace(_apply(self.base, variant), style=spec.name, style_options=dict(spec.options))
+                runs.append(Run(_label(spec.title, variant), spec, variant, config))
+        return runs
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+
+def _label(title: str, variant: Mapping[str, Any]) -> str:
+    settings = " ".join(f"{key.rsplit('.', 1)[-1]}={_text(value)}" for key, value in variant.items())
+    return f"{title} {settings}" if settings else title
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value)
+
+
+def _apply(base: Config, variant: Mapping[str, Any]) -> Config:
+    """``base`` with each dotted key of ``variant`` set (validated like the YAML would be)."""
+    if not variant:
+        return base
+    data = to_mapping(base)
+    for key, value in variant.items():
+        *parents, last = key.split(".")
+        target = data
+        for parent in parents:
+            target = target[parent]
+        target[last] = value
+    return from_mapping(Config, data)
+
+
+def _check_grid_key(key: str) -> str | None:
+    """Why ``key`` cannot be a grid key, or None when it names a field of the config."""
+    parts = key.split(".")
+    if parts[0] in (*_STYLE_KEYS, "plugins"):
+        return f"{parts[0]!r} cannot vary in a grid; list the styles under 'styles'"
+    cls: Any = Config
+    for depth, part in enumerate(parts):
+        if not dataclasses.is_dataclass(cls):
+            return f"{'.'.join(parts[:depth])!r} has no keys"
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            where = ".".join(parts[:depth]) or "the config"
+            return f"unknown key {part!r} in {where}; expected one of: {', '.join(sorted(hints))}"
+        cls = hints[part]
+    if dataclasses.is_dataclass(cls):
+        return f"{key!r} is a section; vary one of its keys, e.g. {key}.{dataclasses.fields(cls)[0].name}"
+    return None
+
+
+def _validate(experiment: Experiment, raw: Mapping[str, Any], lines: Lines, source: str | None) -> None:
+    """Checks that need more than one key: grid values, style names, the model's shape."""
+    for key, values in experiment.grid.items():
+        problem = _check_grid_key(key)
+        if problem:
+            raise _fail(problem, ("grid", key), lines, source)
+        for index, value in enumerate(values):
+            try:
+                _apply(experiment.base, {key: value})
+            except ConfigError as error:
+                message = str(error).split(": ", 1)[-1]
+                raise _fail(message, ("grid", key, str(index)), lines, source) from None
+    registry = default_registry(tuple(experiment.base.plugins))
+    for index, spec in enumerate(experiment.styles):
+        assert isinstance(spec, StyleSpec)
+        path = ("styles", str(index)) if isinstance(raw["styles"][index], str) else ("styles", str(index), "name")
+        try:
+            registry.get(spec.name, **spec.options)
+        except StyleError as error:
+            raise _fail(str(error), path, lines, source) from None
+    preset = to_mapping(GPTConfig.preset(experiment.model.preset))
+    from_mapping(GPTConfig, {**preset, **experiment.model.config}, path=("model", "config"), lines=lines,
+                 source=source)
+
+
+def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Experiment:
+    """A validated :class:`Experiment` from a YAML file, a mapping, or an ``Experiment`` (returned as is).
+
+    Errors are :class:`~promptstyles.ConfigError` naming the key path (and the YAML line). Relative
+    ``base.data.path`` and ``model.checkpoint`` values are read relative to the YAML file.
+    """
+    if isinstance(source, Experiment):
+        return source
+    lines: Lines = {}
+    name: str | None = None
+    if isinstance(source, Mapping):
+        raw: Any = source
+    elif isinstance(source, (str, Path)):
+        raw, lines = read_yaml(source)
+        name = str(source)
+    else:
+        raise ConfigError(f"expected a YAML path or a mapping, got {type(source).__name__}")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"expected a mapping, got {type(raw).__name__}", source=name, line=lines.get(()))
+    base = raw.get("base")
+    if isinstance(base, Mapping):
+        for key in _STYLE_KEYS:
+            if key in base:
+                raise _fail("set styles and their options under 'styles', not in the base config",
+                            ("base", key), lines, name)
+    experiment = from_mapping(Experiment, raw, lines=lines, source=name)
+    _validate(experiment, raw, lines, name)
+    if name is not None:
+        folder = Path(name).parent
+        checkpoint = experiment.model.checkpoint
+        if checkpoint is not None and not Path(checkpoint).expanduser().is_absolute():
+            experiment = replace(experiment, model=replace(experiment.model, checkpoint=str(folder / checkpoint)))
+        experiment = replace(experiment, base=_resolve_paths(experiment.base, folder))
+    return experiment

@@ -1,0 +1,193 @@
+"""One run of a comparison: a style's static costs, its fine-tuning, and its generated responses.
+
+Every number comes from the data engine's own loaders and collator (the batches a user would train on),
+so the comparison measures the engine rather than a second implementation of its rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.loaders import DataLoaders, PreparedData, build_dataloaders
+from ..data.tokenized import _encode_with_specials, _markup_pieces
+from ..errors import ConfigError, ModelError
+from ..records import Conversation, InstructionRecord, Record
+from ..styles._base import without_final_answer
+from .checkpoints import load_gpt2_safetensors, load_state_dict_file
+from .config import ModelSpec
+from .generate import generate
+from .metrics import rouge_l, score_responses, token_f1
+from .model import GPT, resize_token_embeddings
+from .stats import static_stats
+from .train import Progress, TrainConfig, train
+
+__all__ = [
+    "bare_lengths",
+    "fine_tune",
+    "generate_responses",
+    "measure_static",
+    "model_factory",
+    "record_texts",
+    "reference_text",
+]
+
+logger = logging.getLogger(__name__)
+
+Tick = Callable[[int, int], None]
+"""Progress of a long step: ``(done, total)``."""
+
+_CHUNK = 256
+
+
+def record_texts(record: Record) -> list[str]:
+    """The record's own text: instruction, input and output, or every message's content."""
+    if isinstance(record, InstructionRecord):
+        return [text for text in (record.instruction, record.input, record.output) if text]
+    return [message.content for message in record.messages if message.content]
+
+
+def bare_lengths(records: Sequence[Record], tokenizer: Any) -> list[int]:
+    """Tokens of each record's own text, each field encoded alone as ordinary text (no template)."""
+    texts = [record_texts(record) for record in records]
+    encoded = iter(tokenizer.encode_ordinary_batch([t for fields in texts for t in fields]))
+    return [sum(len(next(encoded)) for _ in fields) for fields in texts]
+
+
+def reference_text(record: Record) -> str:
+    """The answer a generated response is scored against: the output, or the final assistant message."""
+    if isinstance(record, Conversation):
+        last = record.messages[-1]
+        return last.content if last.role == "assistant" else ""
+    return record.output
+
+
+def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
+    """The ``static`` results of a style and the tokens of every example, with no model.
+
+    Lengths, overhead, supervised targets and truncation are over all examples; padding and compute over
+    one epoch of the training loader as configured (batch size, order, drop_last).
+    """
+    loaders = build_dataloaders(data.config, data=data)
+    dataset, collator = data.dataset, loaders.collator
+    supervised: list[int] = []
+    for first in range(0, len(dataset), _CHUNK):
+        indices = np.arange(first, min(first + _CHUNK, len(dataset)))
+        batch = collator(dataset.__getitems__(indices))
+        supervised += (batch.targets != collator.ignore_index).sum(dim=1).tolist()
+    batches = []
+    train_set = loaders.train.dataset
+    for indices in loaders.train.batch_sampler:
+        width = collator(train_set.__getitems__(indices)).inputs.shape[1]
+        real = int(np.minimum(train_set.lengths[indices], width).sum())
+        batches.append((len(indices), width, real))
+    lengths = dataset.lengths.tolist()
+    stats = static_stats(lengths, bare_lengths(data.records, data.tokenizer), supervised, batches,
+                         max_length=data.config.collate.allowed_max_length)
+    return stats, lengths
+
+
+def model_factory(spec: ModelSpec, seed: int) -> Callable[[int], GPT]:
+    """A function giving a fresh copy of the same initial model, grown to a vocabulary size if needed."""
+    config = spec.gpt_config()
+    fmt = spec.checkpoint_format
+    if fmt == "safetensors":
+        base = load_gpt2_safetensors(spec.checkpoint, config)  # type: ignore[arg-type]
+    elif fmt == "state_dict":
+        base = load_state_dict_file(spec.checkpoint, config)  # type: ignore[arg-type]
+    else:
+        torch.manual_seed(seed)
+        base = GPT(config)
+    logger.info("model: %s, %.1fM parameters", spec.checkpoint or spec.preset, base.num_parameters() / 1e6)
+
+    def make(vocab_size: int) -> GPT:
+        model = copy.deepcopy(base)
+        if vocab_size > model.config.vocab_size:
+            resize_token_embeddings(model, vocab_size)
+        return model
+
+    return make
+
+
+def _check_fits(model: nn.Module, loaders: DataLoaders) -> None:
+    context = model.config.context_length  # type: ignore[union-attr]
+    limit = loaders.collator.allowed_max_length
+    longest = int(loaders.data.dataset.lengths.max())
+    if (limit or longest) > context:
+        raise ConfigError(
+            f"examples of up to {longest} tokens do not fit the model's context of {context}; set "
+            f"collate.allowed_max_length to {context} or less, or model.config.context_length higher",
+            path="base.collate.allowed_max_length",
+        )
+    if len(loaders.data.splits["val"]) == 0:
+        raise ConfigError("the validation split is empty; lower data.split.train or data.split.test",
+                          path="base.data.split")
+
+
+def fine_tune(
+    model: GPT, loaders: DataLoaders, config: TrainConfig, *, progress: Tick | None = None
+) -> dict[str, Any]:
+    """Train ``model`` in place; the ``training`` results with the headline response-text loss."""
+    if model.config.vocab_size < loaders.tokenizer.vocab_size:
+        raise ModelError(f"the model has {model.config.vocab_size} token rows, the tokenizer "
+                         f"{loaders.tokenizer.vocab_size} ids")
+    _check_fits(model, loaders)
+
+    def step(event: Progress) -> None:
+        if progress is not None:
+            progress(event.step, event.total_steps)
+
+    result = train(model, loaders.train, loaders.val, config, progress=step)
+    final = result.final
+    return {
+        "val_response_loss": None if final is None else final.response_loss,
+        "val_loss": None if final is None else final.loss,
+        "val_response_tokens": None if final is None else final.response_tokens,
+        "val_tokens": None if final is None else final.tokens,
+        "steps": result.steps,
+        "tokens_seen": result.tokens_seen,
+        "seconds": result.seconds,
+        "curve": result.to_dict()["curve"],
+    }
+
+
+def _prompt_ids(data: PreparedData, record: Record) -> list[int]:
+    """The generation prompt's ids, encoded the way training examples are (markup specials only)."""
+    style, tokenizer = data.style, data.tokenizer
+    if data.config.tokenizer.special_tokens != "extend":
+        return tokenizer.encode_ordinary(style.generation_prompt(record))
+    parts = style.parts(without_final_answer(record), generation=True)
+    return _encode_with_specials(tokenizer, _markup_pieces(parts, tokenizer))
+
+
+def generate_responses(
+    model: GPT, data: PreparedData, count: int, max_new_tokens: int, *, progress: Tick | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Greedy responses to the first ``count`` test records, scored against their reference outputs.
+
+    Returns the ``generation`` results (mean token F1, ROUGE-L, ``n``) and one entry per record.
+    """
+    test = data.splits["test"]
+    positions = [int(p) for p in test.positions[:count]]
+    style, tokenizer = data.style, data.tokenizer
+    entries = []
+    for done, position in enumerate(positions, start=1):
+        record = data.records[position]
+        generation = generate(model, tokenizer, _prompt_ids(data, record), max_new_tokens=max_new_tokens,
+                              stop_sequences=style.stop_sequences, context_length=model.config.context_length)
+        response = style.extract_response(generation.text)
+        reference = reference_text(record)
+        entries.append({"record": position, "prompt": style.generation_prompt(record), "response": response,
+                        "reference": reference, "stopped": generation.stopped,
+                        "token_f1": token_f1(response, reference), "rouge_l": rouge_l(response, reference)})
+        if progress is not None:
+            progress(done, len(positions))
+    scores = score_responses([e["response"] for e in entries], [e["reference"] for e in entries])
+    return scores, entries
+

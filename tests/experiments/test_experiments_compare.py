@@ -1,0 +1,215 @@
+"""Comparisons end to end: outputs, static numbers against an independent count, scored tokens, resume."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import tiktoken
+import torch
+
+from promptstyles import build_dataloaders, get_style, load_records
+from promptstyles.cli import main
+from promptstyles.experiments import CompareProgress, compare, sample_data_path
+from promptstyles.experiments.checkpoints import save_state_dict_file
+from promptstyles.experiments.config import ModelSpec
+from promptstyles.experiments.model import GPT, GPTConfig
+from promptstyles.experiments.runner import model_factory
+
+SMALL_MODEL = {"emb_dim": 32, "n_heads": 2, "n_layers": 1, "context_length": 128}
+MAX_LENGTH = 56
+
+
+def tiny(output: Path, styles: tuple[str, ...] = ("alpaca", "chatml"), **changes: Any) -> dict[str, Any]:
+    """A comparison on the sample data that takes a few seconds: a one-layer model, a handful of steps."""
+    experiment: dict[str, Any] = {
+        "styles": list(styles),
+        "base": {
+            "data": {"path": str(sample_data_path()), "split": {"train": 0.75, "test": 0.1}},
+            "collate": {"mask": "prompt", "allowed_max_length": MAX_LENGTH},
+            "loader": {"batch_size": 4},
+        },
+        "model": {"config": SMALL_MODEL},
+        "training": {"max_steps": 3, "eval_every": 2, "eval_batches": 1},
+        "generation": {"records": 2, "max_new_tokens": 4},
+        "output": str(output),
+    }
+    experiment.update(changes)
+    return experiment
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("compare")
+    return folder, compare(tiny(folder))
+
+
+def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, Any]]) -> None:
+    folder, results = run
+    report = (folder / "report.md").read_text(encoding="utf-8").splitlines()
+    assert report[0] == "# Prompt style comparison"
+    assert report[2].startswith(("**alpaca** is best on val loss, response text", "**chatml** is best on"))
+    assert report.index("## Fine-tuning") < report.index("## Static comparison") < report.index("## Plots")
+    on_disk = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert set(on_disk["styles"]) == {"alpaca", "chatml"} == set(results["styles"])
+    assert on_disk["styles"]["chatml"]["training"]["steps"] == 3
+    assert len(on_disk["styles"]["alpaca"]["training"]["curve"]["step"]) == 2  # steps 2 and 3
+    with (folder / "results.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["style"] for row in rows] == [line.split(" | ")[1] for line in report if line.startswith("| 1 ")
+                                              or line.startswith("| 2 ")][:2]
+    assert {float(row["training.val_response_loss"]) for row in rows} == {
+        on_disk["styles"][s]["training"]["val_response_loss"] for s in ("alpaca", "chatml")}
+    responses = json.loads((folder / "responses.json").read_text(encoding="utf-8"))
+    assert [len(responses[s]) for s in ("alpaca", "chatml")] == [2, 2]
+    assert responses["chatml"][0]["prompt"].endswith("<|im_start|>assistant\n")
+    for name in ("loss_curves.png", "token_lengths.png", "padding_truncation.png"):
+        path = folder / name
+        assert png_size(path) == (1000, 420)
+        assert 5_000 < path.stat().st_size < 300_000
+        assert f"]({name})" in "\n".join(report)
+
+
+def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = run
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    encoding = tiktoken.get_encoding("gpt2")
+    records = load_records(sample_data_path()).records
+    order = np.random.default_rng((123, 0)).permutation(45)  # the training loader's first epoch
+    for name in ("alpaca", "chatml"):
+        style = get_style(name)
+        rendered = [style.render(record) for record in records]
+        lengths = np.array([len(encoding.encode_ordinary(r.text)) for r in rendered])
+        prompts = np.array([len(encoding.encode_ordinary(style.generation_prompt(r))) for r in records])
+        bare = np.array([sum(len(encoding.encode_ordinary(t)) for t in (r.instruction, r.input, r.output) if t)
+                         for r in records])
+        kept = np.minimum(lengths, MAX_LENGTH)
+        # mask "prompt": targets after the response header, and the end-of-text, as far as they are kept
+        supervised = np.clip(kept - prompts + 1, 0, kept)
+        train = lengths[:45][order]
+        widths = [min(int(train[i:i + 4].max()), MAX_LENGTH) for i in range(0, 44, 4)]
+        real = sum(int(np.minimum(train[i:i + 4], w).sum()) for i, w in zip(range(0, 44, 4), widths, strict=True))
+        static = results["styles"][name]["static"]
+        assert static["tokens_mean"] == pytest.approx(lengths.mean(), abs=1e-12)
+        assert static["tokens_median"] == np.median(lengths) and static["tokens_max"] == lengths.max()
+        assert static["template_overhead_mean"] == pytest.approx((lengths - bare).mean(), abs=1e-12)
+        assert static["supervised_fraction"] == pytest.approx(supervised.sum() / kept.sum(), abs=1e-12)
+        assert static["truncated"] == int((lengths > MAX_LENGTH).sum()) > 0
+        assert static["compute_tokens"] == 4 * sum(widths)
+        assert static["padding_fraction"] == pytest.approx(1 - real / (4 * sum(widths)), abs=1e-12)
+        assert f"| {name} | 60 | {lengths.mean():.1f} | {np.median(lengths):.1f} |" in report
+    alpaca, chatml = (results["styles"][s]["static"]["tokens_mean"] for s in ("alpaca", "chatml"))
+    assert results["styles"]["chatml"]["static"]["tokens_vs_first"] == pytest.approx(chatml / alpaca - 1)
+    assert f"chatml {abs(chatml / alpaca - 1):.1%} {'more' if chatml > alpaca else 'fewer'}" in report
+
+
+def test_response_loss_scores_the_same_tokens_for_every_style() -> None:
+    encoding = tiktoken.get_encoding("gpt2")
+    records = load_records(sample_data_path()).records
+    counts = {}
+    for name in ("alpaca", "chatml"):
+        config = {"style": name, "data": {"path": str(sample_data_path())}, "collate": {"mask": "none"}}
+        loaders = build_dataloaders(config, response_mask=True)
+        scored: list[int] = []
+        for batch in loaders.val:
+            scored += (batch.response_mask & (batch.targets != -100)).sum(dim=1).tolist()
+        positions = loaders.datasets["val"].positions
+        assert scored == [len(encoding.encode_ordinary(records[p].output)) for p in positions]
+        counts[name] = scored
+    assert counts["alpaca"] == counts["chatml"] and len(counts["alpaca"]) == 3
+
+
+def test_a_tiny_overfit_run_shows_falling_loss(tmp_path: Path) -> None:
+    experiment = tiny(tmp_path, ("alpaca",), training={"max_steps": 24, "eval_every": 6, "learning_rate": 0.01},
+                      generation={"records": 0})
+    experiment["base"]["data"]["split"] = {"train": 0.1, "test": 0.0}  # 6 training records
+    experiment["base"]["loader"] = {"batch_size": 3}
+    curve = compare(experiment)["styles"]["alpaca"]["training"]["curve"]
+    losses = curve["train_loss"]
+    assert curve["step"] == [6, 12, 18, 24]
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_an_interrupted_run_keeps_finished_styles_and_resumes(tmp_path: Path) -> None:
+    def fail_on_chatml(event: CompareProgress) -> None:
+        if event.run == "chatml" and event.phase == "train":
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        compare(tiny(tmp_path), progress=fail_on_chatml)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["alpaca.json"]
+    assert not (tmp_path / "report.md").exists()
+    first = json.loads((tmp_path / "runs" / "alpaca.json").read_text(encoding="utf-8"))
+
+    events: list[CompareProgress] = []
+    resumed = compare(tiny(tmp_path), progress=events.append)
+    assert resumed["resumed"] == ["alpaca"]
+    assert {(e.run, e.phase) for e in events if e.phase in ("resumed", "train")} == {
+        ("alpaca", "resumed"), ("chatml", "train")}
+    kept = resumed["styles"]["alpaca"]
+    assert kept["training"] == first["results"]["training"] and kept["generation"] == first["results"]["generation"]
+    assert kept["static"] == {**first["results"]["static"], "tokens_vs_first": 0.0}
+
+    fresh = compare(tiny(tmp_path), overwrite=True)  # same seed: the same numbers, recomputed
+    assert fresh["resumed"] == []
+    for name in ("alpaca", "chatml"):
+        again, before = fresh["styles"][name], resumed["styles"][name]
+        assert again["static"] == before["static"] and again["generation"] == before["generation"]
+        assert again["training"]["curve"] == before["training"]["curve"]
+
+    changed = compare(tiny(tmp_path, training={"max_steps": 2, "eval_every": 2, "eval_batches": 1}))
+    assert changed["resumed"] == [] and changed["styles"]["alpaca"]["training"]["steps"] == 2
+
+
+def test_every_run_starts_from_the_same_checkpoint(tmp_path: Path) -> None:
+    torch.manual_seed(7)
+    saved = GPT(GPTConfig.preset("tiny", **SMALL_MODEL))
+    path = save_state_dict_file(saved, tmp_path / "model.pt")
+    make = model_factory(ModelSpec(checkpoint=str(path), config=SMALL_MODEL), seed=123)
+    first, grown = make(50257), make(50260)
+    first.tok_emb.weight.data.add_(1.0)  # training one copy leaves the next copy untouched
+    again = make(50257)
+    for key, value in saved.state_dict().items():
+        assert torch.equal(again.state_dict()[key], value), key
+    assert grown.tok_emb.weight.shape == (50260, 32)
+    assert torch.equal(grown.tok_emb.weight[:50257], saved.tok_emb.weight)
+
+
+def test_the_cli_runs_a_yaml_experiment_and_says_where_the_report_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    path = tmp_path / "experiment.yaml"
+    experiment = tiny(tmp_path / "unused", ("alpaca", "phi3"), generation={"records": 1, "max_new_tokens": 2})
+    path.write_text(yaml.safe_dump(experiment), encoding="utf-8")
+    output = tmp_path / "report"
+    assert main(["compare", str(path), "--output", str(output)]) == 0
+    captured = capsys.readouterr()
+    assert f"report: {output / 'report.md'}\n" in captured.out
+    assert "[2/2] phi3 train [" in captured.err
+    assert (output / "report.md").is_file() and not (tmp_path / "unused").exists()
+    assert main(["compare", str(path), "--output", str(output)]) == 0
+    assert "(2 finished runs reused)" in capsys.readouterr().out
+
+
+def test_the_cli_reports_a_bad_experiment_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "experiment.yaml"
+    path.write_text("styles: [alpaca]\ntraining:\n  max_steps: 0\n", encoding="utf-8")
+    assert main(["compare", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"promptstyles: error: {path}: training.max_steps (line 3): must be at least 1, got 0\n")
