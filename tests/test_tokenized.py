@@ -172,3 +172,21 @@ def test_part_wise_encoding_equals_whole_text_encoding(records):
     tokenizer = get_tokenizer("gpt2")
     for parts in records + records:
         assert tokenizer.encode_parts(parts) == GPT2.encode_ordinary("".join(parts))
+
+
+@pytest.mark.parametrize("special_tokens", ["text", "extend"])
+@pytest.mark.parametrize("name", available_styles())
+def test_generation_prompt_ids_are_a_prefix_of_the_training_ids(name, special_tokens, records):
+    from promptstyles.data.tokenized import encode_generation_prompt
+
+    style = get_style(name)
+    extend = special_tokens == "extend"
+    tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if extend else ())
+    sample = records[:60]
+    dataset = tokenize_records(sample, style, tokenizer, special_tokens=special_tokens)
+    for index, record in enumerate(sample):
+        prompt = encode_generation_prompt(style, record, tokenizer, special_tokens=special_tokens)
+        ids = dataset[index].tolist()
+        assert ids[: len(prompt)] == prompt, index
+        assert tokenizer.decode(prompt) == style.generation_prompt(record)
+        assert len(prompt) >= dataset.prompt_lengths[index]

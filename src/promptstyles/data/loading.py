@@ -59,6 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes files private; these are ordinary outputs
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -19,10 +19,19 @@ import torch
 
 from ..errors import DataError, RecordError, StyleError
 from ..records import Record
-from ..styles._base import PartKind, Style
+from ..styles._base import Part, PartKind, Style, without_final_answer
 from .tokenizers import Tokenizer
 
-__all__ = ["KIND_CODES", "MASK_MODES", "IndexBatch", "Spans", "TokenizedDataset", "tokenize_records"]
+__all__ = [
+    "KIND_CODES",
+    "MASK_MODES",
+    "IndexBatch",
+    "Spans",
+    "TokenizedDataset",
+    "encode_generation_prompt",
+    "encode_parts",
+    "tokenize_records",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -280,6 +289,38 @@ def _markup_pieces(parts: Sequence[Any], tokenizer: Any) -> list[Any]:
             elif piece != "":
                 pieces.append(piece)
     return pieces
+
+
+def encode_parts(parts: Sequence[Part], tokenizer: Tokenizer, *, special_tokens: str = "text") -> list[int]:
+    """The ids of rendered parts exactly as a dataset stores them; e.g. a generation prompt for inference.
+
+    ``special_tokens="extend"`` turns the style's declared markup tokens into their ids (record text never).
+    """
+    if special_tokens == "extend":
+        return _encode_with_specials(tokenizer, _markup_pieces(parts, tokenizer))
+    encode = getattr(tokenizer, "encode_parts", None)
+    texts = [part.text for part in parts]
+    return encode(texts) if encode is not None else tokenizer.encode_ordinary_batch(["".join(texts)])[0]
+
+
+def encode_generation_prompt(
+    style: Style, record: Record, tokenizer: Tokenizer, *, special_tokens: str = "text",
+) -> list[int]:
+    """The ids a model is given at inference: the first ids of the training example, whatever the answer.
+
+    A prompt that ends in whitespace other than a plain space (``"<|end_header_id|>\\n\\n"``) tokenizes
+    differently at the end of a text than before an answer's first character (``"\\n\\n"`` alone is one
+    GPT-2 token, before a letter it is two). It is encoded as if followed by an answer, so inference sees
+    exactly the ids training saw.
+    """
+    parts = style.parts(without_final_answer(record), generation=True)
+    text = parts[-1].text if parts else ""
+    if not text or not text[-1].isspace() or text.endswith(" "):
+        return encode_parts(parts, tokenizer, special_tokens=special_tokens)
+    probe = encode_parts([*parts, Part("a", PartKind.RESPONSE)], tokenizer, special_tokens=special_tokens)
+    if tokenizer.decode(probe[-1:]) == "a":
+        return probe[:-1]
+    return encode_parts(parts, tokenizer, special_tokens=special_tokens)
 
 
 def _encode_with_specials(tokenizer: Tokenizer, pieces: list[Any]) -> list[int]:

@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from ..data.loaders import DataLoaders, PreparedData, build_dataloaders
-from ..data.tokenized import _encode_with_specials, _markup_pieces
+from ..data.tokenized import encode_generation_prompt
 from ..errors import ConfigError, ModelError
 from ..records import Conversation, InstructionRecord, Record
-from ..styles._base import without_final_answer
 from .checkpoints import load_gpt2_safetensors, load_state_dict_file
 from .config import ModelSpec
 from .generate import generate
@@ -82,8 +81,9 @@ def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
         batch = collator(dataset.__getitems__(indices))
         supervised += (batch.targets != collator.ignore_index).sum(dim=1).tolist()
     batches = []
-    train_set = loaders.train.dataset
-    for indices in loaders.train.batch_sampler:
+    train_set = loaders.datasets["train"]
+    for batch_indices in loaders.train.batch_sampler or ():
+        indices = np.asarray(batch_indices)
         width = collator(train_set.__getitems__(indices)).inputs.shape[1]
         real = int(np.minimum(train_set.lengths[indices], width).sum())
         batches.append((len(indices), width, real))
@@ -116,7 +116,7 @@ def model_factory(spec: ModelSpec, seed: int) -> Callable[[int], GPT]:
 
 
 def _check_fits(model: nn.Module, loaders: DataLoaders) -> None:
-    context = model.config.context_length  # type: ignore[union-attr]
+    context = int(model.config.context_length)  # type: ignore[union-attr, arg-type]
     limit = loaders.collator.allowed_max_length
     longest = int(loaders.data.dataset.lengths.max())
     if (limit or longest) > context:
@@ -159,11 +159,8 @@ def fine_tune(
 
 def _prompt_ids(data: PreparedData, record: Record) -> list[int]:
     """The generation prompt's ids, encoded the way training examples are (markup specials only)."""
-    style, tokenizer = data.style, data.tokenizer
-    if data.config.tokenizer.special_tokens != "extend":
-        return tokenizer.encode_ordinary(style.generation_prompt(record))
-    parts = style.parts(without_final_answer(record), generation=True)
-    return _encode_with_specials(tokenizer, _markup_pieces(parts, tokenizer))
+    return encode_generation_prompt(data.style, record, data.tokenizer,
+                                    special_tokens=data.config.tokenizer.special_tokens)
 
 
 def generate_responses(
@@ -188,6 +185,6 @@ def generate_responses(
                         "token_f1": token_f1(response, reference), "rouge_l": rouge_l(response, reference)})
         if progress is not None:
             progress(done, len(positions))
-    scores = score_responses([e["response"] for e in entries], [e["reference"] for e in entries])
+    scores = score_responses([str(e["response"]) for e in entries], [str(e["reference"]) for e in entries])
     return scores, entries
 
