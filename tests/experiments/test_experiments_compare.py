@@ -213,3 +213,16 @@ def test_the_cli_reports_a_bad_experiment_in_one_line(tmp_path: Path, capsys: py
     assert main(["compare", str(path)]) == 1
     assert capsys.readouterr().err == (
         f"promptstyles: error: {path}: training.max_steps (line 3): must be at least 1, got 0\n")
+
+
+def test_notes_compare_lengths_and_warn_about_truncation(run: tuple[Path, dict[str, Any]]) -> None:
+    _, results = run
+    static = {label: values["static"] for label, values in results["styles"].items()}
+    change = static["chatml"]["tokens_mean"] / static["alpaca"]["tokens_mean"] - 1
+    assert results["notes"][0] == (
+        f"Tokens per example against alpaca ({static['alpaca']['tokens_mean']:.1f}): chatml {abs(change):.1%} "
+        f"{'fewer' if change < 0 else 'more'} ({static['chatml']['tokens_mean']:.1f})."
+    )
+    warned = [note.split(":")[0] for note in results["notes"] if "were cut at the maximum length" in note]
+    assert warned == [label for label, values in static.items() if values["truncated"]]
+    assert warned  # the fixture's maximum length cuts some examples

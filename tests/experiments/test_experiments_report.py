@@ -98,3 +98,13 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert rows[1]["static.relative_compute"] == "1.5"
     assert rows[2]["training.val_loss"] == ""
     assert paths["markdown"].read_text(encoding="utf-8").startswith("# Prompt style comparison\n\n**phi3**")
+
+
+def test_a_close_margin_is_reported_as_too_close_to_call() -> None:
+    data = results()
+    data["styles"]["alpaca"]["training"]["val_response_loss"] = 2.02
+    assert verdict(data) == (
+        "**phi3** is best on val loss, response text: 2, 0.02 lower (1.0%) than the runner-up **alpaca** (2.02)."
+        " A margin under 2% is within what another seed or a longer run can change: read it as a tie until more"
+        " training or several seeds confirm it."
+    )

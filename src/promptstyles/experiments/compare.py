@@ -119,8 +119,22 @@ def _compare_lengths(results: dict[str, Any], runs: list[Run]) -> list[str]:
                              f" ({static['tokens_mean']:.1f})")
         if parts:
             where = group[0].label[len(group[0].style.title):].strip()
-            notes.append(f"Tokens per example against {group[0].style.title} ({first['tokens_mean']:.1f})"
-                         f"{f' with {where}' if where else ''}: {', '.join(parts)}.")
+            notes.append((where, f"Tokens per example against {group[0].style.title} ({first['tokens_mean']:.1f})",
+                          ", ".join(parts)))
+    if len({(head, body) for _, head, body in notes}) == 1:  # variants that leave lengths alone: say it once
+        notes = [("", *notes[0][1:])]
+    return [f"{head}{f' with {where}' if where else ''}: {body}." for where, head, body in notes]
+
+
+def _truncation_notes(results: dict[str, Any]) -> list[str]:
+    """A warning for each run that lost tokens to truncation: its headline scores fewer response tokens."""
+    notes = []
+    for label, result in results.items():
+        static = result.get("static", {})
+        if static.get("truncated"):
+            notes.append(f"{label}: {static['truncated']} examples were cut at the maximum length, so its "
+                         "headline loss leaves out their cut response tokens; raise collate.allowed_max_length "
+                         "for a like-for-like comparison.")
     return notes
 
 
@@ -188,7 +202,7 @@ def compare(
         report("done")
 
     assert first_data is not None
-    notes = _compare_lengths(styles, runs)
+    notes = _compare_lengths(styles, runs) + _truncation_notes(styles)
     settings = experiment.to_dict()
     source = first_data.config.data.source
     settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None

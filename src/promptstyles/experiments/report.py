@@ -142,6 +142,10 @@ def _label(metric: str) -> str:
     return LABELS.get(metric, (metric, ""))[0]
 
 
+CLOSE_MARGIN = 0.02
+"""Relative margins below this are reported as too close to call."""
+
+
 def verdict(results: Mapping[str, Any]) -> str:
     """One sentence: the best style on the headline metric and its margin over the runner-up."""
     headline, ranked = rank_styles(results)
@@ -157,10 +161,14 @@ def verdict(results: Mapping[str, Any]) -> str:
     direction = "lower" if headline.get("lower_is_better", True) else "higher"
     if margin == 0:
         return f"**{best}** and **{second}** tie on {label} at {value:.4g}."
-    return (
+    sentence = (
         f"**{best}** is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the runner-up"
         f" **{second}** ({other:.4g})."
     )
+    if other and margin / abs(other) < CLOSE_MARGIN:
+        sentence += (f" A margin under {CLOSE_MARGIN:.0%} is within what another seed or a longer run can change:"
+                     " read it as a tie until more training or several seeds confirm it.")
+    return sentence
 
 
 def _format(value: Any, spec: str) -> str:
