@@ -26,10 +26,13 @@ Example (every key optional; these are the defaults unless noted)::
       pad_to_multiple_of: null
       attention_mask: false
       device: cpu
-    loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0}
+    loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
+             group_by_length: false, rank: 0, world_size: 1}
 
-``shuffle`` and ``drop_last`` apply to the training loader; validation and test keep their order and
-their last batch. Relative ``data.path`` values are read relative to the YAML file.
+``shuffle``, ``drop_last`` and ``group_by_length`` (batches of similar lengths, less padding) apply to
+the training loader; validation and test keep their order and their last batch. With ``world_size`` > 1
+every loader gives rank ``rank`` its share of the batches, for data-parallel training. Relative
+``data.path`` values are read relative to the YAML file.
 """
 
 from __future__ import annotations
@@ -146,10 +149,17 @@ class LoaderConfig:
     drop_last: bool = True
     seed: int = 123
     num_workers: int = 0
+    group_by_length: bool = False
+    rank: int = 0
+    world_size: int = 1
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise Invalid("batch_size", f"must be at least 1, got {self.batch_size}")
+        if self.world_size < 1:
+            raise Invalid("world_size", f"must be at least 1, got {self.world_size}")
+        if not 0 <= self.rank < self.world_size:
+            raise Invalid("rank", f"must be from 0 to world_size - 1 ({self.world_size - 1}), got {self.rank}")
         if self.num_workers < 0:
             raise Invalid("num_workers", f"must be 0 or more, got {self.num_workers}")
 

@@ -154,8 +154,11 @@ def build_dataloaders(
         if config.collate.mask != "none":
             dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
         training = name == "train"
-        sampler = IndexBatchSampler(len(dataset), loader.batch_size, shuffle=loader.shuffle and training,
-                                    drop_last=loader.drop_last and training, seed=loader.seed)
+        sampler = IndexBatchSampler(
+            len(dataset), loader.batch_size, shuffle=loader.shuffle and training,
+            drop_last=loader.drop_last and training, seed=loader.seed, lengths=dataset.lengths,
+            group_by_length=loader.group_by_length and training, rank=loader.rank, world_size=loader.world_size,
+        )
         built[name] = torch.utils.data.DataLoader(
             dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
             collate_fn=collator, num_workers=loader.num_workers,
