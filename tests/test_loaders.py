@@ -121,3 +121,13 @@ def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys):
     assert train[5] == str(max(totals))
     assert train[8] == f"{trained:.1%}"
     assert train[9] == str(sum(t > 40 for t in totals))
+
+
+def test_with_workers_batches_move_to_the_device_in_the_main_process(dataset_path):
+    settings = config(dataset_path, collate={"device": "meta"}, loader={"num_workers": 2, "shuffle": False})
+    loaders = build_dataloaders(settings)
+    assert loaders.collator.device is None  # worker processes build CPU batches
+    batch = next(iter(loaders.val))
+    assert batch.inputs.device.type == batch.targets.device.type == "meta"
+    single = build_dataloaders(config(dataset_path, collate={"device": "meta"}, loader={"shuffle": False}))
+    assert single.collator.device == "meta" and next(iter(single.val)).inputs.device.type == "meta"

@@ -26,7 +26,7 @@ from .splits import split_indices
 from .tokenized import ProgressCallback, TokenizedDataset, tokenize_records
 from .tokenizers import TiktokenTokenizer, get_tokenizer
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "prepare_data"]
+__all__ = ["DataLoaders", "DeviceDataLoader", "PreparedData", "build_dataloaders", "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +147,14 @@ def build_dataloaders(
     """
     data = data if data is not None else prepare_data(config, records=records, progress=progress)
     config = data.config
-    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id, **collator_options)
     loader = config.loader
+    device = collator_options.pop("device", config.collate.device)
+    # Worker processes must not touch an accelerator: they build CPU batches in pinned memory, and the
+    # main process moves each batch.
+    to_device = device not in (None, "cpu") and loader.num_workers > 0
+    pin = to_device and torch.device(device).type == "cuda" and torch.cuda.is_available()
+    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id,
+                                    device=None if to_device else device, **collator_options)
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
@@ -159,9 +165,24 @@ def build_dataloaders(
             drop_last=loader.drop_last and training, seed=loader.seed, lengths=dataset.lengths,
             group_by_length=loader.group_by_length and training, rank=loader.rank, world_size=loader.world_size,
         )
-        built[name] = torch.utils.data.DataLoader(
+        built[name] = DeviceDataLoader(
             dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
             collate_fn=collator, num_workers=loader.num_workers,
-            persistent_workers=loader.num_workers > 0,
+            persistent_workers=loader.num_workers > 0, pin_memory=pin,
+            device=device if to_device else None,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
+
+
+class DeviceDataLoader(torch.utils.data.DataLoader):
+    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built)."""
+
+    def __init__(self, *args: Any, device: str | torch.device | None = None, **kwargs: Any) -> None:
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def __iter__(self):  # type: ignore[override]
+        batches = super().__iter__()
+        if self.device is None:
+            return batches
+        return (batch.to(self.device, non_blocking=True) for batch in batches)

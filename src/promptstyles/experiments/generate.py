@@ -72,16 +72,19 @@ def generate(
     temperature: float = 0.0,
     top_k: int | None = None,
     seed: int | None = None,
-    device: str = "cpu",
+    device: str | torch.device | None = None,
 ) -> Generation:
     """Continue ``prompt`` (text, or ids already encoded) token by token: greedy, or sampled when
     ``temperature`` > 0 (from the ``top_k`` most likely tokens when given; ``seed`` makes it repeatable).
 
-    The input is cropped to the last ``context_length`` tokens (the model's own by default). Generation
+    Tensors go to ``device``, by default the model's. The input is cropped to the last ``context_length``
+    tokens (the model's own by default). Generation
     ends at ``eos_id`` (the tokenizer's by default; not part of the result), when a stop sequence appears
     in the decoded continuation (kept in ``text`` for the style to cut), or after ``max_new_tokens``.
     """
     eos = tokenizer.eos_id if eos_id is None else eos_id
+    if device is None:
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
     if context_length is None:
         context_length = getattr(getattr(model, "config", None), "context_length", None)
     generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
