@@ -108,9 +108,12 @@ def _convert(value: Any, tp: Any, path: tuple[str, ...], lines: Lines, source: s
             try:
                 return _convert(value, option, path, lines, source)
             except ConfigError as error:
-                errors.append(error)
+                errors.append((option, error))
+        if isinstance(value, Mapping):  # a mapping was meant as the mapping-shaped option: report its error
+            shaped = [(o, e) for o, e in errors if dataclasses.is_dataclass(o) or typing.get_origin(o) is dict]
+            errors = shaped or errors
         if len(errors) == 1:
-            raise errors[0]
+            raise errors[0][1]
         raise _fail(f"expected {_type_name(tp)}, got {type(value).__name__} {value!r:.60}", path, lines, source)
     if origin is Literal:
         allowed = typing.get_args(tp)

@@ -89,10 +89,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    registry = _registry(config.plugins)
-    style = registry.get(config.style, **config.style_options)
-    info = registry.info(config.style)
-    print(f"{args.config}: valid (style {info.name!r} from plugin {info.plugin!r}, {type(style).__name__})")
+    style = config.build_style()
+    if isinstance(config.style, str):
+        info = _registry(config.plugins).info(config.style)
+        origin = f"from plugin {info.plugin!r}"
+    else:
+        origin = "declared in the config"
+    print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__})")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Example (every key optional; these are the defaults unless noted)::
 
-    style: alpaca                 # a registered style name or alias
+    style: alpaca                 # a registered style name or alias, or an inline chat format (see
+                                  # promptstyles/styles/declarative.py): {name, system, user, assistant, ...}
     style_options: {}             # keyword options of the style, e.g. {system: "You are ..."}
     plugins: []                   # extra plugin modules to load, e.g. [my_styles]
     data:
@@ -43,7 +44,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
-from .errors import ConfigError
+from .errors import ConfigError, StyleError
+from .styles._base import Style
+from .styles.declarative import DeclarativeStyle, build_declarative_style
 
 __all__ = [
     "REFERENCE_DATA_URL",
@@ -168,7 +171,7 @@ class LoaderConfig:
 class Config:
     """Everything needed to turn records into batches; build one with :func:`load_config`."""
 
-    style: str = "alpaca"
+    style: str | DeclarativeStyle = "alpaca"
     style_options: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
     data: DataConfig = field(default_factory=DataConfig)
@@ -178,6 +181,18 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)
+
+    def build_style(self) -> Style:
+        """The configured style: a registered name (with ``plugins`` loaded) or an inline declaration."""
+        if isinstance(self.style, DeclarativeStyle):
+            try:
+                return build_declarative_style(self.style, **self.style_options)
+            except TypeError as error:
+                raise StyleError(f"style {self.style.name!r} does not accept these options "
+                                 f"{sorted(self.style_options)}: {error}") from error
+        from .styles.registry import default_registry
+
+        return default_registry(tuple(self.plugins)).get(self.style, **self.style_options)
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

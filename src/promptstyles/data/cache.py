@@ -40,7 +40,7 @@ def _style_identity(style: Style) -> dict[str, Any]:
     path = getattr(module, "__file__", None)
     modified = os.stat(path).st_mtime_ns if path and os.path.exists(path) else None
     return {"class": f"{cls.__module__}.{cls.__qualname__}", "file": path, "modified": modified,
-            "options": repr(sorted(style.options.items()))}
+            "options": repr(sorted(style.options.items())), "declaration": getattr(cls, "declaration", None)}
 
 
 def _records_digest(records: Sequence[Record]) -> str:

@@ -17,7 +17,6 @@ from ..config import Config, load_config
 from ..errors import DataError
 from ..records import Record
 from ..styles._base import Style
-from ..styles.registry import default_registry
 from .cache import dataset_key, load_dataset, save_dataset
 from .collate import Collator
 from .loading import load_records
@@ -87,7 +86,7 @@ def prepare_data(
 ) -> PreparedData:
     """Load, validate, render and tokenize the records of ``config`` and split them."""
     config = load_config(config)
-    style = default_registry(tuple(config.plugins)).get(config.style, **config.style_options)
+    style = config.build_style()
     extend = config.tokenizer.special_tokens == "extend"
     tokenizer = get_tokenizer(config.tokenizer.name, special_tokens=style.special_tokens if extend else ())
     if extend:
