@@ -54,3 +54,18 @@ def test_a_damaged_entry_is_ignored(tmp_path, caplog):
 def test_cache_can_be_turned_off(dataset_path, tmp_path):
     prepare_data({"data": {"path": str(dataset_path), "cache": False, "cache_dir": str(tmp_path)}})
     assert not (tmp_path / "datasets").exists()
+
+
+def test_the_cache_keeps_to_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    import os
+
+    dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
+    first = save_dataset(dataset, "a" * 40, tmp_path)
+    size = first.stat().st_size
+    monkeypatch.setenv("PROMPTSTYLES_DATASET_CACHE_BYTES", str(2 * size))
+    second = save_dataset(dataset, "b" * 40, tmp_path)
+    os.utime(first, (1, 1))
+    os.utime(second, (2, 2))
+    assert load_dataset("a" * 40, tmp_path) is not None  # now the most recently used
+    third = save_dataset(dataset, "c" * 40, tmp_path)
+    assert sorted(p.name for p in third.parent.iterdir()) == [first.name, third.name]

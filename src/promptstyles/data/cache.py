@@ -3,7 +3,8 @@
 The key covers everything the tokens depend on: the records' text, the style (its class, options and the
 file it is defined in, so an edited style is rebuilt), the tokenizer and the special-token mode. Entries
 are written atomically and carry a checksum of their arrays that is checked on every read; a damaged or
-stale entry is rebuilt, never used.
+stale entry is rebuilt, never used. The folder keeps under ``$PROMPTSTYLES_DATASET_CACHE_BYTES`` (2 GiB by
+default) by removing the least recently used entries.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = ["dataset_key", "load_dataset", "save_dataset"]
 logger = logging.getLogger(__name__)
 
 FORMAT = 1
+MAX_BYTES_ENV = "PROMPTSTYLES_DATASET_CACHE_BYTES"
+DEFAULT_MAX_BYTES = 2 << 30
 _ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
 
 
@@ -83,7 +86,28 @@ def save_dataset(dataset: TokenizedDataset, key: str, directory: str | os.PathLi
     np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
     path = _path(key, directory)
     atomic_write_bytes(path, buffer.getvalue())
+    _prune(path.parent, keep=path)
     return path
+
+
+def _prune(folder: Path, *, keep: Path) -> None:
+    """Remove the least recently used entries while the folder is over its size limit (2 GiB by default)."""
+    limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
+    entries = []
+    for entry in folder.glob("*.npz"):
+        try:
+            stat = entry.stat()
+        except FileNotFoundError:  # removed by another process meanwhile
+            continue
+        entries.append((stat.st_mtime, stat.st_size, entry))
+    total = sum(size for _, size, _ in entries)
+    for _, size, entry in sorted(entries):
+        if total <= limit:
+            break
+        if entry != keep:
+            entry.unlink(missing_ok=True)
+            total -= size
+            logger.info("removed %s from the dataset cache (over %d bytes)", entry.name, limit)
 
 
 def load_dataset(key: str, directory: str | os.PathLike[str] | None = None) -> TokenizedDataset | None:
@@ -101,6 +125,7 @@ def load_dataset(key: str, directory: str | os.PathLike[str] | None = None) -> T
     if meta.get("key") != key or meta.get("checksum") != _checksum(arrays):
         logger.warning("ignoring dataset cache %s: it does not match its checksum", path)
         return None
+    os.utime(path)  # recently used: pruned last
     logger.info("loaded tokenized dataset from %s", path)
     return TokenizedDataset(*(arrays[name] for name in _ARRAYS), eos_id=int(meta["eos_id"]),
                             vocab_size=int(meta["vocab_size"]))
