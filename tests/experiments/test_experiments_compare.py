@@ -226,3 +226,22 @@ def test_notes_compare_lengths_and_warn_about_truncation(run: tuple[Path, dict[s
     warned = [note.split(":")[0] for note in results["notes"] if "were cut at the maximum length" in note]
     assert warned == [label for label, values in static.items() if values["truncated"]]
     assert warned  # the fixture's maximum length cuts some examples
+
+
+def test_seeds_repeat_each_run_and_report_mean_and_spread(tmp_path: Path) -> None:
+    import statistics
+
+    seeded = compare(tiny(tmp_path / "seeds", styles=("alpaca",), seeds=[5, 6]))
+    training = seeded["styles"]["alpaca"]["training"]
+    per_seed = [entry["val_response_loss"] for entry in training["seeds"]]
+    assert [entry["seed"] for entry in training["seeds"]] == [5, 6]
+    assert training["val_response_loss"] == pytest.approx(statistics.fmean(per_seed))
+    assert training["val_response_loss_std"] == pytest.approx(statistics.stdev(per_seed))
+    assert per_seed[0] != per_seed[1]
+    single = tiny(tmp_path / "single", styles=("alpaca",), training={"max_steps": 3, "eval_every": 2,
+                                                                      "eval_batches": 1, "seed": 5})
+    single["base"]["loader"]["seed"] = 5
+    alone = compare(single)["styles"]["alpaca"]["training"]["val_response_loss"]
+    assert alone == pytest.approx(per_seed[0])  # a seed fixes both the initialisation and the data order
+    report = (tmp_path / "seeds" / "report.md").read_text(encoding="utf-8")
+    assert "± over seeds" in report

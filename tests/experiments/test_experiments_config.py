@@ -56,6 +56,7 @@ def test_a_grid_gives_every_style_every_variant(tmp_path: Path) -> None:
         ("styles: [alpaca]\ntraining:\n  learning_rate: -1\n", "training.learning_rate (line 3): must be positive"),
         ("styles: [alpaca]\ngeneration:\n  records: many\n", "generation.records (line 3): expected an integer"),
         ("styles: [alpaca]\noutputs: here\n", "outputs (line 2): unknown key 'outputs'"),
+        ("styles: [alpaca]\nseeds: [1, 2, 1]\n", "seeds (line 2): each seed once, got [1, 2, 1]"),
     ],
 )
 def test_errors_name_the_key_path_and_line(tmp_path: Path, text: str, where: str) -> None:

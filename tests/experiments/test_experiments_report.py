@@ -108,3 +108,15 @@ def test_a_close_margin_is_reported_as_too_close_to_call() -> None:
         " A margin under 2% is within what another seed or a longer run can change: read it as a tie until more"
         " training or several seeds confirm it."
     )
+
+
+def test_with_several_seeds_the_verdict_weighs_the_margin_against_the_spread() -> None:
+    data = results()
+    for name, spread in (("phi3", 0.3), ("alpaca", 0.3)):
+        data["styles"][name]["training"] |= {"val_response_loss_std": spread,
+                                              "seeds": [{"seed": 1}, {"seed": 2}, {"seed": 3}]}
+    assert verdict(data).endswith("The margin is within the spread over 3 seeds (±0.3 and ±0.3): read it as a tie.")
+    data["styles"]["alpaca"]["training"]["val_response_loss_std"] = 0.1
+    data["styles"]["phi3"]["training"]["val_response_loss_std"] = 0.1
+    assert verdict(data).endswith("The margin exceeds the spread over 3 seeds (±0.1 and ±0.1).")
+    assert "± over seeds" in render_markdown(data)

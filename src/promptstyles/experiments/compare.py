@@ -20,8 +20,9 @@ import json
 import logging
 import os
 import re
+import statistics
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -69,8 +70,9 @@ def _slug(label: str) -> str:
 def _settings_hash(experiment: Experiment, run: Run, data: PreparedData) -> str:
     """What decides a run's numbers: its config, the model, budget and generation, and the tokens."""
     digest = hashlib.sha256()
-    settings = {"config": run.config.to_dict(), "model": experiment.to_dict()["model"],
-                "training": experiment.to_dict()["training"], "generation": experiment.to_dict()["generation"]}
+    described = experiment.to_dict()
+    settings = {"config": run.config.to_dict(), "model": described["model"], "training": described["training"],
+                "generation": described["generation"], "seeds": described["seeds"]}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
     digest.update(data.dataset.tokens.tobytes())
     digest.update(data.dataset.lengths.tobytes())
@@ -126,6 +128,22 @@ def _compare_lengths(results: dict[str, Any], runs: list[Run]) -> list[str]:
     return [f"{head}{f' with {where}' if where else ''}: {body}." for where, head, body in notes]
 
 
+def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``training`` result from several seeds: the mean of each loss, its spread, and each seed's value.
+
+    The curve, steps and timing are the first seed's.
+    """
+    combined = dict(results[0])
+    combined["seeds"] = [{"seed": seed, "val_response_loss": r["val_response_loss"], "val_loss": r["val_loss"]}
+                         for seed, r in zip(seeds, results, strict=True)]
+    for key in ("val_response_loss", "val_loss"):
+        values = [r[key] for r in results if r[key] is not None]
+        combined[key] = statistics.fmean(values) if values else None
+        combined[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else None
+    combined["seconds"] = sum(r["seconds"] for r in results)
+    return combined
+
+
 def _truncation_notes(results: dict[str, Any]) -> list[str]:
     """A warning for each run that lost tokens to truncation: its headline scores fewer response tokens."""
     notes = []
@@ -157,7 +175,7 @@ def compare(
     if overwrite:
         _clear(folder)
     runs = experiment.runs()
-    make_model = None
+    factories: dict[int | None, Callable[[int], Any]] = {}
     styles: dict[str, dict[str, Any]] = {}
     responses: dict[str, list[dict[str, Any]]] = {}
     lengths: dict[str, list[int]] = {}
@@ -182,11 +200,22 @@ def compare(
             logger.info("run %d/%d: %s", index, len(runs), run.label)
             report("static")
             static, run_lengths = measure_static(data)
-            if make_model is None:
-                make_model = model_factory(experiment.model, experiment.training.seed)
-            model = make_model(data.tokenizer.vocab_size)
-            loaders = build_dataloaders(run.config, data=data, response_mask=True)
-            training = fine_tune(model, loaders, experiment.training, progress=lambda d, t: report("train", d, t))
+            trained = []
+            for seed in experiment.seeds or (None,):
+                if seed not in factories:
+                    initial = experiment.training.seed if seed is None else seed
+                    factories[seed] = model_factory(experiment.model, initial)
+                seeded, budget = data, experiment.training
+                if seed is not None:  # the seed sets the initialisation and the data order
+                    seeded = replace(data, config=replace(data.config, loader=replace(data.config.loader, seed=seed)))
+                    budget = replace(budget, seed=seed)
+                model = factories[seed](data.tokenizer.vocab_size)
+                loaders = build_dataloaders(seeded.config, data=seeded, response_mask=True)
+                trained.append((model, fine_tune(model, loaders, budget,
+                                                 progress=lambda d, t: report("train", d, t))))
+            model, training = trained[0]  # responses come from the first seed's model
+            if experiment.seeds:
+                training = _over_seeds(experiment.seeds, [result for _, result in trained])
             spec = experiment.generation
             generation, entries = generate_responses(model, data, spec.records, spec.max_new_tokens,
                                                      progress=lambda d, t: report("generate", d, t))

@@ -15,6 +15,7 @@ Example (``styles`` is required; everything else has these defaults)::
       checkpoint: null            # a GPT-2 .safetensors file, or a torch.save state dict of this GPT
       config: {}                  # preset fields to change, e.g. {emb_dim: 64, n_layers: 2}
     training: {max_steps: 60, learning_rate: 0.0005, eval_every: 10, seed: 123}   # TrainConfig
+    seeds: []                     # e.g. [1, 2, 3]: train each run once per seed, report mean and spread
     generation: {records: 5, max_new_tokens: 48}
     output: promptstyles-compare  # relative to the current directory
 
@@ -115,9 +116,13 @@ class Experiment:
     model: ModelSpec = field(default_factory=ModelSpec)
     training: TrainConfig = field(default_factory=TrainConfig)
     generation: GenerationSpec = field(default_factory=GenerationSpec)
+    seeds: tuple[int, ...] = ()
+    """Train every run once per seed (model initialisation and data order) and report mean and spread."""
     output: str = "promptstyles-compare"
 
     def __post_init__(self) -> None:
+        if len(set(self.seeds)) != len(self.seeds):
+            raise Invalid("seeds", f"each seed once, got {list(self.seeds)}")
         specs = tuple(StyleSpec(s) if isinstance(s, str) else s for s in self.styles)
         object.__setattr__(self, "styles", specs)
         if not specs:

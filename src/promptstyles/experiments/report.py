@@ -58,6 +58,7 @@ STATIC_HEADLINE = {"metric": "static.tokens_mean", "lower_is_better": True}
 # Column key -> (header, format of its cells).
 LABELS: dict[str, tuple[str, str]] = {
     "training.val_response_loss": ("val loss, response text", "{:.3f}"),
+    "training.val_response_loss_std": ("± over seeds", "{:.3f}"),
     "training.val_loss": ("val loss, all supervised", "{:.3f}"),
     "generation.token_f1": ("token F1", "{:.3f}"),
     "generation.rouge_l": ("ROUGE-L", "{:.3f}"),
@@ -84,6 +85,13 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return None
     return float(value)
+
+
+def _lookup(results: Mapping[str, Any], style: str, metric: str) -> Any:
+    """``results["styles"][style][section][key]`` for ``metric = "section.key"``, or None."""
+    section, _, key = metric.partition(".")
+    values = results.get("styles", {}).get(style, {}).get(section)
+    return values.get(key) if isinstance(values, Mapping) else None
 
 
 def flat_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -165,7 +173,15 @@ def verdict(results: Mapping[str, Any]) -> str:
         f"**{best}** is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the runner-up"
         f" **{second}** ({other:.4g})."
     )
-    if other and margin / abs(other) < CLOSE_MARGIN:
+    spreads = [_number(_lookup(results, style, headline["metric"] + "_std")) for style in (best, second)]
+    if all(spread is not None for spread in spreads):
+        count = len(_lookup(results, best, "training.seeds") or ())
+        if margin < sum(s for s in spreads if s is not None):
+            sentence += (f" The margin is within the spread over {count} seeds (±{spreads[0]:.3g} and"
+                         f" ±{spreads[1]:.3g}): read it as a tie.")
+        else:
+            sentence += f" The margin exceeds the spread over {count} seeds (±{spreads[0]:.3g} and ±{spreads[1]:.3g})."
+    elif other and margin / abs(other) < CLOSE_MARGIN:
         sentence += (f" A margin under {CLOSE_MARGIN:.0%} is within what another seed or a longer run can change:"
                      " read it as a tie until more training or several seeds confirm it.")
     return sentence
