@@ -21,7 +21,9 @@ def test_the_shared_example_runs_and_finds_the_exercise_prompt_shorter(dataset_p
         model=ModelSpec(config={"emb_dim": 16, "n_heads": 2, "n_layers": 1, "context_length": 128}),
         training=TrainConfig(max_steps=1, eval_every=1, eval_batches=1),
         generation=GenerationSpec(records=1, max_new_tokens=2),
+        seeds=(),
     )
+    assert load_experiment(EXAMPLE).seeds == (123, 124, 125)
     results = compare(experiment, output=tmp_path)
     styles = results["styles"]
     assert list(styles) == [f"{style} mask={mask}" for mask in ("none", "prompt")
