@@ -226,3 +226,10 @@ def test_long_rows_equal_the_reference():
         theirs = reference_collate(batch, allowed_max_length=limit)
         assert ours.inputs.shape[1] >= 128  # wide enough to take the row-copy path
         assert torch.equal(ours.inputs, theirs[0]) and torch.equal(ours.targets, theirs[1])
+
+
+@pytest.mark.parametrize("mode", MASK_MODES)
+def test_trained_target_counts_match_the_collated_targets(mode):
+    dataset = _dataset([TWO_TURNS, SHORT, ([40, 41], [(H, 1), (R, 2)])])
+    targets = Collator(mask=mode)(dataset.__getitems__([0, 1, 2])).targets
+    assert dataset.trained_targets(mode).tolist() == (targets != X).sum(dim=1).tolist()

@@ -121,9 +121,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
         )
     indices = batches[args.index]
-    views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer)
-    colour = _use_colour(args.color)
     batch = loaders.collator(dataset.__getitems__(indices))
+    views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer, batch)
+    colour = _use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
           f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")
     print("legend: " + (f"{_GREEN}trained{_RESET} {_DIM}masked{_RESET}" if colour else "[[masked]] trained"))
@@ -157,12 +157,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         stats = dataset.stats()
         tokens = stats["tokens"]
         targets = int(dataset.lengths.sum())  # one target per token: the shifted ids plus the end-of-text
-        spans = dataset.spans(config.collate.mask)
-        trained = targets if config.collate.mask == "none" else int((spans.ends - spans.starts).sum()) + len(dataset)
+        trained = int(dataset.trained_targets(config.collate.mask).sum())
         over = "-" if limit is None else str(int((dataset.lengths > limit).sum()))
         rows.append([name, str(len(dataset)), f"{tokens['mean']:.1f}", f"{tokens['median']:.0f}",
                      f"{tokens['p95']:.0f}", str(tokens["max"]), f"{stats['prompt_tokens']['mean']:.1f}",
-                     f"{stats['response_tokens']['mean']:.1f}", f"{min(trained, targets) / targets:.1%}", over])
+                     f"{stats['response_tokens']['mean']:.1f}", f"{trained / targets:.1%}", over])
     _print_table(rows)
     return 0
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .tokenized import MASK_MODES, IndexBatch, TokenizedDataset, _ranges
+from .tokenized import MASK_MODES, IndexBatch, TokenizedDataset, _offsets, _ranges
 
 __all__ = ["Batch", "Collator"]
 
@@ -129,7 +129,7 @@ class Collator:
         eos = np.array([self.eos_token_id], dtype=np.int64)
         arrays = [np.asarray(item, dtype=np.int64).reshape(-1) for item in batch]
         lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
-        starts = np.cumsum(lengths + 1) - (lengths + 1)
+        starts = _offsets(lengths + 1)[:-1]
         tokens = np.concatenate([piece for array in arrays for piece in (array, eos)])
         return self._collate(tokens, starts, lengths, self.eos_token_id, None, None)
 

@@ -33,7 +33,7 @@ def view_batch(
     appended end-of-text shows as the tokenizer writes it.
     """
     batch = batch if batch is not None else collator(dataset.__getitems__(indices))
-    targets = batch.targets.numpy()
+    targets = batch.targets.cpu().numpy()
     width = targets.shape[1]
     views = []
     for row, index in enumerate(np.asarray(indices)):

@@ -122,8 +122,7 @@ class TokenizedDataset(torch.utils.data.Dataset):
         """A dataset of some examples, sharing the token buffer (used for splits and filtering)."""
         indices = np.asarray(indices, dtype=np.int64)
         run_counts = np.diff(self.run_offsets)[indices]
-        run_offsets = np.zeros(len(indices) + 1, dtype=np.int64)
-        np.cumsum(run_counts, out=run_offsets[1:])
+        run_offsets = _offsets(run_counts)
         run_index = _ranges(self.run_offsets[indices], run_counts)
         subset = TokenizedDataset(
             self.tokens, self.starts[indices], self.lengths[indices], self.run_ends[run_index],
@@ -173,13 +172,22 @@ class TokenizedDataset(torch.utils.data.Dataset):
         first = np.flatnonzero(trained & ~previous_trained)
         last = np.flatnonzero(trained & ~next_trained)
         owners = example[first]
-        offsets = np.zeros(len(self) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(owners, minlength=len(self)), out=offsets[1:])
+        offsets = _offsets(np.bincount(owners, minlength=len(self)))
         starts, ends = run_starts[first], self.run_ends[last].astype(np.int64)
         single = bool(len(first) == len(self) and np.all(ends == self.lengths[owners]))
         return Spans(starts, ends, offsets, single)
 
     # -- statistics ----------------------------------------------------------------------------------------
+
+    def trained_targets(self, mode: str) -> np.ndarray:
+        """Targets trained per example under a mask mode, before truncation: one per token of the trained
+        spans except the first token of the example (nothing predicts it), plus the end-of-text."""
+        if mode == "none":
+            return self.lengths.astype(np.int64)
+        spans = self.spans(mode)
+        owners = np.repeat(np.arange(len(self)), np.diff(spans.offsets))
+        sizes = spans.ends - spans.starts - (spans.starts == 0)
+        return np.bincount(owners, weights=sizes, minlength=len(self)).astype(np.int64) + 1
 
     @property
     def prompt_lengths(self) -> np.ndarray:
@@ -223,9 +231,16 @@ class TokenizedDataset(torch.utils.data.Dataset):
         return f"TokenizedDataset({len(self)} examples, {int(self.lengths.sum())} tokens)"
 
 
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each of ``len(counts)`` consecutive blocks starts, and (last) where the blocks end."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenated ``arange(s, s + c)`` for each start and count, without a Python loop."""
-    heads = np.cumsum(counts) - counts
+    heads = _offsets(counts)[:-1]
     return np.repeat(starts - heads, counts) + np.arange(int(counts.sum()))
 
 
@@ -413,7 +428,7 @@ def _assemble(
     # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
     dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.int32
     tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
-    starts = np.cumsum(lengths + 1) - (lengths + 1)
+    starts = _offsets(lengths + 1)[:-1]
 
     # Map each run's end from bytes to tokens: a token belongs to the run its first byte is in.
     byte_lengths = tokenizer.token_byte_lengths()[tokens]
@@ -428,8 +443,7 @@ def _assemble(
     global_ends = example_byte_base[run_example] + np.asarray(ends, dtype=np.int64)
     run_token_ends = np.searchsorted(token_byte_starts, global_ends, side="left") - starts[run_example]
     run_dtype = np.uint16 if int(lengths.max()) < 1 << 16 else np.int32
-    run_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(run_counts, out=run_offsets[1:])
+    run_offsets = _offsets(run_counts)
     return TokenizedDataset(
         tokens, starts, lengths.astype(np.int32), run_token_ends.astype(run_dtype),
         np.asarray(kinds, dtype=np.uint8), run_offsets, eos_id=tokenizer.eos_id, vocab_size=tokenizer.vocab_size,

@@ -102,11 +102,10 @@ class TiktokenTokenizer:
         return (type(self), (self.name, tuple(self._specials)))
 
     def encode_ordinary(self, text: str) -> list[int]:
-        return self._encoding.encode_ordinary(text)
-
-    def encode(self, text: str) -> list[int]:
         """Text as ordinary text: special-token strings in it stay text (see ``encode_parts`` for markup)."""
         return self._encoding.encode_ordinary(text)
+
+    encode = encode_ordinary
 
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, as ``encode_ordinary`` gives them."""
