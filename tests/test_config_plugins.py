@@ -90,6 +90,14 @@ def test_validate_fails_when_a_plugins_module_is_missing(tmp_path, capsys):
         "No module named 'no_such_styles_module'; fix the module or remove it from plugins\n")
 
 
+def test_render_fails_when_a_plugin_option_module_is_missing(capsys):
+    assert main(["render", "alpaca", "--json", '{"instruction": "Hi", "output": "Yo"}',
+                 "--plugin", "no_such_styles_module"]) == 1
+    assert capsys.readouterr().err == (
+        "promptstyles: error: plugin 'no_such_styles_module' failed during import: ModuleNotFoundError: "
+        "No module named 'no_such_styles_module'; fix the module or leave it out\n")
+
+
 @pytest.mark.parametrize(("name", "owner"), [("alpaca", "alpaca"), ("stanford-alpaca", "alpaca"), ("chatml", "chatml")])
 def test_a_declared_style_may_not_shadow_a_registered_name(name, owner):
     declaration = {"style": {"name": name, "assistant": {"header": "A: "}}}

@@ -144,3 +144,15 @@ def test_a_style_name_equal_to_an_earlier_alias_is_a_clash():
     with pytest.raises(StyleError, match="^style name 'other' is claimed by both plugin 'first' and plugin 'second'"):
         registry.get("other")
     assert (registry.names(), registry.info("echo").aliases) == (["echo"], ())
+
+
+def test_an_option_typo_lists_what_the_style_takes(plugin_site, monkeypatch):
+    plugin_site("good")
+    monkeypatch.syspath_prepend(str(FIXTURES / "modules"))
+    registry = build_registry(["psfixture_configured"])
+    with pytest.raises(StyleError, match="^style 'shout' has no option 'loud'; it takes no options$"):
+        registry.get("yell", loud=True)
+    with pytest.raises(StyleError, match="^style 'terse' has no options 'seperator', 'x'; it accepts: separator; "
+                                         "did you mean 'separator'\\?$"):
+        registry.get("terse", seperator=" ", x=1)
+    assert registry.get("terse", separator=" ").separator == " "

@@ -152,14 +152,14 @@ class StyleRegistry:
             message += " (plugins that failed to load: " + ", ".join(f.plugin for f in self._failures) + ")"
         raise StyleError(message)
 
-    def require(self, plugins: Sequence[str]) -> None:
-        """Raise if one of ``plugins`` (the modules a config names) failed: asked for by name, it must load."""
+    def require(self, plugins: Sequence[str], *, key: str | None = "plugins") -> None:
+        """Raise if one of ``plugins`` (modules a config's ``key`` names) failed: asked for by name, it must load."""
         wanted = [plugin_name(entry) for entry in plugins]
         for failure in self._failures:
             if failure.plugin in wanted:
-                error = PluginError(f"plugins[{wanted.index(failure.plugin)}]: {failure.describe()}; "
-                                    "fix the module or remove it from plugins")
-                raise error from failure.error
+                where = f"{key}[{wanted.index(failure.plugin)}]: " if key else ""
+                fix = f"remove it from {key}" if key else "leave it out"
+                raise PluginError(f"{where}{failure.describe()}; fix the module or {fix}") from failure.error
 
     def get(self, name: str, **options: Any) -> Style:
         """An instance of the style, built with ``options`` (the YAML ``style_options``)."""
