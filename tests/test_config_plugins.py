@@ -119,3 +119,16 @@ def test_a_declared_style_lists_its_options_on_a_typo():
     with pytest.raises(StyleError, match="^style 'mine' has no option 'joner'; it accepts: system, joiner, bos; "
                                          "did you mean 'joiner'\\?$"):
         config.build_style()
+
+
+def test_an_experiment_finds_its_plugins_module_beside_its_yaml_file(tmp_path, forget_modules):
+    from promptstyles.experiments import load_experiment
+
+    forget_modules("experiment_styles")
+    write(tmp_path, "experiment_styles.py", TERSE)
+    experiment = load_experiment(write(tmp_path, "experiment.yaml", "styles: [terse]\n"
+                                       "base: {plugins: [experiment_styles]}\n"))
+    assert experiment.base.plugins == (str(tmp_path / "experiment_styles.py"),)
+    assert experiment.runs()[0].config.build_style().render(InstructionRecord("a", "", "b")).text == "a\nb"
+    with pytest.raises(PluginError, match="^base.plugins\\[0\\]: plugin 'no_such_styles_module' failed during import"):
+        load_experiment(write(tmp_path, "broken.yaml", "styles: [alpaca]\nbase: {plugins: [no_such_styles_module]}\n"))
