@@ -89,7 +89,8 @@ def test_multi_turn_conversation_is_rejected():
 
 
 def test_unknown_option_names_style():
-    with pytest.raises(StyleError, match="'alpaca' does not accept these options \\['sytem'\\]"):
+    with pytest.raises(StyleError, match="^style 'alpaca' has no option 'sytem'; it accepts: system; "
+                                         "did you mean 'system'\\?$"):
         get_style("alpaca", sytem="x")
 
 
