@@ -13,6 +13,8 @@ Text is written as given (no trimming) and there is no default system prompt. Th
 with ``Assistant:``; the space before the answer belongs to the answer.
 """
 
+# ruff: noqa: RUF001, RUF002  (the full-width bars are DeepSeek's real token text)
+
 from promptstyles import ChatStyle
 
 __all__ = ["DeepSeekStyle"]
