@@ -17,9 +17,10 @@ from promptstyles import (
 from promptstyles.cli import main
 
 BUNDLED = {
-    "chatml": "chatml", "qwen2.5": "chatml",
+    "chatml": "chatml", "qwen2": "chatml", "qwen2.5": "chatml",
+    "command-r": "cohere", "deepseek": "deepseek",
     "gemma": "gemma", "gemma3": "gemma",
-    "llama2": "llama", "llama3": "llama",
+    "llama2": "llama", "llama3": "llama", "llama3.1": "llama", "llama3.2": "llama",
     "mistral": "mistral", "mistral-v0.3": "mistral",
     "phi3": "phi", "phi3-exercise": "phi", "phi4": "phi",
     "tinyllama": "zephyr", "zephyr": "zephyr",
