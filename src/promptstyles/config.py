@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
-from .errors import ConfigError, StyleError
+from .data.loading import REFERENCE_DATA_URL
+from .errors import ConfigError
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, build_declarative_style
 
@@ -58,10 +59,6 @@ __all__ = [
     "TokenizerConfig",
     "load_config",
 ]
-
-REFERENCE_DATA_URL = (
-    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
-)
 
 MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
 
@@ -185,11 +182,7 @@ class Config:
     def build_style(self) -> Style:
         """The configured style: a registered name (with ``plugins`` loaded) or an inline declaration."""
         if isinstance(self.style, DeclarativeStyle):
-            try:
-                return build_declarative_style(self.style, **self.style_options)
-            except TypeError as error:
-                raise StyleError(f"style {self.style.name!r} does not accept these options "
-                                 f"{sorted(self.style_options)}: {error}") from error
+            return build_declarative_style(self.style, **self.style_options)
         from .styles.registry import default_registry
 
         return default_registry(tuple(self.plugins)).get(self.style, **self.style_options)

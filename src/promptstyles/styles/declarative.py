@@ -87,6 +87,4 @@ def build_declarative_style(spec: DeclarativeStyle, **options: Any) -> ChatStyle
         "__module__": __name__,
     }
     style_class = type(f"Declared[{spec.name}]", (ChatStyle,), attributes)
-    style = style_class(**options)
-    style._options = dict(options)
-    return style
+    return style_class(**options)

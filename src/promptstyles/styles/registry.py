@@ -154,7 +154,6 @@ class StyleRegistry:
             style = info.style(**options)
         except TypeError as error:
             raise StyleError(f"style {info.name!r} does not accept these options {sorted(options)}: {error}") from error
-        style._options = dict(options)
         return style
 
     def __contains__(self, name: object) -> bool:
