@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,15 @@ def test_interrupted_download_keeps_the_previous_cache(tmp_path: Path):
     with pytest.raises(DataError, match="connection reset"):
         fetch_url("https://example.invalid/data.json", directory=tmp_path, opener=lambda request: Broken())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_removes_temporaries_left_by_interrupted_writes(server, tmp_path):
+    url = serve(server, V1)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    abandoned, running = cache / ".old-data.json.abc.tmp", cache / ".new-data.json.def.tmp"
+    abandoned.write_bytes(b"partial")
+    running.write_bytes(b"partial")
+    os.utime(abandoned, (time.time() - 3600,) * 2)
+    assert load_records(url, cache=cache).records == RECORDS_V1
+    assert not abandoned.exists() and running.exists()

@@ -51,10 +51,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def is_temporary(path: Path) -> bool:
-    """Whether ``path`` is the temporary of an atomic write (finished or abandoned)."""
-    return path.name.startswith(".") and path.name.endswith(TEMPORARY_SUFFIX)
-
 
 def sweep_temporaries(folder: Path, *, stale_after: float = STALE_AFTER_SECONDS) -> list[tuple[Path, int]]:
     """Remove abandoned temporaries in ``folder``; returns the ones kept (path, size), still being written."""

@@ -90,7 +90,7 @@ def _tokenizer_identity(tokenizer: Tokenizer, style: Style) -> dict[str, Any]:
     """What a tokenizer contributes to the ids: its encoding, and which of the style's markup are special ids."""
     return {
         "class": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}", "name": tokenizer.name,
-        "vocab_size": tokenizer.vocab_size, "eos_id": tokenizer.eos_id, "repr": repr(tokenizer),
+        "vocab_size": tokenizer.vocab_size, "eos_id": tokenizer.eos_id,
         "special_ids": [[token, tokenizer.special_id(token)] for token in style.special_tokens],
     }
 
