@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from promptstyles import Conversation, InstructionRecord, Message, get_style
+from promptstyles import Conversation, InstructionRecord, Message, StyleError, get_style
 from promptstyles.config import load_config
 from promptstyles.data.cache import dataset_key
 from promptstyles.data.loaders import build_dataloaders, prepare_data
@@ -75,6 +75,9 @@ def test_a_declared_style_records_its_options_and_declaration():
     other_markup = load_config({"style": {**declared, "user": {"prefix": "User: "}},
                                 "style_options": {"system": "Sys."}}).build_style()
     assert len({key(style=style), key(style=other_option), key(style=other_markup)}) == 3
+    with pytest.raises(StyleError, match="'mine' does not accept these options \\['sytem'\\]: .*its options are "
+                                         "system, joiner, bos$"):
+        load_config({"style": declared, "style_options": {"sytem": "Sys."}}).build_style()
 
 
 def test_tokenizer_name_mode_and_added_tokens_are_in_the_key():

@@ -11,8 +11,8 @@ Example (every key optional; these are the defaults unless noted)::
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
       on_invalid: error           # error | skip (skipped records are counted and logged)
-      cache: true                 # keep tokenized datasets (and downloads) in cache_dir, rebuilt when anything changes
-      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles
+      cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
+      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:
       name: gpt2                  # a tiktoken encoding

@@ -104,8 +104,9 @@ class Style(ABC):
 
     A subclass sets ``name`` (lowercase) and ``description``, declares the ``special_tokens`` its markup
     uses, and implements :meth:`parts`. Constructor keyword arguments are the style's options
-    (``style_options`` in YAML). Everything else (text, prompt, generation prompt, response extraction)
-    follows from the parts, so a style cannot make training and inference disagree.
+    (``style_options`` in YAML); the base class records them however the style is built. Everything else
+    (text, prompt, generation prompt, response extraction) follows from the parts, so a style cannot make
+    training and inference disagree.
     """
 
     name: ClassVar[str] = ""
