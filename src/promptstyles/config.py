@@ -12,8 +12,8 @@ Example (every key optional; these are the defaults unless noted)::
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
       on_invalid: error           # error | skip (skipped records are counted and logged)
-      cache: true                 # keep tokenized datasets (and downloads) in cache_dir, rebuilt when anything changes
-      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles
+      cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
+      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:
       name: gpt2                  # a tiktoken encoding
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
+from .data.loading import REFERENCE_DATA_URL
 from .errors import ConfigError, StyleError
 from .plugins import is_path
 from .styles._base import Style
@@ -61,10 +62,6 @@ __all__ = [
     "TokenizerConfig",
     "load_config",
 ]
-
-REFERENCE_DATA_URL = (
-    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
-)
 
 MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
 
@@ -202,11 +199,7 @@ class Config:
                 origin = f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
                 raise StyleError(f"declared style {name!r} would shadow the registered style {info.name!r} "
                                  f"from {origin}; give the declaration another name, e.g. '{name}-custom'")
-            try:
-                return build_declarative_style(self.style, **self.style_options)
-            except TypeError as error:
-                raise StyleError(f"style {self.style.name!r} does not accept these options "
-                                 f"{sorted(self.style_options)}: {error}") from error
+            return build_declarative_style(self.style, **self.style_options)
         return registry.get(self.style, **self.style_options)
 
 

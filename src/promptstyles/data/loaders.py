@@ -96,7 +96,8 @@ def prepare_data(
     source = "records"
     if records is None:
         loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
-                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir)
+                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
+                              use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
     dataset = None
