@@ -107,9 +107,9 @@ class ChatTemplateStyle(ChatStyle):
             check = [{"role": m["role"], "content": _CHECK_TEXTS[m["role"]]} for m in probe]
             for messages in (probe, check):
                 for generation in (False, True) if final_user else (False,):
-                    self._compare(render, messages, generation)
+                    self._compare(render, messages, generation, plain=messages is probe)
 
-    def _compare(self, render: Render, messages: list[dict[str, str]], generation: bool) -> None:
+    def _compare(self, render: Render, messages: list[dict[str, str]], generation: bool, *, plain: bool) -> None:
         try:
             expected = render(messages, generation)
         except TemplateRaised as error:
@@ -122,8 +122,10 @@ class ChatTemplateStyle(ChatStyle):
             raise StyleError(
                 f"style 'chat-template': the markup derived from {self.origin} does not reproduce it on "
                 f"[{roles}]{' with the generation prompt' if generation else ''}: at character {at} the template "
-                f"writes {expected[max(0, at - 20): at + 20]!r}, the derived style {got[max(0, at - 20): at + 20]!r}"
-                " (the template's markup is irregular; write a style plugin for it)")
+                f"writes {expected[max(0, at - 20): at + 20]!r}, the derived style {got[max(0, at - 20): at + 20]!r}; "
+                + ("the markup fits plain text, but the template trims the whitespace around this text differently "
+                   "from the other turns" if not plain else "the template's markup is irregular")
+                + " (write a style plugin for it)")
 
 
 def _ends_with_user(record: Record) -> bool:
