@@ -45,7 +45,8 @@ TOKENS = {
     "command-r": {"bos_token": "<BOS_TOKEN>", "eos_token": "<|END_OF_TURN_TOKEN|>"},
     "phi-3-mini-4k-instruct": {"bos_token": "<s>", "eos_token": "<|endoftext|>"},
     "phi-4": {"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>"},
-    "deepseek-llm-7b-chat": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
+    "deepseek-llm-7b-chat": {"bos_token": "<\uff5cbegin\u2581of\u2581sentence\uff5c>",
+                             "eos_token": "<\uff5cend\u2581of\u2581sentence\uff5c>"},
 }
 """The special tokens of each fixture's tokenizer_config.json (the template file alone names none)."""
 GEMMA = {"bos_token": "<bos>", "eos_token": "<eos>"}
@@ -56,7 +57,7 @@ def tokens_for(name: str) -> dict[str, str]:
     return TOKENS.get(name, GEMMA if name.startswith("gemma") else DEFAULT_TOKENS)
 
 
-CASES = [pytest.param(TEMPLATES / f"{name}.jinja", id=name) for name in sorted(p.stem for p in TEMPLATES.glob("*.jinja"))]
+CASES = [pytest.param(path, id=path.stem) for path in sorted(TEMPLATES.glob("*.jinja"))]
 CASES += [pytest.param(MODELS / name, id=name) for name in SHARED]
 
 

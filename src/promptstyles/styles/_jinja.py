@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import StyleError
 
@@ -118,7 +118,7 @@ def compile_template(source: TemplateSource) -> Callable[[Sequence[Mapping[str, 
     class Generation(ext.Extension):  # type: ignore[misc,name-defined]
         """``{% generation %}`` marks assistant text for transformers' masks; it renders its body unchanged."""
 
-        tags = {"generation"}
+        tags: ClassVar[set[str]] = {"generation"}
 
         def parse(self, parser: Any) -> Any:
             line = next(parser.stream).lineno

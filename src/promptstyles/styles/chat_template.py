@@ -117,7 +117,8 @@ class ChatTemplateStyle(ChatStyle):
         record = Conversation(tuple(Message(m["role"], m["content"]) for m in messages))
         got = "".join(part.text for part in self.parts(record, generation=generation))
         if got != expected:
-            at = next((i for i, (x, y) in enumerate(zip(got, expected)) if x != y), min(len(got), len(expected)))
+            pairs = enumerate(zip(got, expected, strict=False))
+            at = next((i for i, (x, y) in pairs if x != y), min(len(got), len(expected)))
             roles = ", ".join(m["role"] for m in messages)
             raise StyleError(
                 f"style 'chat-template': the markup derived from {self.origin} does not reproduce it on "
