@@ -183,8 +183,8 @@ def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, af
         if _sentinel("system", 0) in probe.render(conversation(0, system=True, final_user=True), True):
             raise probe.fail("the system prompt is written only when the conversation ends with a user message "
                              "(it is dropped once an answer follows), so the generation prompt is not a prefix of "
-                             "the training text; use the model's own style plugin, or leave system prompts out "
-                             "by another style") from None
+                             "the training text; use a style written for the model (for Mistral v0.3: style "
+                             "'mistral-v0.3', which follows mistral-common)") from None
         raise
     if e2 != after_user or e3 != end:
         raise probe.fail("a system prompt changes the markup of the user and assistant turns")
