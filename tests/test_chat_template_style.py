@@ -33,8 +33,6 @@ IRREGULAR = {
     # follows it is dropped, so the generation prompt is not a prefix of the training text (style mistral-v0.3
     # follows mistral-common instead).
     "mistral-7b-instruct-v0.3": "the system prompt is written only when the conversation ends with a user message",
-    # The folded system prompt and the first user message are trimmed as one text (only the message's right end).
-    "llama-2-7b-chat": "the template trims the whitespace around this text differently from the other turns",
 }
 """Templates the style refuses, with the start of the reason it gives; every other one must be reproduced."""
 
@@ -208,6 +206,32 @@ def test_a_template_folding_the_system_prompt_inconsistently(tmp_path):
                         encoding="utf-8")
     with pytest.raises(StyleError, match="a system prompt changes the markup of the user and assistant turns"):
         ChatTemplateStyle(template=str(template))
+
+
+def test_a_template_trimming_only_later_turns(tmp_path):
+    template = tmp_path / "trim.jinja"
+    template.write_text("{% for m in messages %}{% if m.role == 'user' %}U: {{ m.content if loop.first else m.content"
+                        " | trim }}\n{% else %}A: {{ m.content }}\n{% endif %}{% endfor %}"
+                        "{% if add_generation_prompt %}A: {% endif %}", encoding="utf-8")
+    with pytest.raises(StyleError, match=r"on \[system, user\]: at character 51 .*"
+                                         "the markup fits plain text, but the template trims the whitespace around "
+                                         "this text differently from the other turns"):
+        ChatTemplateStyle(template=str(template))
+
+
+def test_llama2_folds_the_system_prompt_and_trims_the_folded_turn_as_one():
+    style = build(TEMPLATES / "llama-2-7b-chat.jinja")
+    assert style.render(record([SYSTEM, {"role": "user", "content": " Hi "}, EXCHANGES[0][1]])).parts == (
+        Part("<s>[INST] ", PartKind.PROMPT, True),
+        Part("<<SYS>>\n", PartKind.SYSTEM, True),
+        Part(SYSTEM["content"], PartKind.SYSTEM),
+        Part("\n<</SYS>>\n\n", PartKind.SYSTEM, True),
+        Part(" Hi", PartKind.PROMPT),
+        Part(" [/INST]", PartKind.RESPONSE_HEADER, True),
+        Part(" ", PartKind.RESPONSE, True),
+        Part("Paris.", PartKind.RESPONSE),
+        Part(" </s>", PartKind.END, True),
+    )
 
 
 def test_bad_template_option():
