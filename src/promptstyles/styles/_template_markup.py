@@ -50,6 +50,8 @@ class TemplateMarkup:
     open_end: str = ""
     """What follows the user suffix when a conversation ends with a user turn and no generation prompt."""
     strip_roles: frozenset[str] = frozenset()
+    folded_trim: tuple[bool, bool] = (False, False)
+    """Whether the left and right ends of a user turn holding the folded system prompt are trimmed (Llama-2)."""
     alternate: bool = False
 
 
@@ -165,7 +167,7 @@ def derive_markup(render: Render, *, bos: str, atoms: Sequence[str], origin: str
     return TemplateMarkup(
         bos_token=bos, first_user_prefix=str(first_user_prefix), user_prefix=user_prefix, user_suffix=user_suffix,
         response_header=response_header, response_lead=response_lead, response_end=response_end, closing=closing,
-        open_end=open_end, strip_roles=_stripped_roles(render, system.get("system_turn") != "none"),
+        open_end=open_end, **_trims(render, str(system.get("system_turn", "own"))),  # type: ignore[arg-type]
         alternate=_raises(render, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]),
         **system,  # type: ignore[arg-type]
     )
@@ -211,9 +213,22 @@ def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, af
                      f"{e1!r} after it)")
 
 
-def _stripped_roles(render: Render, system: bool) -> frozenset[str]:
-    """The roles whose text the template trims, found by rendering text padded with whitespace."""
-    padded = {role: f" \n {sentinel.format(1)} \n " for role, sentinel in SENTINELS.items()}
-    roles = ("system", "user", "assistant") if system else ("user", "assistant")
-    text = render([{"role": role, "content": padded[role]} for role in roles], False)
-    return frozenset(role for role in roles if padded[role] not in text)
+def _trimmed(render: Render, roles: Sequence[str], padded: int) -> tuple[bool, bool]:
+    """Whether the template trims the left and the right end of message ``padded`` (text padded with whitespace)."""
+    word = SENTINELS[roles[padded]].format(1)
+    messages = [{"role": role, "content": SENTINELS[role].format(1)} for role in roles]
+    messages[padded]["content"] = f" \n {word} \n "
+    text = render(messages, False)
+    return f" \n {word}" not in text, f"{word} \n " not in text
+
+
+def _trims(render: Render, system_turn: str) -> dict[str, object]:
+    """The roles whose text the template trims at both ends, and how it trims a user turn with a folded system."""
+    roles = {role for position, role in enumerate(("user", "assistant"))
+             if _trimmed(render, ("user", "assistant"), position) == (True, True)}
+    if system_turn == "own" and _trimmed(render, ("system", "user", "assistant"), 0) == (True, True):
+        roles.add("system")
+    trims: dict[str, object] = {"strip_roles": frozenset(roles)}
+    if system_turn in ("first_user", "last_user"):
+        trims["folded_trim"] = _trimmed(render, ("system", "user", "assistant"), 1)
+    return trims

@@ -30,7 +30,7 @@ from ..records import Conversation, InstructionRecord, Message, Record
 from ._base import Part, PartKind
 from ._jinja import TemplateRaised, compile_template, load_template
 from ._template_markup import Render, conversation, derive_markup
-from .chat import _DEFAULT, ChatStyle
+from .chat import _DEFAULT, ChatStyle, Segment, Turn
 
 __all__ = ["ChatTemplateStyle", "register_styles"]
 
@@ -67,7 +67,7 @@ class ChatTemplateStyle(ChatStyle):
         markup = derive_markup(render, bos=source.tokens.get("bos_token", ""), atoms=source.added_tokens,
                                origin=source.origin)
         vars(self).update({key: value for key, value in asdict(markup).items()
-                           if key not in ("first_user_prefix", "open_end")})
+                           if key not in ("first_user_prefix", "open_end", "folded_trim")})
         self.markup = markup
         self.origin = source.origin
         strings = [value for value in asdict(markup).values() if isinstance(value, str)]
@@ -85,6 +85,12 @@ class ChatTemplateStyle(ChatStyle):
 
     def user_turn_prefix(self, *, first: bool) -> str:
         return self.markup.first_user_prefix if first else self.markup.user_prefix
+
+    def content(self, turn: Turn, *, folded: bool = False) -> tuple[Segment, ...]:
+        if folded:
+            left, right = self.markup.folded_trim
+            return turn.trimmed(left=left, right=right)
+        return super().content(turn)
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         if generation or not _ends_with_user(record):
