@@ -234,6 +234,19 @@ def test_llama2_folds_the_system_prompt_and_trims_the_folded_turn_as_one():
     )
 
 
+def test_a_template_that_ignores_system_messages_gives_a_style_that_refuses_them(tmp_path):
+    template = tmp_path / "nosystem.jinja"
+    template.write_text("{% for m in messages %}{% if m.role == 'user' %}<|user|>\n{{ m.content }}\n{% elif m.role =="
+                        " 'assistant' %}<|assistant|>\n{{ m.content }}</s>\n{% endif %}{% endfor %}"
+                        "{% if add_generation_prompt %}<|assistant|>\n{% endif %}", encoding="utf-8")
+    style = ChatTemplateStyle(template=str(template))
+    assert style.render(record([*EXCHANGES[0]])).text == (
+        "<|user|>\nWhat is the capital of France?\n<|assistant|>\nParis.</s>\n")
+    assert style.stop_sequences == ("</s>",)
+    with pytest.raises(StyleError, match=r"turn 1 \(system\): style 'chat-template' has no system role"):
+        style.render(record([SYSTEM, *EXCHANGES[0]]))
+
+
 def test_bad_template_option():
     with pytest.raises(StyleError, match="needs the option 'template'"):
         ChatTemplateStyle()

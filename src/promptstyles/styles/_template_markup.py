@@ -71,7 +71,15 @@ def conversation(exchanges: int, *, system: bool = False, final_user: bool = Fal
 
 class _Prober:
     def __init__(self, render: Render, atoms: Sequence[str], origin: str) -> None:
-        self.render, self.atoms, self.origin = render, tuple(a for a in atoms if a), origin
+        self.raw, self.atoms, self.origin = render, tuple(a for a in atoms if a), origin
+
+    def render(self, messages: Sequence[Mapping[str, str]], generation: bool) -> str:
+        """The template's text for a plain conversation, which it must not refuse."""
+        try:
+            return self.raw(messages, generation)
+        except TemplateRaised as error:
+            roles = ", ".join(m["role"] for m in messages)
+            raise self.fail(f"it refuses the conversation [{roles}]: {error}") from error
 
     def fail(self, message: str) -> StyleError:
         return StyleError(f"style 'chat-template': cannot derive the markup of {self.origin}: {message}")
@@ -167,7 +175,7 @@ def derive_markup(render: Render, *, bos: str, atoms: Sequence[str], origin: str
     return TemplateMarkup(
         bos_token=bos, first_user_prefix=str(first_user_prefix), user_prefix=user_prefix, user_suffix=user_suffix,
         response_header=response_header, response_lead=response_lead, response_end=response_end, closing=closing,
-        open_end=open_end, **_trims(render, str(system.get("system_turn", "own"))),  # type: ignore[arg-type]
+        open_end=open_end, **_trims(probe.render, str(system.get("system_turn", "own"))),  # type: ignore[arg-type]
         alternate=_raises(render, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]),
         **system,  # type: ignore[arg-type]
     )
@@ -177,8 +185,8 @@ def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, af
                    end: str) -> dict[str, object]:
     """How a system prompt is written: its own turn (with any default prompt), folded into a user turn, or not."""
     with_system = conversation(1, system=True)
-    if _raises(probe.render, with_system):
-        return {"system_turn": "none"}
+    if _raises(probe.raw, with_system) or probe.render(with_system, False) == probe.render(conversation(1), False):
+        return {"system_turn": "none"}  # refused or ignored: the style refuses system messages
     try:
         e0, e1, e2, e3 = probe.gaps(with_system)
     except StyleError:

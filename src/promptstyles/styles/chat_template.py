@@ -12,7 +12,11 @@ from part boundaries, as for any style, for models no plugin knows. For Llama-3'
 
 At construction the derived style must reproduce the template on the probes and on check conversations
 (unicode, several lines, surrounding whitespace); a template it cannot decompose raises a
-:class:`~promptstyles.errors.StyleError` saying what is irregular. A template that reads the clock
+:class:`~promptstyles.errors.StyleError` saying what is irregular. A system prompt may have its own turn
+(with a default prompt the template writes when there is none), or be folded into the first or the last user
+turn (Llama-2, Gemma-3); a template that refuses or ignores system messages gives a style that refuses them. A
+system prompt that is written only while the conversation ends with a user message (Mistral v0.3's template,
+which drops it once an answer follows) is refused: training on that text would not match the generation prompt. A template that reads the clock
 (``strftime_now``, e.g. Llama-3.2's "Today Date") is rendered once, so the date is the day the style was built.
 """
 
