@@ -185,17 +185,18 @@ def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, af
                    end: str) -> dict[str, object]:
     """How a system prompt is written: its own turn (with any default prompt), folded into a user turn, or not."""
     with_system = conversation(1, system=True)
-    if _raises(probe.raw, with_system) or probe.render(with_system, False) == probe.render(conversation(1), False):
-        return {"system_turn": "none"}  # refused or ignored: the style refuses system messages
-    try:
-        e0, e1, e2, e3 = probe.gaps(with_system)
-    except StyleError:
+    if _raises(probe.raw, with_system):
+        return {"system_turn": "none"}  # the style refuses system messages, as the template does
+    text = probe.render(with_system, False)
+    if _sentinel("system", 0) not in text:
         if _sentinel("system", 0) in probe.render(conversation(0, system=True, final_user=True), True):
             raise probe.fail("the system prompt is written only when the conversation ends with a user message "
                              "(it is dropped once an answer follows), so the generation prompt is not a prefix of "
                              "the training text; use a style written for the model (for Mistral v0.3: style "
-                             "'mistral-v0.3', which follows mistral-common)") from None
-        raise
+                             "'mistral-v0.3', which follows mistral-common)")
+        if text == probe.render(conversation(1), False):
+            return {"system_turn": "none"}  # ignored by the template: refused by the style
+    e0, e1, e2, e3 = probe.gaps(with_system)
     if e2 != after_user or e3 != end:
         raise probe.fail("a system prompt changes the markup of the user and assistant turns")
     if not e0.startswith(bos):
