@@ -6,9 +6,9 @@ import numpy as np
 
 from promptstyles import InstructionRecord, get_style
 from promptstyles.data.cache import dataset_key, load_dataset, save_dataset
-from promptstyles.data.loaders import prepare_data
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.pipeline import prepare_data
 
 RECORDS = [InstructionRecord("Add.", "1 2", "3"), InstructionRecord("Hi?", "", "Hello.")]
 

@@ -9,7 +9,7 @@ import tiktoken
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders, get_style
 from promptstyles.data.collate import Collator
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation
 
@@ -27,7 +27,7 @@ def trained_tokens(style_name: str, mode: str, special_tokens: str):
     extend = special_tokens == "extend"
     tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if extend else ())
     dataset = tokenize_records([TWO_TURNS], style, tokenizer, special_tokens=special_tokens)
-    targets = Collator(mask=mode)(dataset.__getitems__([0])).targets[0].tolist()
+    targets = Collator(mask=mode)(dataset.batch([0])).targets[0].tolist()
     assert targets[-1] == 50256  # the appended end-of-text is trained
     return [t for t in targets[:-1] if t != -100], tokenizer, style.parts(TWO_TURNS), dataset[0].tolist()
 

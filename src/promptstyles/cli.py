@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import yaml
 
 from .config import load_config
@@ -110,18 +109,17 @@ def _use_colour(choice: str) -> bool:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from .data.inspect import view_batch
-    from .data.loaders import build_dataloaders
+    from .pipeline import build_dataloaders
 
     loaders = build_dataloaders(args.config)
-    loader = loaders[args.split]
     dataset = loaders.datasets[args.split]
-    batches = [np.asarray(indices) for indices in loader.batch_sampler or ()]
+    batches = loaders.batch_indices(args.split)
     if not -len(batches) <= args.index < len(batches):
         raise PromptStylesError(
             f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
         )
     indices = batches[args.index]
-    batch = loaders.collator(dataset.__getitems__(indices))
+    batch = loaders.batch(args.split, indices)
     views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer, batch)
     colour = _use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
@@ -141,7 +139,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .data.loaders import prepare_data
+    from .pipeline import prepare_data
 
     data = prepare_data(args.config)
     config = data.config

@@ -14,7 +14,7 @@ Example (every key optional; these are the defaults unless noted)::
       cache: true                 # keep tokenized datasets (and downloads) in cache_dir, rebuilt when anything changes
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
-    tokenizer:
+    tokenizer:                    # or just the name: ``tokenizer: gpt2``
       name: gpt2                  # a tiktoken encoding
       special_tokens: text        # text | extend (the style's markup tokens get new ids)
     collate:
@@ -41,9 +41,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
+from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
 from .errors import ConfigError, StyleError
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, build_declarative_style
@@ -62,9 +63,6 @@ __all__ = [
 REFERENCE_DATA_URL = (
     "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
 )
-
-MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
-
 
 def _fraction(key: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
@@ -120,8 +118,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
+    """``tokenizer: gpt2`` is short for ``tokenizer: {name: gpt2}``."""
+
+    shorthand: ClassVar[str] = "name"
     name: str = "gpt2"
-    special_tokens: Literal["text", "extend"] = "text"
+    special_tokens: SpecialTokensMode = "text"
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class CollateConfig:
     ignore_index: int = -100
     allowed_max_length: int | None = None
     mask: MaskMode = "none"
-    truncation: Literal["reference", "keep_eos"] = "reference"
+    truncation: TruncationPolicy = "reference"
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False
