@@ -245,7 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     run: Command = args.run
     try:
-        return run(args)
+        status = run(args)
+        sys.stdout.flush()  # a reader that went away (``| head``) surfaces here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The standard handling: stdout goes to devnull so the flush at exit stays quiet; status 1 as Python's.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("promptstyles: interrupted", file=sys.stderr)
         return 130

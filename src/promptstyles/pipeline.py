@@ -20,6 +20,7 @@ from .data.collate import Batch, Collator
 from .data.encoding import ProgressCallback, tokenize_records
 from .data.loaders import SPLITS, make_loader, split_dataset
 from .data.loading import load_records
+from .data.samplers import IndexBatchSampler
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers import Tokenizer, get_tokenizer
 from .errors import DataError
@@ -77,8 +78,16 @@ class DataLoaders:
         return getattr(self, split)
 
     def batch_indices(self, split: str) -> list[np.ndarray]:
-        """The example indices of each batch one epoch of the ``split`` loader gives, in order."""
-        return [np.asarray(indices) for indices in self[split].batch_sampler or ()]
+        """The example indices of each batch the next epoch of the ``split`` loader gives, in order.
+
+        A look ahead: the loader's shuffle does not advance, so iterating it next gives these batches.
+        """
+        sampler = self[split].batch_sampler
+        assert isinstance(sampler, IndexBatchSampler)
+        epoch = sampler.epoch
+        batches = [np.asarray(indices) for indices in sampler]
+        sampler.set_epoch(epoch)
+        return batches
 
     def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
         """The batch the collator builds from examples ``indices`` of ``split``, as the loader would."""
