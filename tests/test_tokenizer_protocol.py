@@ -10,7 +10,7 @@ import pytest
 import tiktoken
 from engine_styles import TagChat
 
-from promptstyles import InstructionRecord, available_styles, get_style, to_record
+from promptstyles import DataError, InstructionRecord, available_styles, get_style, to_record
 from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
 from promptstyles.data.tokenizers import Encoded, Tokenizer, get_tokenizer
 
@@ -140,3 +140,8 @@ def test_examples_encoded_together_keep_their_boundaries(records):
         assert spans.ends.tolist() == [int(one.spans(mode).ends[0]) for one in alone]
         assert spans.starts.tolist() == [int(one.spans(mode).starts[0]) for one in alone]
     assert together.prompt_lengths.tolist() == [int(one.prompt_lengths[0]) for one in alone]
+
+
+def test_an_unknown_special_tokens_mode_is_named():
+    with pytest.raises(DataError, match="unknown special_tokens mode 'extnd'; expected one of text, extend"):
+        tokenize_records([InstructionRecord("a", "", "b")], TagChat(), get_tokenizer("gpt2"), special_tokens="extnd")

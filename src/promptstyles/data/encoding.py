@@ -18,6 +18,7 @@ from ..records import Conversation, Record
 from ..styles._base import Part, PartKind, Style, without_final_answer
 from .arrays import block_offsets
 from .masks import HEADER, KIND_CODES
+from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
 from .tokenized import TokenizedDataset
 from .tokenizers import Tokenizer
 
@@ -97,7 +98,9 @@ def _render_chunk(
     return rendered, run_kinds, run_ends, run_counts, text_bytes
 
 
-def encode_parts(parts: Sequence[Part], tokenizer: Tokenizer, *, special_tokens: str = "text") -> list[int]:
+def encode_parts(
+    parts: Sequence[Part], tokenizer: Tokenizer, *, special_tokens: SpecialTokensMode = "text",
+) -> list[int]:
     """The ids of rendered parts exactly as a dataset stores them; e.g. a generation prompt for inference.
 
     ``special_tokens="extend"`` turns the style's declared markup tokens into their ids (record text never).
@@ -106,7 +109,7 @@ def encode_parts(parts: Sequence[Part], tokenizer: Tokenizer, *, special_tokens:
 
 
 def encode_generation_prompt(
-    style: Style, record: Record, tokenizer: Tokenizer, *, special_tokens: str = "text",
+    style: Style, record: Record, tokenizer: Tokenizer, *, special_tokens: SpecialTokensMode = "text",
 ) -> list[int]:
     """The ids a model is given at inference: the first ids of the training example, whatever the answer.
 
@@ -130,7 +133,7 @@ def tokenize_records(
     style: Style,
     tokenizer: Tokenizer,
     *,
-    special_tokens: str = "text",
+    special_tokens: SpecialTokensMode = "text",
     source: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> TokenizedDataset:
@@ -142,6 +145,9 @@ def tokenize_records(
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
+    if special_tokens not in SPECIAL_TOKEN_MODES:
+        raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
+                        f"{', '.join(SPECIAL_TOKEN_MODES)}")
     extend = special_tokens == "extend"
     flat: list[int] = []  # every example's ids, each followed by one end-of-text id
     lengths: list[int] = []
