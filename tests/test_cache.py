@@ -11,9 +11,9 @@ import torch
 
 from promptstyles import InstructionRecord, get_style
 from promptstyles.data.cache import dataset_key, load_dataset, save_dataset
-from promptstyles.data.loaders import build_dataloaders, prepare_data
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.pipeline import build_dataloaders, prepare_data
 
 RECORDS = [InstructionRecord("Add.", "1 2", "3"), InstructionRecord("Hi?", "", "Hello.")]
 

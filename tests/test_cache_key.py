@@ -15,8 +15,8 @@ import torch
 from promptstyles import Conversation, InstructionRecord, Message, StyleError, get_style
 from promptstyles.config import load_config
 from promptstyles.data.cache import dataset_key
-from promptstyles.data.loaders import build_dataloaders, prepare_data
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.pipeline import build_dataloaders, prepare_data
 from promptstyles.styles.alpaca import DEFAULT_PREAMBLE, AlpacaStyle
 
 INSTRUCTION = InstructionRecord("Add.", "1 2", "3")

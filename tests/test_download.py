@@ -12,8 +12,8 @@ import pytest
 
 from promptstyles import DataError, InstructionRecord
 from promptstyles.data.download import fetch_url
-from promptstyles.data.loaders import prepare_data
 from promptstyles.data.loading import load_records
+from promptstyles.pipeline import prepare_data
 
 V1 = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]
 V2 = [{"instruction": "Add.", "input": "2 2", "output": "4"}]

@@ -15,7 +15,7 @@ Example (every key optional; these are the defaults unless noted)::
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
-    tokenizer:
+    tokenizer:                    # or just the name: ``tokenizer: gpt2``
       name: gpt2                  # a tiktoken encoding
       special_tokens: text        # text | extend (the style's markup tokens get new ids)
     collate:
@@ -43,10 +43,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
 from .data.loading import REFERENCE_DATA_URL
+from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
 from .errors import ConfigError, StyleError
 from .plugins import is_path
 from .styles._base import Style
@@ -62,8 +63,6 @@ __all__ = [
     "TokenizerConfig",
     "load_config",
 ]
-
-MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
 
 
 def _fraction(key: str, value: float) -> None:
@@ -120,8 +119,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
+    """``tokenizer: gpt2`` is short for ``tokenizer: {name: gpt2}``."""
+
+    shorthand: ClassVar[str] = "name"
     name: str = "gpt2"
-    special_tokens: Literal["text", "extend"] = "text"
+    special_tokens: SpecialTokensMode = "text"
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class CollateConfig:
     ignore_index: int = -100
     allowed_max_length: int | None = None
     mask: MaskMode = "none"
-    truncation: Literal["reference", "keep_eos"] = "reference"
+    truncation: TruncationPolicy = "reference"
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False

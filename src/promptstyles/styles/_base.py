@@ -11,13 +11,13 @@ import enum
 import functools
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import StyleError
-from ..records import Conversation, InstructionRecord, Message, Record
+from ..records import Conversation, InstructionRecord, Message, Record, to_record
 from ._accepts import check_options
 
 __all__ = ["Part", "PartKind", "Rendered", "Style"]
@@ -130,8 +130,8 @@ class Style(ABC):
         if init is not None:
             cls.__init__ = _recording_options(init)  # type: ignore[method-assign]
 
-    def __init__(self) -> None:
-        """A style without a constructor of its own takes no options (and refuses any by name)."""  # noqa: B027
+    def __init__(self) -> None:  # noqa: B027
+        """A style without a constructor of its own takes no options (and refuses any by name)."""
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
@@ -158,13 +158,14 @@ class Style(ABC):
 
     # -- derived behaviour -------------------------------------------------------------------------
 
-    def render(self, record: Record) -> Rendered:
-        """Render a training example."""
-        return Rendered.of(self.parts(record))
+    def render(self, record: Record | Mapping[str, Any]) -> Rendered:
+        """Render a training example; a plain dict record is normalised first (see ``to_record``)."""
+        return Rendered.of(self.parts(to_record(record)))
 
-    def generation_prompt(self, record: Record) -> str:
-        """The text a model is given to answer ``record``; a prefix of the rendered training text."""
-        return _join(self.parts(without_final_answer(record), generation=True))
+    def generation_prompt(self, record: Record | Mapping[str, Any]) -> str:
+        """The text a model is given to answer ``record`` (a record or a plain dict, whose output may be left
+        out); a prefix of the rendered training text."""
+        return _join(self.parts(without_final_answer(to_record(record, require_output=False)), generation=True))
 
     def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
         """The response text in what a model generated: after ``prompt`` if given, cut at the first stop."""
