@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .config import load_config
+from .data.modes import MASK_MODES
 from .errors import PluginError, PromptStylesError, RecordError
 from .records import to_record
 from .styles.registry import StyleRegistry, build_registry
@@ -197,6 +198,59 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(text: str) -> str:
+    """Text on one line: backslashes, newlines, tabs and carriage returns escaped."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
+def _print_check(result: Any) -> None:
+    tokenizer = f"tokenizer {result.tokenizer}" if result.tokenizer else "text only"
+    print(f"check {result.style!r} against the chat template of {result.template} ({tokenizer}, mask {result.mask})")
+    for case in result.cases:
+        if case.status != "agree":
+            print(f"{case.status}: {case.name}" + (f" ({' '.join(case.reason.split())})" if case.reason else ""))
+    first = next((case for case in result.cases if case.status == "differ"), None)
+    if first is not None and first.text is not None:
+        text = first.text
+        print(f"first difference in {first.name!r}, at character {text.position}:")
+        for side, rest in (("style", text.style), ("template", text.template)):
+            print(f"  {side + ':':<10}{_shown(text.before + rest)}")
+        print(" " * (12 + len(_shown(text.before))) + "^")
+    if first is not None and first.ids is not None:
+        ids = first.ids
+        print(f"first different id in {first.name!r}, at token {ids.position}:")
+        for side, shown in (("style", ids.style), ("template", ids.template)):
+            tokens = [(">" if ids.start + offset == ids.position else "") + f"{token_id} {text!r}"
+                      for offset, (token_id, text) in enumerate(shown)]
+            print(f"  {side + ':':<10}" + "  ".join(tokens))
+    seams = [f"{case.name} (token {case.seam})" for case in result.cases if case.seam is not None]
+    if seams:
+        print(f"seam merges (parts encoded one by one give other ids than the whole text): {', '.join(seams)}")
+    for case in result.cases:
+        if case.untrained_ends:
+            turns = ", ".join(map(str, case.untrained_ends))
+            print(f"untrained end marker in {case.name!r}: assistant turn {turns} is not trained to stop under "
+                  f"mask {result.mask!r}")
+    print(f"{len(result.cases)} cases, {result.count('agree')} agree, {result.count('differ')} differ, "
+          f"{result.count('known deviation')} known deviations")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_style
+
+    registry = _registry(args.plugin)
+    registry.require(args.plugin, key=None)
+    style = registry.get(args.style, **_options(args.option))
+    records = ()
+    if args.data is not None:
+        from .data.loading import load_records
+
+        records = load_records(args.data).records
+    result = check_style(style, args.tokenizer, records=records, mask=args.mask)
+    _print_check(result)
+    return 0 if result.ok else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -217,6 +271,16 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--generation", action="store_true", help="print the generation prompt instead")
     render.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
     render.set_defaults(run=cmd_render)
+
+    check = commands.add_parser("check", help="compare a style with a model's own chat template, as text and ids")
+    check.add_argument("style", help="style name or alias")
+    check.add_argument("--tokenizer", required=True, metavar="PATH",
+                       help="the model's tokenizer folder (tokenizer.json, tokenizer_config.json with chat_template)")
+    check.add_argument("--data", metavar="FILE", help="also check these records (JSON or JSONL)")
+    check.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
+    check.add_argument("--mask", choices=MASK_MODES, default="assistant", help="the mask whose end markers to check")
+    check.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
+    check.set_defaults(run=cmd_check)
 
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")

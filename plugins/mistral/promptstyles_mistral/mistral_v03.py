@@ -9,6 +9,8 @@ Face template folds it only when a user message is last, which would drop it fro
 assistant text is trimmed, user text is not. The space before the answer belongs to the answer.
 """
 
+from types import MappingProxyType
+
 from .mistral import MistralStyle
 
 __all__ = ["MistralV03Style"]
@@ -22,3 +24,7 @@ class MistralV03Style(MistralStyle):
     response_header = "[/INST]"
     system_turn = "last_user"
     strip_roles = frozenset({"assistant"})
+    known_deviations = MappingProxyType({
+        "system prompt": "the official template drops a system prompt unless a user message is last; "
+                         "mistral-common keeps it in the last user message",
+    })

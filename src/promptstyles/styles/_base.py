@@ -116,6 +116,10 @@ class Style(ABC):
     """Markup strings that a model's tokenizer treats as single special tokens."""
     supports_conversations: ClassVar[bool] = False
     """Whether the style renders multi-turn conversations (instruction records always work)."""
+    known_deviations: ClassVar[Mapping[str, str]] = {}
+    """Cases of ``promptstyles check``'s battery (``promptstyles.check.BATTERY``) in which the style knowingly
+    differs from its model's official chat template, each with the reason (e.g. it follows the publisher's
+    reference implementation there); documented in the style's docstring too."""
     _options: dict[str, Any]
     _resolved_options: dict[str, Any]
 
