@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from .data.encoding import encode_parts
+from .data.encoding import encode_generation_prompt, encode_parts
 from .data.masks import KIND_CODES, compute_spans
 from .data.modes import MASK_MODES
 from .data.tokenizers import Tokenizer
@@ -47,7 +47,7 @@ BATTERY: dict[str, tuple[Messages, bool]] = {
     "system prompt": ((_SYSTEM, _QUESTION, _ANSWER), False),
     "multi-turn": ((("user", "Hi there!"), ("assistant", "Hello. How can I help?"), _QUESTION, _ANSWER), False),
     "generation prompt": ((_SYSTEM, _QUESTION), True),
-    "unicode": ((("user", "Translate 'Gespräch' into 日本語 ✓"), ("assistant", "会話 – ünïcödé 🙂")), False),
+    "unicode": ((("user", "Translate 'Gespräch' into 日本語 ✓"), ("assistant", "会話: ünïcödé 🙂")), False),
     "leading spaces": ((("user", "  two leading spaces\n\n"), ("assistant", " one leading space ")), False),
     "empty input": ((("user", ""), ("assistant", "Nothing to answer.")), False),
 }
@@ -198,7 +198,8 @@ def _check_case(
     text = _text_difference(ours, theirs)
     ids = seam = None
     if tokenizer is not None:
-        style_ids = encode_parts(parts, tokenizer, special_tokens="extend")
+        style_ids = (encode_generation_prompt(style, record, tokenizer, special_tokens="extend") if generation
+                     else encode_parts(parts, tokenizer, special_tokens="extend"))
         template_ids = encode_parts([Part(theirs, PartKind.SYSTEM, markup=True)], tokenizer, special_tokens="extend")
         ids = _id_difference(style_ids, template_ids, tokenizer)
         piecewise = [i for part in parts if part.text for i in encode_parts([part], tokenizer, special_tokens="extend")]

@@ -203,13 +203,27 @@ def _shown(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+_SHOWN = 5
+
+
+def _some(names: Sequence[str]) -> str:
+    """The first few names, and how many more there are."""
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
 def _print_check(result: Any) -> None:
     tokenizer = f"tokenizer {result.tokenizer}" if result.tokenizer else "text only"
     print(f"check {result.style!r} against the chat template of {result.template} ({tokenizer}, mask {result.mask})")
+    differ = [case.name for case in result.cases if case.status == "differ"]
+    if differ:
+        print(f"differ: {_some(differ)}")
     for case in result.cases:
-        if case.status != "agree":
-            print(f"{case.status}: {case.name}" + (f" ({' '.join(case.reason.split())})" if case.reason else ""))
+        if case.status == "known deviation":
+            print(f"known deviation in {case.name!r}: {case.reason}")
     first = next((case for case in result.cases if case.status == "differ"), None)
+    if first is not None and first.reason:
+        print(f"first difference in {first.name!r}: {' '.join(first.reason.split())}")
     if first is not None and first.text is not None:
         text = first.text
         print(f"first difference in {first.name!r}, at character {text.position}:")
@@ -225,7 +239,8 @@ def _print_check(result: Any) -> None:
             print(f"  {side + ':':<10}" + "  ".join(tokens))
     seams = [f"{case.name} (token {case.seam})" for case in result.cases if case.seam is not None]
     if seams:
-        print(f"seam merges (parts encoded one by one give other ids than the whole text): {', '.join(seams)}")
+        print(f"seam merges in {len(seams)} case{'s' if len(seams) > 1 else ''} (parts encoded one by one give other "
+              f"ids than the whole text, which is what is trained): {_some(seams)}")
     for case in result.cases:
         if case.untrained_ends:
             turns = ", ".join(map(str, case.untrained_ends))
@@ -241,12 +256,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     registry = _registry(args.plugin)
     registry.require(args.plugin, key=None)
     style = registry.get(args.style, **_options(args.option))
-    records = ()
+    records: Sequence[Any] = ()
     if args.data is not None:
         from .data.loading import load_records
 
         records = load_records(args.data).records
-    result = check_style(style, args.tokenizer, records=records, mask=args.mask)
+    from .data.hf_tokenizer import load_hf_tokenizer
+
+    tokenizer = load_hf_tokenizer(args.tokenizer)
+    result = check_style(style, args.tokenizer, tokenizer=tokenizer, records=records, mask=args.mask)
     _print_check(result)
     return 0 if result.ok else 1
 
