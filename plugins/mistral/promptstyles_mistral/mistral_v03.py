@@ -7,6 +7,7 @@
 The system prompt is folded into the last user message (as mistral-common's v3 tokenizer does; the Hugging
 Face template folds it only when a user message is last, which would drop it from training text). The
 assistant text is trimmed, user text is not. The space before the answer belongs to the answer.
+``known_deviations`` declares the system-prompt case, so ``promptstyles check`` reports it as a known deviation.
 """
 
 from types import MappingProxyType
