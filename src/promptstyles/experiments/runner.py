@@ -26,7 +26,7 @@ from .metrics import rouge_l, score_responses, token_f1
 from .model import GPT, resize_token_embeddings
 from .paired import example_losses
 from .stats import static_stats
-from .train import Progress, TrainConfig, train
+from .train import Progress, TrainConfig, evaluate, train
 
 __all__ = [
     "bare_lengths",
@@ -164,7 +164,8 @@ def fine_tune(
 ) -> dict[str, Any]:
     """Train ``model`` in place; the ``training`` results with the headline response-text loss.
 
-    ``val_examples`` holds each validation example's summed response-text loss and scored tokens, by
+    The final losses cover the whole validation split (``eval_batches`` limits only the curve's
+    evaluations). ``val_examples`` holds each validation example's summed response-text loss and scored tokens, by
     record index, for the paired bootstrap of the verdict (:mod:`promptstyles.experiments.paired`).
     """
     if not loaders.collator.response_mask:
@@ -181,6 +182,8 @@ def fine_tune(
     ignore_index = loaders.collator.ignore_index
     result = train(model, loaders.train, loaders.val, config, progress=step, ignore_index=ignore_index)
     final = result.final
+    if config.eval_batches is not None:  # the curve may sample the validation split; the result covers it all
+        final = evaluate(model, loaders.val, device=config.device, ignore_index=ignore_index)
     nll, scored = example_losses(model, loaders.val, ignore_index=ignore_index, device=config.device)
     return {
         "val_response_loss": None if final is None else final.response_loss,
