@@ -2,11 +2,12 @@
 
 For each run (a style under a grid variant) the comparison measures the style's static costs, fine-tunes
 the same initial model with the same budget, seed and data order, and generates responses to test
-records. Each finished run is written at once to ``runs/<run>.json`` in the output folder, with a hash of
-everything that decides its numbers; a later call skips runs whose file holds the same hash, so an
-interrupted comparison resumes where it stopped. The folder then gets::
+records. Each finished run is written at once to ``runs/<run>.json`` in the output folder, with
+a fingerprint of everything that decides its numbers (records, tokens, split, style, tokenizer, collate,
+loader, model, training, generation, seeds); a later call skips runs whose file holds the same
+fingerprint, so an interrupted comparison resumes where it stopped. The folder then gets::
 
-    report.md        verdict first, then fine-tuning and static tables, plots and settings
+    report.md        verdict first (margin against measured noise), then tables, plots and settings
     results.json     the results as plain data (see :mod:`promptstyles.experiments.report`)
     results.csv      one row per run
     responses.json   the generated responses with their references and scores
@@ -171,9 +172,12 @@ def compare(
     """Run a comparison and write its outputs; returns the results as plain data.
 
     ``experiment`` is a YAML path, a mapping or an :class:`Experiment`; ``output`` replaces its output
-    folder. Finished runs in the folder with the same settings are reused unless ``overwrite`` is set,
-    which first removes the earlier outputs. ``progress`` is called as each phase of each run advances.
-    The returned dict is ``results.json`` plus ``files``, the paths written.
+    folder. Before any run trains, every run's data is checked (enough for a training step, a scored
+    validation token and the requested responses) and so is the folder: it must be writable and hold
+    nothing but an earlier comparison's files, unless ``overwrite`` is set. Finished runs in the folder
+    with the same fingerprint are reused unless ``overwrite`` is set, which first removes the earlier
+    outputs (only those). ``progress`` is called as each phase of each run advances. The returned dict is
+    ``results.json`` plus ``files``, the paths written.
     """
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)

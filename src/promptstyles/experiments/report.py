@@ -14,8 +14,9 @@ package::
                      "truncated": 0, "padding_fraction": 0.22, "compute_tokens": 5120},
           "training": {"curve": {"step": [...], "train_loss": [...], "val_loss": [...],
                                  "val_response_loss": [...]},
-                       "val_response_loss": 2.31, "val_loss": 2.05, "steps": 60, "seconds": 41.0},
-          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10}
+                       "val_response_loss": 2.31, "val_loss": 2.05, "steps": 60, "seconds": 41.0,
+                       "val_examples": {"records": [51, ...], "nll": [...], "tokens": [...]}},
+          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10, "empty": 0}
         },
         ...
       }
@@ -23,7 +24,8 @@ package::
 
 Every section and key is optional; a table shows the columns some style has. ``relative_compute``
 (compute tokens over the cheapest style's) is derived here, so results from separate runs stay mergeable.
-The report leads with the verdict: the best style on the headline metric and by how much.
+The report leads with the verdict (:mod:`promptstyles.experiments.verdict`): the best style on the headline
+metric and by how much, or "no detectable difference" when the margin is within the measured noise.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ def render_markdown(results: Mapping[str, Any], *, plots: Mapping[str, str] | No
     order = {style: position for position, (style, _) in enumerate(static)}
     table = _table(sorted(rows, key=lambda row: order.get(row["style"], len(order))), STATIC_COLUMNS, _ranks(static))
     if table:
-        lines += ["## Static comparison", "", f"Ranked by {metric_label(str(STATIC_HEADLINE['metric']))} (fewer first).",
-                  "", *table, ""]
+        ranked_by = metric_label(str(STATIC_HEADLINE["metric"]))
+        lines += ["## Static comparison", "", f"Ranked by {ranked_by} (fewer first).", "", *table, ""]
     if plots:
         lines += ["## Plots", ""]
         lines += [f"![{caption}]({path})" for caption, path in plots.items()]
