@@ -166,3 +166,20 @@ def test_the_readme_shows_the_real_output(capsys):
         main(["check", *args])
         out = capsys.readouterr().out.replace(str(MODELS.parent), "../shared")
         assert out.splitlines() == expected
+
+
+def test_declared_deviations_must_name_battery_cases_and_are_warned_about_when_they_agree(caplog):
+    class Misnamed(type(get_style("llama3"))):  # type: ignore[misc]
+        known_deviations: ClassVar[dict[str, str]] = {"system": "typo"}
+
+    with pytest.raises(PromptStylesError, match="style 'llama3' declares known deviations in 'system', which are no "
+                                                "battery cases; use the case names: single turn, system prompt,"):
+        check_style(Misnamed(), folder("llama-3-8b-instruct"))
+
+    class Stale(type(get_style("llama3"))):  # type: ignore[misc]
+        known_deviations: ClassVar[dict[str, str]] = {"unicode": "fixed since"}
+
+    with caplog.at_level("WARNING", logger="promptstyles.check"):
+        result = check_style(Stale(), folder("llama-3-8b-instruct"))
+    assert result.count("agree") == 7
+    assert caplog.messages == ["style 'llama3' declares a known deviation in 'unicode', but it agrees with the template"]

@@ -202,7 +202,8 @@ def _check_case(
                      else encode_parts(parts, tokenizer, special_tokens="extend"))
         template_ids = encode_parts([Part(theirs, PartKind.SYSTEM, markup=True)], tokenizer, special_tokens="extend")
         ids = _id_difference(style_ids, template_ids, tokenizer)
-        piecewise = [i for part in parts if part.text for i in encode_parts([part], tokenizer, special_tokens="extend")]
+        alone = tokenizer.encode_examples([[part] for part in parts if part.text], markup_specials=True).ids
+        piecewise = [token for piece in alone for token in piece]
         seam = _first_difference(piecewise, style_ids)
     untrained = () if generation else _untrained_ends(parts, mask)
     status: Status = "agree"
@@ -224,6 +225,10 @@ def check_style(
     model's ``tokenizer``, as ids."""
     if mask not in MASK_MODES:
         raise PromptStylesError(f"unknown mask {mask!r}; expected one of {', '.join(MASK_MODES)}")
+    unknown = sorted(set(type(style).known_deviations) - set(BATTERY))
+    if unknown:
+        raise StyleError(f"style {style.name!r} declares known deviations in {', '.join(map(repr, unknown))}, which "
+                         f"are no battery cases; use the case names: {', '.join(BATTERY)}")
     source = load_template(template)
     render = compile_template(source)
     cases = [_check_case(name, messages, generation, style, render, tokenizer, mask)
