@@ -7,10 +7,12 @@ import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from promptstyles import Conversation, Message, PartKind, TokenizerError, get_style
-from promptstyles.data.hf_tokenizer import HFTokenizer
+from promptstyles.data.hf_encoding import utf8_starts
+from promptstyles.data.hf_tokenizer import HFTokenizer, is_hub_id, load_hf_tokenizer
 from promptstyles.styles._base import Part
 
 pytest.importorskip("tokenizers")
@@ -206,6 +208,7 @@ def tiny_tokenizer(folder: Path) -> Path:
     tokenizer.enable_truncation(2)
     folder.mkdir()
     tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<eos>"}))
     return folder
 
 
@@ -240,3 +243,47 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(sys.modules, "tokenizers", None)
     with pytest.raises(TokenizerError, match=r"pip install 'promptstyles\[hf\]'"):
         HFTokenizer(MODELS / QWEN)
+
+
+def test_hub_ids_fetch_only_tokenizer_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    calls = []
+
+    def fetched(repo_id: str, allow_patterns: list[str]) -> str:
+        calls.append((repo_id, allow_patterns))
+        return str(tiny_tokenizer(tmp_path / "snapshot"))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fetched)
+    (tmp_path / "local").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert [is_hub_id(spec) for spec in ("Qwen/Qwen2.5-7B-Instruct", "local", "./x/y", "/abs/dir", "gpt2")] == [
+        True, False, False, False, False]
+    (tmp_path / "Qwen" / "Qwen2.5-7B-Instruct").mkdir(parents=True)
+    assert not is_hub_id("Qwen/Qwen2.5-7B-Instruct")  # an existing folder wins
+    tokenizer = load_hf_tokenizer("owner/tiny-model")
+    assert (tokenizer.name, tokenizer.vocab_size) == ("snapshot", 5)
+    assert calls == [("owner/tiny-model", ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                           "chat_template.jinja"])]
+
+
+def test_hub_ids_offline_or_without_huggingface_hub_say_to_download(monkeypatch: pytest.MonkeyPatch):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+
+    def offline(repo_id: str, allow_patterns: list[str]) -> str:
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(TokenizerError, match=r"cannot fetch 'Qwen/Qwen2.5-7B-Instruct' from the Hugging Face Hub "
+                       r"\(ConnectionError: no network\); download the model's tokenizer files into a folder and "
+                       r"pass its path, e.g. `hf download Qwen/Qwen2.5-7B-Instruct tokenizer.json"):
+        load_hf_tokenizer("Qwen/Qwen2.5-7B-Instruct")
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    with pytest.raises(TokenizerError, match=r"'Qwen/Qwen2.5-7B-Instruct' is no local folder, and huggingface_hub "
+                       r"is not installed .*: download the model's tokenizer files"):
+        load_hf_tokenizer("Qwen/Qwen2.5-7B-Instruct")
+
+
+def test_utf8_starts():
+    assert utf8_starts("aé😀b€", np.array([0, 1, 2, 3, 4, 5])).tolist() == [0, 1, 3, 7, 8, 11]
+    ascii_starts = np.array([0, 2])
+    assert utf8_starts("abc", ascii_starts) is ascii_starts

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-__all__ = ["PartIds", "PartsEncoder", "TextPart"]
+__all__ = ["PartIds", "PartsEncoder", "TextPart", "utf8_starts"]
 
 
 class TextPart(Protocol):
@@ -40,6 +40,22 @@ class PartIds(NamedTuple):
 
     ids: list[int]
     part_ends: list[int]
+
+
+def _part_ids(parts: Sequence[TextPart], ids: list[int], starts: np.ndarray) -> PartIds:
+    """Part ends in token space: a token belongs to the part its first character is in."""
+    part_ends = np.cumsum(np.fromiter((len(part.text) for part in parts), dtype=np.int64, count=len(parts)))
+    return PartIds(list(ids), np.searchsorted(starts, part_ends, side="left").tolist())
+
+
+def utf8_starts(text: str, starts: np.ndarray) -> np.ndarray:
+    """Character positions in ``text`` as UTF-8 byte offsets."""
+    if text.isascii():
+        return starts
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    offsets = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000), out=offsets[1:])
+    return offsets[starts]
 
 
 def _plain_copies(tokenizer: Any) -> tuple[Any, Any]:
@@ -105,21 +121,29 @@ class PartsEncoder:
 
     def encode_batch(self, examples: Sequence[Sequence[TextPart]]) -> list[PartIds]:
         """The ids and part ends of many rendered examples; the text is encoded in one parallel batch."""
+        encoded = self.encode_with_starts(examples)
+        return [_part_ids(parts, ids, starts) for parts, (ids, starts) in zip(examples, encoded)]  # noqa: B905
+
+    def encode_with_starts(self, examples: Sequence[Sequence[TextPart]]) -> list[tuple[list[int], np.ndarray]]:
+        """Each example's ids, and the character of its text at which each token starts."""
         texts = ["".join(part.text for part in parts) for parts in examples]
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
         return [
-            self._place(parts, text, encoding.ids, encoding.offsets)
+            self._guard(parts, text, encoding.ids, encoding.offsets)
             for parts, text, encoding in zip(examples, texts, encodings)  # noqa: B905 - same length
         ]
 
-    def _place(self, parts: Sequence[TextPart], text: str, ids: list[int], offsets: list[tuple[int, int]]) -> PartIds:
-        lengths = np.fromiter((len(part.text) for part in parts), dtype=np.int64, count=len(parts))
-        part_ends = np.cumsum(lengths)
+    def _guard(
+        self, parts: Sequence[TextPart], text: str, ids: list[int], offsets: list[tuple[int, int]],
+    ) -> tuple[list[int], np.ndarray]:
+        """Refuse added tokens in record text (see the module docstring); the ids and token starts."""
         spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
         added = np.flatnonzero(self._is_added[np.asarray(ids, dtype=np.int64)])
         if added.size:
+            lengths = np.fromiter((len(part.text) for part in parts), dtype=np.int64, count=len(parts))
             record = np.fromiter((not part.markup for part in parts), dtype=bool, count=len(parts)) & (lengths > 0)
             if record.any():
+                part_ends = np.cumsum(lengths)
                 starts, ends = (part_ends - lengths)[record], part_ends[record]
                 begin, end = spans[added, 0:1], spans[added, 1:2]
                 refused = np.zeros(len(added), dtype=bool)
@@ -127,9 +151,7 @@ class PartsEncoder:
                     refused[index] = self._touches(text, ids[added[index]], spans[added[index]], starts, ends)
                 if refused.any():
                     ids, spans = self._reencode(text, ids, spans, added[~refused], added[refused])
-        token_starts = np.maximum.accumulate(spans[:, 0]) if len(spans) else spans[:, 0]
-        bounds = np.searchsorted(token_starts, part_ends, side="left")
-        return PartIds(list(ids), bounds.tolist())
+        return ids, np.maximum.accumulate(spans[:, 0]) if len(spans) else spans[:, 0]
 
     def _touches(self, text: str, token_id: int, span: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
         """Whether the token's own text overlaps record text (not only whitespace it strips, as Phi-3's

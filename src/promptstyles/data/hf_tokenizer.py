@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ from typing import Any
 from ..errors import TokenizerError
 from .hf_encoding import PartIds, PartsEncoder, TextPart
 
-__all__ = ["HFTokenizer", "load_tokenizers_library"]
+__all__ = ["HFTokenizer", "fetch_from_hub", "is_hub_id", "load_hf_tokenizer", "load_tokenizers_library"]
 
 logger = logging.getLogger(__name__)
 
 _SPECIAL_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
+_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def load_tokenizers_library() -> Any:
@@ -164,3 +167,34 @@ class HFTokenizer:
 
     def __repr__(self) -> str:
         return f"HFTokenizer({self.name!r}, vocab_size={self.vocab_size}, eos={self.eos_token!r})"
+
+
+def is_hub_id(spec: str) -> bool:
+    """Whether ``spec`` reads as a Hugging Face Hub repository id (``owner/name``) and is no local path."""
+    return bool(_HUB_ID.match(spec)) and not Path(spec).expanduser().exists()
+
+
+def _download_hint(repo_id: str) -> str:
+    return (f"download the model's tokenizer files into a folder and pass its path, e.g. `hf download {repo_id} "
+            f"{' '.join(_FILES[:3])} --local-dir DIR`")
+
+
+def fetch_from_hub(repo_id: str) -> Path:
+    """The folder of ``repo_id``'s tokenizer files, fetched (and cached) with ``huggingface_hub``."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as error:
+        raise TokenizerError(f"{repo_id!r} is no local folder, and huggingface_hub is not installed to fetch it "
+                             f"from the Hugging Face Hub: {_download_hint(repo_id)}") from error
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=list(_FILES)))
+    except Exception as error:  # offline, unknown or gated repository: the hub raises many kinds
+        raise TokenizerError(f"cannot fetch {repo_id!r} from the Hugging Face Hub ({type(error).__name__}: "
+                             f"{error}); {_download_hint(repo_id)}") from error
+
+
+def load_hf_tokenizer(spec: str | Path) -> HFTokenizer:
+    """A tokenizer from a model folder, a ``tokenizer.json``, or a Hub id such as ``Qwen/Qwen2.5-7B-Instruct``."""
+    if isinstance(spec, str) and is_hub_id(spec):
+        return HFTokenizer(fetch_from_hub(spec))
+    return HFTokenizer(spec)
