@@ -89,5 +89,13 @@ def test_multi_turn_conversation_is_rejected():
 
 
 def test_unknown_option_names_style():
-    with pytest.raises(StyleError, match="'alpaca' does not accept these options \\['sytem'\\]"):
+    with pytest.raises(StyleError, match="^style 'alpaca' has no option 'sytem'; it accepts: system; "
+                                         "did you mean 'system'\\?$"):
         get_style("alpaca", sytem="x")
+
+
+@pytest.mark.parametrize("blank", [" ", "\n", "\t "])
+def test_whitespace_only_input_keeps_section_as_reference(blank):
+    """The reference tests ``if entry["input"]``: whitespace is an input, rendered verbatim."""
+    text = get_style("alpaca").render(to_record({"instruction": "Say hi.", "input": blank, "output": "Hi."})).text
+    assert text == PREAMBLE + f"\n\n### Instruction:\nSay hi.\n\n### Input:\n{blank}\n\n### Response:\nHi."

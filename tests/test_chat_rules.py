@@ -17,9 +17,10 @@ from promptstyles import (
 from promptstyles.cli import main
 
 BUNDLED = {
-    "chatml": "chatml", "qwen2.5": "chatml",
+    "chatml": "chatml", "qwen2": "chatml", "qwen2.5": "chatml",
+    "command-r": "cohere", "deepseek": "deepseek",
     "gemma": "gemma", "gemma3": "gemma",
-    "llama2": "llama", "llama3": "llama",
+    "llama2": "llama", "llama3": "llama", "llama3.1": "llama", "llama3.2": "llama",
     "mistral": "mistral", "mistral-v0.3": "mistral",
     "phi3": "phi", "phi3-exercise": "phi", "phi4": "phi",
     "tinyllama": "zephyr", "zephyr": "zephyr",
@@ -108,8 +109,12 @@ def test_joiner_option_and_unknown_options():
         "<|im_start|>user\nAdd.\n\nInput: 1 2<|im_end|>\n<|im_start|>assistant\n"
     )
     assert style.options == {"joiner": "\n\nInput: "}
-    with pytest.raises(StyleError, match="'chatml' does not accept these options \\['sytem'\\]"):
+    with pytest.raises(StyleError, match="^style 'chatml' has no option 'sytem'; it accepts: system, joiner, bos; "
+                                         "did you mean 'system'\\?$"):
         get_style("chatml", sytem="x")
+    with pytest.raises(StyleError, match="^style 'chatml' has no options 'sytem', 'size'; it accepts: system, "
+                                         "joiner, bos; did you mean 'system'\\?$"):
+        get_style("chatml", sytem="x", size=3)
 
 
 def test_sharegpt_and_openai_records_through_a_style():

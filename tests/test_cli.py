@@ -74,7 +74,8 @@ def test_validate_accepts_good_and_rejects_bad_config(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("style: alpaca\nstyle_options: {sytem: Hi}\n", encoding="utf-8")
     assert main(["validate", str(bad)]) == 1
-    assert "does not accept these options ['sytem']" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("promptstyles: error: style 'alpaca' has no option 'sytem'; it accepts: system;"
+                                       " did you mean 'system'?\n")
 
 
 def test_debug_shows_the_traceback():

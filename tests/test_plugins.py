@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promptstyles import InstructionRecord, PluginError, StyleError, build_registry
+from promptstyles import InstructionRecord, PluginError, Style, StyleError, build_registry
 from promptstyles.plugins import DISABLE_ENV
 from promptstyles.styles.registry import StyleRegistry
 
@@ -100,3 +100,59 @@ def test_registering_something_that_is_not_a_style_fails_that_plugin():
     registry = StyleRegistry([Registration(object, (), "odd", None), Registration(int, ("Bad Name",), "odd", None)])
     assert [f.plugin for f in registry.failures] == ["odd", "odd"]
     assert "not a promptstyles.Style subclass" in str(registry.failures[0].error)
+
+
+def test_a_plugin_raising_anything_on_import_is_isolated_and_named(plugin_site):
+    plugin_site("good")
+    plugin_site("raising")
+    registry = build_registry()
+    failures = {f.plugin: f for f in registry.failures}
+    assert {name: (f.stage, type(f.error)) for name, f in failures.items()} == {
+        "crashing": ("import", RuntimeError), "exiting": ("import", SystemExit), "mistyped": ("import", SyntaxError),
+    }
+    assert failures["crashing"].describe() == ("plugin 'crashing' (distribution psfixture-raising 0.1) failed during "
+                                               "import: RuntimeError: licence file not found")
+    assert failures["exiting"].describe().endswith("failed during import: SystemExit: 3")
+    assert {"alpaca", "shout"} <= set(registry.names())
+    with pytest.raises(PluginError, match="^plugin 'crashing' \\(distribution psfixture-raising 0.1\\)") as caught:
+        registry.get("crashing")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_an_alias_claimed_twice_is_an_error_naming_both_plugins(plugin_site):
+    plugin_site("aliasclash")
+    registry = build_registry()
+    message = ("style name 'stanford-alpaca' is claimed by both plugin 'alpaca' (promptstyles 0.1.0) and plugin 'echo' "
+               "(psfixture-aliasclash 0.1); uninstall one of them or block it with PROMPTSTYLES_DISABLE_PLUGINS")
+    with pytest.raises(StyleError) as caught:
+        registry.get("stanford-alpaca")
+    assert str(caught.value) == message
+    assert registry.conflicts == [message]
+    assert (registry.info("alpaca").aliases, registry.info("repeat").name, registry.info("echo").aliases) == (
+        (), "echo", ("repeat",))
+    assert "stanford-alpaca" not in registry
+
+
+def test_a_style_name_equal_to_an_earlier_alias_is_a_clash():
+    from promptstyles.plugins import Registration
+
+    def style(style_name: str) -> type[Style]:
+        return type(style_name.title(), (Style,), {"name": style_name, "parts": lambda self, record, **_: []})
+
+    registry = StyleRegistry([Registration(style("echo"), ("other",), "first", None),
+                              Registration(style("other"), (), "second", None)])
+    with pytest.raises(StyleError, match="^style name 'other' is claimed by both plugin 'first' and plugin 'second'"):
+        registry.get("other")
+    assert (registry.names(), registry.info("echo").aliases) == (["echo"], ())
+
+
+def test_an_option_typo_lists_what_the_style_takes(plugin_site, monkeypatch):
+    plugin_site("good")
+    monkeypatch.syspath_prepend(str(FIXTURES / "modules"))
+    registry = build_registry(["psfixture_configured"])
+    with pytest.raises(StyleError, match="^style 'shout' has no option 'loud'; it takes no options$"):
+        registry.get("yell", loud=True)
+    with pytest.raises(StyleError, match="^style 'terse' has no options 'seperator', 'x'; it accepts: separator; "
+                                         "did you mean 'separator'\\?$"):
+        registry.get("terse", seperator=" ", x=1)
+    assert registry.get("terse", separator=" ").separator == " "

@@ -79,7 +79,9 @@ def _record_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    style = _registry(args.plugin).get(args.style, **_options(args.option))
+    registry = _registry(args.plugin)
+    registry.require(args.plugin, key=None)
+    style = registry.get(args.style, **_options(args.option))
     record = _record_from_args(args)
     text = style.generation_prompt(record) if args.generation else style.render(record).text
     sys.stdout.write(text)

@@ -5,7 +5,8 @@ Example (every key optional; these are the defaults unless noted)::
     style: alpaca                 # a registered style name or alias, or an inline chat format (see
                                   # promptstyles/styles/declarative.py): {name, system, user, assistant, ...}
     style_options: {}             # keyword options of the style, e.g. {system: "You are ..."}
-    plugins: []                   # extra plugin modules to load, e.g. [my_styles]
+    plugins: []                   # extra plugin modules to load, e.g. [my_styles] (found next to the YAML
+                                  # file too) or [./styles/my_styles.py]; one that fails to load is an error
     data:
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
       format: auto                # auto | json | jsonl
@@ -33,7 +34,8 @@ Example (every key optional; these are the defaults unless noted)::
 ``shuffle``, ``drop_last`` and ``group_by_length`` (batches of similar lengths, less padding) apply to
 the training loader; validation and test keep their order and their last batch. With ``world_size`` > 1
 every loader gives rank ``rank`` its share of the batches, for data-parallel training. Relative
-``data.path`` values are read relative to the YAML file.
+``data.path`` values are read relative to the YAML file, and a ``plugins`` module whose ``.py`` file or
+package folder sits beside the YAML file is loaded from there.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from typing import Any, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
 from .errors import ConfigError, StyleError
+from .plugins import is_path
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, build_declarative_style
 
@@ -183,16 +186,38 @@ class Config:
         return to_mapping(self)
 
     def build_style(self) -> Style:
-        """The configured style: a registered name (with ``plugins`` loaded) or an inline declaration."""
+        """The configured style: a registered name (with ``plugins`` loaded) or an inline declaration.
+
+        Every module in ``plugins`` must load, and a declaration may not take a registered name (which
+        would silently shadow that style).
+        """
+        from .styles.registry import default_registry
+
+        registry = default_registry(tuple(self.plugins))
+        registry.require(self.plugins)
         if isinstance(self.style, DeclarativeStyle):
+            name = self.style.name
+            if name in registry:
+                info = registry.info(name)
+                origin = f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
+                raise StyleError(f"declared style {name!r} would shadow the registered style {info.name!r} "
+                                 f"from {origin}; give the declaration another name, e.g. '{name}-custom'")
             try:
                 return build_declarative_style(self.style, **self.style_options)
             except TypeError as error:
                 raise StyleError(f"style {self.style.name!r} does not accept these options "
                                  f"{sorted(self.style_options)}: {error}") from error
-        from .styles.registry import default_registry
+        return registry.get(self.style, **self.style_options)
 
-        return default_registry(tuple(self.plugins)).get(self.style, **self.style_options)
+
+def _resolve_plugin(entry: str, base: Path) -> str:
+    """A path entry made absolute; a module name whose file or package sits in ``base``, that path."""
+    if is_path(entry):
+        return str((base / Path(entry).expanduser()).resolve())
+    for beside in (base / f"{entry}.py", base / entry / "__init__.py"):
+        if beside.is_file():
+            return str((beside if beside.name != "__init__.py" else beside.parent).resolve())
+    return entry
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -202,7 +227,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         updates["path"] = str(base / data.path)
     if data.cache_dir is not None and not Path(data.cache_dir).expanduser().is_absolute():
         updates["cache_dir"] = str(base / data.cache_dir)
-    return replace(config, data=replace(data, **updates)) if updates else config
+    if updates:
+        config = replace(config, data=replace(data, **updates))
+    plugins = tuple(_resolve_plugin(entry, base) for entry in config.plugins)
+    return replace(config, plugins=plugins) if plugins != config.plugins else config
 
 
 def load_config(source: str | Path | Mapping[str, Any] | Config) -> Config:

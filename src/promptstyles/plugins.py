@@ -1,10 +1,12 @@
 """Plugin discovery and loading, with pluggy.
 
 Order: the plugins of the ``promptstyles`` distribution itself (the built-in Alpaca style), then every
-other installed ``promptstyles`` entry point, then modules named in a config (``plugins: [my_module]``).
-Bundled and third-party plugins go through the same path. A plugin that fails to import or to register
-is recorded as a :class:`PluginFailure` and the rest still load; selecting one of its styles re-raises
-the cause. ``PROMPTSTYLES_DISABLE_PLUGINS=name,other`` blocks plugins by name.
+other installed ``promptstyles`` entry point, then modules named in a config (``plugins: [my_module]``,
+or a path to a ``.py`` file or package folder). Bundled and third-party plugins go through the same path.
+A plugin that raises anything on import or registration (not only ``ImportError``: a ``RuntimeError``,
+a ``SyntaxError``, even ``sys.exit()``) is recorded as a :class:`PluginFailure` naming it and its
+distribution, and the rest still load; selecting one of its styles re-raises the cause.
+``PROMPTSTYLES_DISABLE_PLUGINS=name,other`` blocks plugins by name.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -29,7 +33,9 @@ __all__ = [
     "PluginFailure",
     "PluginLoad",
     "Registration",
+    "is_path",
     "load_plugins",
+    "plugin_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -37,6 +43,8 @@ logger = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 DISABLE_ENV = "PROMPTSTYLES_DISABLE_PLUGINS"
 _CORE_DISTRIBUTION = "promptstyles"
+_PLUGIN_ERRORS = (Exception, SystemExit)
+"""What a plugin may raise without taking the others down (a Ctrl-C still stops everything)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,15 @@ class PluginFailure:
     error: BaseException
     attempted: tuple[str, ...] = ()
     """Style names the plugin registered before it failed (dropped with the plugin)."""
+    location: str | None = None
+    """The file or folder a ``plugins:`` path entry pointed at."""
 
     def describe(self) -> str:
         where = f"plugin {self.plugin!r}"
         if self.distribution:
             where += f" (distribution {self.distribution})"
+        if self.location:
+            where += f" (from {self.location})"
         return f"{where} failed during {self.stage}: {type(self.error).__name__}: {self.error}"
 
     def as_error(self) -> PluginError:
@@ -107,6 +119,40 @@ def _disabled(extra: Iterable[str]) -> set[str]:
     return names | set(extra)
 
 
+def is_path(entry: str) -> bool:
+    """Whether a ``plugins:`` entry is a path (to a ``.py`` file or package folder) rather than a module name."""
+    return "/" in entry or os.sep in entry or entry.endswith(".py")
+
+
+def plugin_name(entry: str) -> str:
+    """The plugin name of a ``plugins:`` entry: the module name itself, or a path's module name."""
+    if not is_path(entry):
+        return entry
+    path = Path(entry)
+    return path.stem if path.suffix == ".py" else path.name
+
+
+def _import_path(entry: str) -> ModuleType:
+    """Import the module at ``entry`` (a ``.py`` file or package folder) with its folder on ``sys.path``
+    only while it imports, so sibling imports work and ``sys.path`` is left as it was."""
+    path = Path(entry).expanduser().resolve()
+    name = plugin_name(entry)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if not name.isidentifier():
+        raise ImportError(f"{path.name!r} is not a module name: use letters, digits and '_'")
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
+    found = Path(getattr(module, "__file__", None) or "").resolve()
+    if path not in (found, found.parent):
+        raise ImportError(f"a module {name!r} is already imported from {found}; rename one of them")
+    return module
+
+
 def _manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
@@ -120,15 +166,15 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
     blocked = _disabled(disabled)
     distributions: dict[str, str | None] = {}
 
-    def add(name: str, distribution: str | None, load: Any) -> None:
+    def add(name: str, distribution: str | None, load: Any, location: str | None = None) -> None:
         if name in blocked:
             logger.info("plugin %r is disabled", name)
             return
         try:
             plugin: ModuleType = load()
             manager.register(plugin, name=name)
-        except Exception as error:  # a broken plugin must not take the others down
-            failure = PluginFailure(name, distribution, "import", error)
+        except _PLUGIN_ERRORS as error:  # a broken plugin must not take the others down
+            failure = PluginFailure(name, distribution, "import", error, location=location)
             logger.warning("%s", failure.describe())
             result.failures.append(failure)
             return
@@ -138,7 +184,10 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
     for entry_point in _entry_points():
         add(entry_point.name, _distribution_label(entry_point), entry_point.load)
     for module in modules:
-        add(module, None, lambda module=module: importlib.import_module(module))
+        if is_path(module):
+            add(plugin_name(module), None, lambda module=module: _import_path(module), location=module)
+        else:
+            add(module, None, lambda module=module: importlib.import_module(module))
 
     for implementation in manager.hook.register_styles.get_hookimpls():
         _call_register_styles(implementation, distributions.get(implementation.plugin_name), result)
@@ -157,7 +206,7 @@ def _call_register_styles(implementation: Any, distribution: str | None, result:
 
     try:
         implementation.function(**{arg: register for arg in implementation.argnames})
-    except Exception as error:
+    except _PLUGIN_ERRORS as error:
         attempted = tuple(str(getattr(r.style, "name", "")) for r in collected)
         failure = PluginFailure(plugin, distribution, "registration", error, attempted)
         logger.warning("%s", failure.describe())

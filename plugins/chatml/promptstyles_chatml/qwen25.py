@@ -1,4 +1,4 @@
-"""Qwen2.5 instruct: ChatML whose official template always writes a system turn, by default::
+"""Qwen2.5 instruct: Qwen2's format (see :mod:`.qwen2`) with Qwen's own default system prompt::
 
     <|im_start|>system
     You are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>
@@ -7,13 +7,12 @@
 way to leave the turn out.
 """
 
-from .chatml import ChatMLStyle
+from .qwen2 import Qwen2Style
 
 __all__ = ["Qwen25Style"]
 
 
-class Qwen25Style(ChatMLStyle):
+class Qwen25Style(Qwen2Style):
     name = "qwen2.5"
     description = "Qwen2.5 instruct: ChatML with Qwen's default system prompt"
     default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-    system_required = True

@@ -8,8 +8,8 @@
 
     {assistant}<|eot_id|>
 
-Message text is trimmed; there is no default system prompt (Llama-3.1's template adds a dated preamble,
-which this style does not write).
+Message text is trimmed; there is no default system prompt (Llama-3.1's template adds a dated preamble:
+that is the ``llama3.1`` style).
 """
 
 from promptstyles import ChatStyle

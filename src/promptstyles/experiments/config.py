@@ -211,6 +211,7 @@ def _validate(experiment: Experiment, raw: Mapping[str, Any], lines: Lines, sour
                 message = str(error).split(": ", 1)[-1]
                 raise _fail(message, ("grid", key, str(index)), lines, source) from None
     registry = default_registry(tuple(experiment.base.plugins))
+    registry.require(experiment.base.plugins, key="base.plugins")
     for index, spec in enumerate(experiment.styles):
         assert isinstance(spec, StyleSpec)
         path = ("styles", str(index)) if isinstance(raw["styles"][index], str) else ("styles", str(index), "name")
@@ -251,11 +252,11 @@ def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Expe
                 raise _fail("set styles and their options under 'styles', not in the base config",
                             ("base", key), lines, name)
     experiment = from_mapping(Experiment, raw, lines=lines, source=name)
-    _validate(experiment, raw, lines, name)
-    if name is not None:
+    if name is not None:  # before validation, which loads the plugins modules found beside the file
         folder = Path(name).parent
         checkpoint = experiment.model.checkpoint
         if checkpoint is not None and not Path(checkpoint).expanduser().is_absolute():
             experiment = replace(experiment, model=replace(experiment.model, checkpoint=str(folder / checkpoint)))
         experiment = replace(experiment, base=_resolve_paths(experiment.base, folder))
+    _validate(experiment, raw, lines, name)
     return experiment

@@ -12,8 +12,9 @@ around the message text, kept in separate parts so that record text never become
 
 Most formats only set these strings. Formats without a system turn of their own fold the system prompt
 into the first or the last user turn (``system_turn = "first_user"`` or ``"last_user"``, wrapped in
-``fold_template``); anything stranger overrides :meth:`ChatStyle.user_turn_prefix` or
-:meth:`ChatStyle.content`. Validation of the role order is shared, and its errors name the turn.
+``fold_template``); anything stranger overrides :meth:`ChatStyle.system_turn_prefix`,
+:meth:`ChatStyle.user_turn_prefix` or :meth:`ChatStyle.content`. Validation of the role order is shared,
+and its errors name the turn.
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ class ChatStyle(Style):
         parts: list[Part] = []
         fold_at = -1
         if system is not None and self.system_turn == "own":
-            parts += [Part(self.system_prefix, SYSTEM, markup=True),
+            parts += [Part(self.system_turn_prefix(), SYSTEM, markup=True),
                       *self.text(system, SYSTEM), Part(self.system_suffix, SYSTEM, markup=True)]
         elif system is not None:
             users = [position for position, turn in enumerate(turns) if turn.role == "user"]
@@ -241,6 +242,10 @@ class ChatStyle(Style):
         parts += self.text(turn, PROMPT, folded=system is not None)
         parts.append(Part(self.user_suffix, PROMPT, markup=True))
         return parts
+
+    def system_turn_prefix(self) -> str:
+        """The markup opening the system turn (Llama-3.1 writes a dated preamble there, set by an option)."""
+        return self.system_prefix
 
     def user_turn_prefix(self, *, first: bool) -> str:
         """The markup opening a user turn (Llama-2 repeats BOS before every turn but the first)."""

@@ -1,8 +1,9 @@
 """The style registry: names and aliases to style classes, built from plugin registrations.
 
 Built on demand from what the plugins registered, never mutated by callers. Rules: names and aliases
-are lowercase; a name claimed twice is an error naming both plugins; an unknown name lists the closest
-names; a style of a plugin that failed to load fails with that plugin's error.
+are lowercase; a name or alias claimed twice is an error naming both plugins; an unknown name lists the
+closest names; a style of a plugin that failed to load fails with that plugin's error; an option the
+style does not take lists the ones it does.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import StyleError
-from ..plugins import PluginFailure, Registration, load_plugins
+from ..errors import PluginError, StyleError
+from ..plugins import PluginFailure, Registration, load_plugins, plugin_name
+from ._accepts import check_options
 from ._base import Style
 
 __all__ = [
@@ -94,6 +96,9 @@ class StyleRegistry:
             if owner == name:  # the first claimant's own name is taken from it: drop it with its aliases
                 self._infos.pop(name, None)
                 self._lookup = {key: value for key, value in self._lookup.items() if value != name}
+            elif owner is not None:  # only an alias is taken: the first claimant keeps its name
+                kept = self._infos[owner]
+                self._infos[owner] = replace(kept, aliases=tuple(a for a in kept.aliases if a != name))
         free = [name for name in names if name not in self._conflicts]
         if style.name not in free:
             return
@@ -147,9 +152,19 @@ class StyleRegistry:
             message += " (plugins that failed to load: " + ", ".join(f.plugin for f in self._failures) + ")"
         raise StyleError(message)
 
+    def require(self, plugins: Sequence[str], *, key: str | None = "plugins") -> None:
+        """Raise if one of ``plugins`` (modules a config's ``key`` names) failed: asked for by name, it must load."""
+        wanted = [plugin_name(entry) for entry in plugins]
+        for failure in self._failures:
+            if failure.plugin in wanted:
+                where = f"{key}[{wanted.index(failure.plugin)}]: " if key else ""
+                fix = f"remove it from {key}" if key else "leave it out"
+                raise PluginError(f"{where}{failure.describe()}; fix the module or {fix}") from failure.error
+
     def get(self, name: str, **options: Any) -> Style:
         """An instance of the style, built with ``options`` (the YAML ``style_options``)."""
         info = self.info(name)
+        check_options(info.name, info.style, options)
         try:
             style = info.style(**options)
         except TypeError as error:
