@@ -9,6 +9,7 @@ does not name the token (Llama-3's map still says ``<|end_of_text|>``; its confi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -89,7 +90,8 @@ class HFTokenizer:
                 "tokenizer_config.json, special_tokens_map.json) into a folder and pass its path"
             )
         try:
-            tokenizer = tokenizers.Tokenizer.from_file(str(file))
+            raw = file.read_bytes()
+            tokenizer = tokenizers.Tokenizer.from_str(raw.decode("utf-8"))
         except Exception as error:  # the Rust side raises plain Exceptions
             raise TokenizerError(f"{file}: not a tokenizer.json the tokenizers library can load ({error})") from error
         tokenizer.no_truncation()
@@ -104,7 +106,8 @@ class HFTokenizer:
         """Every added token's text and id (special or not): the only ids markup may produce."""
         self.vocab_size: int = max(tokenizer.get_vocab_size(with_added_tokens=True), max(added, default=-1) + 1)
         config = _read_json(folder / "tokenizer_config.json")
-        tokens = self._special_tokens(config, _read_json(folder / "special_tokens_map.json"), folder)
+        token_map = _read_json(folder / "special_tokens_map.json")
+        tokens = self._special_tokens(config, token_map, folder)
         self.bos_token, self.eos_token, self.pad_token, self.unk_token = (tokens[key] for key in _SPECIAL_KEYS)
         self.bos_id = self._id(self.bos_token)
         self.pad_id = self._id(self.pad_token)
@@ -115,6 +118,10 @@ class HFTokenizer:
             )
         self.eos_id: int = eos_id
         self.chat_template = _chat_template(folder, config)
+        digest = hashlib.blake2b(raw, digest_size=16)
+        digest.update(json.dumps([config, token_map, self.chat_template, tokenizers.__version__]).encode())
+        self.fingerprint = digest.hexdigest()
+        """Changes with the files and the tokenizers version: part of a cached dataset's key (via ``repr``)."""
         self._encoder = PartsEncoder(tokenizer, {i: t.content for i, t in added.items()}, self.vocab_size)
         logger.info("loaded tokenizer %s from %s: %d ids, EOS %r (%d)", self.name, file, self.vocab_size,
                     self.eos_token, self.eos_id)
@@ -166,7 +173,8 @@ class HFTokenizer:
         return [decode([token_id], skip_special_tokens=False) for token_id in ids]
 
     def __repr__(self) -> str:
-        return f"HFTokenizer({self.name!r}, vocab_size={self.vocab_size}, eos={self.eos_token!r})"
+        return (f"HFTokenizer({self.name!r}, vocab_size={self.vocab_size}, eos={self.eos_token!r}, "
+                f"fingerprint={self.fingerprint[:12]})")
 
 
 def is_hub_id(spec: str) -> bool:
