@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style
+from pathlib import Path
+
+from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style, get_style
 
 
 class TagChat(Style):
@@ -52,3 +54,13 @@ class CloseParen(Style):
         if not generation:
             parts.append(Part(record.output, PartKind.RESPONSE))
         return parts
+
+
+_SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
+REQUIRED_OPTIONS = {"chat-template": {"template": str(_SHARED_MODELS / "llama-3-8b-instruct")}}
+"""Options without which a registered style cannot be built, for tests that run every style."""
+
+
+def registered_style(name: str) -> Style:
+    """The registered style ``name``, built with the options it requires (none for most)."""
+    return get_style(name, **REQUIRED_OPTIONS.get(name, {}))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
+
 import numpy as np
+import torch
 
 from promptstyles import InstructionRecord, get_style
 from promptstyles.data.cache import dataset_key, load_dataset, save_dataset
-from promptstyles.data.loaders import prepare_data
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.pipeline import build_dataloaders, prepare_data
 
 RECORDS = [InstructionRecord("Add.", "1 2", "3"), InstructionRecord("Hi?", "", "Hello.")]
 
@@ -57,8 +62,6 @@ def test_cache_can_be_turned_off(dataset_path, tmp_path):
 
 
 def test_the_cache_keeps_to_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
-    import os
-
     dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
     first = save_dataset(dataset, "a" * 40, tmp_path)
     size = first.stat().st_size
@@ -69,3 +72,96 @@ def test_the_cache_keeps_to_its_size_limit_dropping_the_least_recently_used(tmp_
     assert load_dataset("a" * 40, tmp_path) is not None  # now the most recently used
     third = save_dataset(dataset, "c" * 40, tmp_path)
     assert sorted(p.name for p in third.parent.iterdir()) == [first.name, third.name]
+
+
+def _rewrite(path, **changes):
+    """Write the entry at ``path`` again with some arrays changed and its old metadata kept."""
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays.update(changes)
+    np.savez(path, **arrays)
+
+
+def test_an_entry_whose_arrays_do_not_match_its_checksum_is_rebuilt(dataset_path, tmp_path, caplog):
+    config = {"data": {"path": str(dataset_path), "cache_dir": str(tmp_path)}}
+    first = prepare_data(config).dataset
+    (path,) = (tmp_path / "datasets").iterdir()
+    tokens = first.tokens.copy()
+    tokens[:5] = [1, 2, 3, 4, 5]
+    _rewrite(path, tokens=tokens)  # a valid zip with the old checksum in its metadata
+    key = path.stem
+    assert load_dataset(key, tmp_path) is None
+    assert f"ignoring dataset cache {path}: it does not match its checksum" in caplog.text
+    rebuilt = prepare_data(config).dataset
+    assert rebuilt.tokens.tolist() == first.tokens.tolist()
+    assert load_dataset(key, tmp_path).tokens.tolist() == first.tokens.tolist()  # written again, whole
+
+
+def test_a_relative_cache_dir_is_found_beside_the_yaml_file(dataset_path, tmp_path, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(f"data: {{path: {dataset_path}, cache_dir: my-cache}}\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    prepare_data(str(folder / "config.yaml"))
+    assert len(list((folder / "my-cache" / "datasets").iterdir())) == 1
+    assert list(elsewhere.iterdir()) == []
+
+
+def _warnings(caplog):
+    return [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+
+
+def test_an_unwritable_cache_folder_is_reported_once_and_the_run_goes_on(dataset_path, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a regular file where the cache folder should be")
+    folder = blocker / "cache"
+    config = {"data": {"path": str(dataset_path), "cache_dir": str(folder)}, "loader": {"shuffle": False}}
+    batches = [next(iter(build_dataloaders(config).train)) for _ in range(2)]
+    (warning,) = _warnings(caplog)
+    assert warning.startswith(f"cannot write to the cache folder {folder} (") and "going on without" in warning
+    uncached = {**config, "data": {"path": str(dataset_path), "cache": False}}
+    expected = next(iter(build_dataloaders(uncached).train))
+    for batch in batches:
+        assert torch.equal(batch.inputs, expected.inputs) and torch.equal(batch.targets, expected.targets)
+
+
+def test_a_cache_refusing_writes_is_reported_once(dataset_path, tmp_path, monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    config = {"data": {"path": str(dataset_path), "cache_dir": str(tmp_path / "ro")}}
+    for _ in range(2):
+        assert len(build_dataloaders(config).train) > 0
+    (warning,) = _warnings(caplog)
+    assert f"cannot write to the cache folder {tmp_path / 'ro'} ([Errno 13] Permission denied" in warning
+
+
+def test_a_read_only_cache_still_serves_its_entries(tmp_path, monkeypatch):
+    dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
+    save_dataset(dataset, "k" * 40, tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    assert load_dataset("k" * 40, tmp_path).tokens.tolist() == dataset.tokens.tolist()
+
+
+def test_temporaries_of_interrupted_writes_are_removed_and_counted(tmp_path, monkeypatch):
+    dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
+    first = save_dataset(dataset, "a" * 40, tmp_path)
+    size = first.stat().st_size
+    folder = first.parent
+    abandoned = folder / f".{'x' * 40}.npz.abc123.tmp"
+    abandoned.write_bytes(b"\0" * 10 * size)
+    os.utime(abandoned, (time.time() - 3600,) * 2)
+    running = folder / f".{'y' * 40}.npz.def456.tmp"
+    running.write_bytes(b"\0" * size)
+    monkeypatch.setenv("PROMPTSTYLES_DATASET_CACHE_BYTES", str(int(2.5 * size)))
+    os.utime(first, (1, 1))
+    second = save_dataset(dataset, "b" * 40, tmp_path)
+    assert not abandoned.exists()  # left by a dead writer: gone
+    assert sorted(p.name for p in folder.iterdir()) == [running.name, second.name]  # the live one counts

@@ -6,15 +6,16 @@ import json
 
 import pytest
 import tiktoken
+from engine_styles import REQUIRED_OPTIONS, registered_style
 
-from promptstyles import Message, PartKind, available_styles, build_dataloaders, get_style
+from promptstyles import Message, PartKind, available_styles, build_dataloaders
 from promptstyles.data.collate import Collator
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation
 
 GPT2 = tiktoken.get_encoding("gpt2")
-CHAT_STYLES = [name for name in available_styles() if get_style(name).supports_conversations]
+CHAT_STYLES = [name for name in available_styles() if registered_style(name).supports_conversations]
 TWO_TURNS = Conversation((
     Message("user", "Name a colour."), Message("assistant", "Blue."),
     Message("user", "And a fruit?"), Message("assistant", "A pear, ripe."),
@@ -23,11 +24,11 @@ TWO_TURNS = Conversation((
 
 def trained_tokens(style_name: str, mode: str, special_tokens: str):
     """Trained target ids (end-of-text excluded), the tokenizer, the parts and the ids of the example."""
-    style = get_style(style_name)
+    style = registered_style(style_name)
     extend = special_tokens == "extend"
     tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if extend else ())
     dataset = tokenize_records([TWO_TURNS], style, tokenizer, special_tokens=special_tokens)
-    targets = Collator(mask=mode)(dataset.__getitems__([0])).targets[0].tolist()
+    targets = Collator(mask=mode)(dataset.batch([0])).targets[0].tolist()
     assert targets[-1] == 50256  # the appended end-of-text is trained
     return [t for t in targets[:-1] if t != -100], tokenizer, style.parts(TWO_TURNS), dataset[0].tolist()
 
@@ -76,12 +77,13 @@ RECORDS = [
 
 @pytest.mark.parametrize("name", available_styles())
 def test_every_style_builds_a_batch_from_yaml(name, tmp_path):
-    chat = get_style(name).supports_conversations
+    chat = registered_style(name).supports_conversations
     records = RECORDS if chat else RECORDS[:2]
     (tmp_path / "data.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     mask = "assistant" if chat else "prompt"
+    options = json.dumps(REQUIRED_OPTIONS.get(name, {}))
     (tmp_path / "config.yaml").write_text(
-        f"style: {name}\ndata: {{path: data.jsonl, split: {{train: 1.0, test: 0.0}}}}\n"
+        f"style: {name}\nstyle_options: {options}\ndata: {{path: data.jsonl, split: {{train: 1.0, test: 0.0}}}}\n"
         f"collate: {{mask: {mask}}}\nloader: {{batch_size: 4, shuffle: false, drop_last: false}}\n", encoding="utf-8")
     loaders = build_dataloaders(tmp_path / "config.yaml")
     inputs, targets = next(iter(loaders.train))

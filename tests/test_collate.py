@@ -14,7 +14,10 @@ from reference_collate import reference_collate
 from promptstyles import DataError, InstructionRecord
 from promptstyles.data import collate as collate_module
 from promptstyles.data.collate import Batch, Collator
-from promptstyles.data.tokenized import KIND_CODES, MASK_MODES, TokenizedDataset, tokenize_records
+from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.masks import KIND_CODES
+from promptstyles.data.modes import MASK_MODES
+from promptstyles.data.tokenized import TokenizedDataset
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.styles._base import PartKind
 
@@ -105,7 +108,7 @@ SHORT = ([30, 31, 32, 33], [(P, 2), (H, 3), (R, 4)])
 ])
 def test_mask_modes_follow_part_boundaries(mode, expected):
     dataset = _dataset([TWO_TURNS, SHORT])
-    batch = Collator(mask=mode, response_mask=True)(dataset.__getitems__([0, 1]))
+    batch = Collator(mask=mode, response_mask=True)(dataset.batch([0, 1]))
     assert torch.equal(batch.targets, tensor(expected))
     assert torch.equal(batch.inputs[1], tensor([30, 31, 32, 33, E, E, E, E, E, E, E, E]))
     scored = [[False] * 12, [False] * 12]
@@ -117,7 +120,7 @@ def test_mask_modes_follow_part_boundaries(mode, expected):
 def test_collator_and_batch_pickle_and_move():
     collator = pickle.loads(pickle.dumps(Collator(mask="prompt", allowed_max_length=8, device="cpu")))
     dataset = _dataset([SHORT])
-    batch = pickle.loads(pickle.dumps(collator(dataset.__getitems__([0]))))
+    batch = pickle.loads(pickle.dumps(collator(dataset.batch([0]))))
     assert torch.equal(batch.targets, tensor([[X, X, 33, E]]))
     assert batch.to("cpu").inputs.device.type == "cpu"
     assert isinstance(batch, Batch) and len(batch) == 2
@@ -182,7 +185,7 @@ def test_collate_invariants(data, mode, limit, truncation, multiple, copy_rows):
     saved = collate_module._ROW_COPY_WIDTH
     collate_module._ROW_COPY_WIDTH = 1 if copy_rows else 1 << 30  # both ways of building rows
     try:
-        inputs, targets = collator(dataset.__getitems__(np.arange(len(data))))
+        inputs, targets = collator(dataset.batch(np.arange(len(data))))
     finally:
         collate_module._ROW_COPY_WIDTH = saved
     longest = max(len(ids) for ids, _ in data)
@@ -213,7 +216,7 @@ def test_collate_on_real_tokens_matches_list_path():
 
     records = [InstructionRecord(f"Task {i}", "in" * i, "out " * (i + 1)) for i in range(5)]
     dataset = tokenize_records(records, get_style("alpaca"), tokenizer)
-    fast = Collator(allowed_max_length=30)(dataset.__getitems__([4, 0, 2]))
+    fast = Collator(allowed_max_length=30)(dataset.batch([4, 0, 2]))
     slow = Collator(allowed_max_length=30)([dataset[4].tolist(), dataset[0].tolist(), dataset[2].tolist()])
     assert torch.equal(fast.inputs, slow.inputs) and torch.equal(fast.targets, slow.targets)
 
@@ -231,5 +234,5 @@ def test_long_rows_equal_the_reference():
 @pytest.mark.parametrize("mode", MASK_MODES)
 def test_trained_target_counts_match_the_collated_targets(mode):
     dataset = _dataset([TWO_TURNS, SHORT, ([40, 41], [(H, 1), (R, 2)])])
-    targets = Collator(mask=mode)(dataset.__getitems__([0, 1, 2])).targets
+    targets = Collator(mask=mode)(dataset.batch([0, 1, 2])).targets
     assert dataset.trained_targets(mode).tolist() == (targets != X).sum(dim=1).tolist()

@@ -1,18 +1,14 @@
-"""Reading records: files, URLs with a verified cache, field maps, and errors that name the record."""
+"""Reading records: files, field maps, and errors that name the record."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError
-from promptstyles.data.loading import fetch_url, load_records, read_raw
+from promptstyles.data.loading import load_records, read_raw
 from promptstyles.data.tokenizers import get_tokenizer
 
 GOOD = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]
@@ -87,64 +83,6 @@ def test_every_record_invalid_is_an_error_even_when_skipping(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="nothing.json: file not found"):
         read_raw(tmp_path / "nothing.json")
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A loopback HTTP server over a folder, so downloads are real requests."""
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_url_is_downloaded_once_into_a_verified_cache(server, tmp_path):
-    root, base = server
-    (root / "data.json").write_text(json.dumps(GOOD), encoding="utf-8")
-    cache = tmp_path / "cache"
-    loaded = load_records(f"{base}/data.json", cache=cache)
-    assert len(loaded) == 2 and loaded.source == f"{base}/data.json"
-    files = sorted(p.name for p in cache.iterdir())
-    assert len(files) == 2 and files[1] == files[0] + ".sha256"
-    cached = cache / files[0]
-    assert (cache / files[1]).read_text() == hashlib.sha256(cached.read_bytes()).hexdigest()
-
-    (root / "data.json").unlink()  # a cache hit needs no server
-    assert load_records(f"{base}/data.json", cache=cache).records == loaded.records
-
-    cached.write_bytes(b'[{"instruction": "tampered", "output": "x"}]')  # fails verification: fetched again
-    (root / "data.json").write_text(json.dumps(GOOD[:1]), encoding="utf-8")
-    assert load_records(f"{base}/data.json", cache=cache).records == [InstructionRecord("Add.", "1 2", "3")]
-
-
-def test_failed_download_leaves_nothing_behind(server, tmp_path):
-    _, base = server
-    cache = tmp_path / "cache"
-    with pytest.raises(DataError, match="cannot download .*missing.json.*set data.path"):
-        fetch_url(f"{base}/missing.json", directory=cache)
-    assert not cache.exists() or not any(cache.iterdir())
-
-
-def test_interrupted_download_keeps_the_previous_cache(tmp_path):
-    class Broken:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            raise OSError("connection reset")
-
-    with pytest.raises(DataError, match="connection reset"):
-        fetch_url("https://example.invalid/data.json", directory=tmp_path, opener=lambda url: Broken())
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_tokenizer_lists_the_known_ones():

@@ -10,7 +10,7 @@ import tiktoken
 import torch
 from reference_collate import ReferenceDataset, reference_collate, reference_masked_collate
 
-from promptstyles.data.loaders import build_dataloaders
+from promptstyles.pipeline import build_dataloaders
 
 
 def reference_config(dataset_path, **collate):

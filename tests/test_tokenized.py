@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tiktoken
-from engine_styles import CloseParen, TagChat, conversation
+from engine_styles import CloseParen, TagChat, conversation, registered_style
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
-from promptstyles.data.tokenized import tokenize_records
+from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 
 GPT2 = tiktoken.get_encoding("gpt2")
@@ -23,7 +23,7 @@ def records(raw_records):
 
 @pytest.mark.parametrize("name", available_styles())
 def test_token_ids_equal_whole_text_tokenization_in_every_style(name, records):
-    style = get_style(name)
+    style = registered_style(name)
     dataset = tokenize_records(records, style, get_tokenizer("gpt2"))
     assert len(dataset) == 1100
     for index, record in enumerate(records):
@@ -133,7 +133,7 @@ def test_errors_name_the_record():
     with pytest.raises(DataError, match="no records"):
         tokenize_records([], style, get_tokenizer("gpt2"))
     multi = conversation(("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d"))
-    with pytest.raises(RecordError, match="record 1: style 'alpaca' cannot render it: .*one exchange"):
+    with pytest.raises(RecordError, match="record 1: style 'alpaca' from plugin 'alpaca' .*: .*one exchange"):
         tokenize_records([InstructionRecord("x", "", "y"), multi], style, get_tokenizer("gpt2"))
     with pytest.raises(RecordError, match="record 0: style 'tagchat' rendered no assistant response"):
         tokenize_records([conversation(("user", "only a question"))], TagChat(), get_tokenizer("gpt2"))
@@ -177,9 +177,9 @@ def test_part_wise_encoding_equals_whole_text_encoding(records):
 @pytest.mark.parametrize("special_tokens", ["text", "extend"])
 @pytest.mark.parametrize("name", available_styles())
 def test_generation_prompt_ids_are_a_prefix_of_the_training_ids(name, special_tokens, records):
-    from promptstyles.data.tokenized import encode_generation_prompt
+    from promptstyles.data.encoding import encode_generation_prompt
 
-    style = get_style(name)
+    style = registered_style(name)
     extend = special_tokens == "extend"
     tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if extend else ())
     sample = records[:60]

@@ -57,15 +57,16 @@ __version__ = "0.1.0"
 _LAZY = {
     "Batch": "promptstyles.data.collate",
     "Collator": "promptstyles.data.collate",
-    "DataLoaders": "promptstyles.data.loaders",
+    "DataLoaders": "promptstyles.pipeline",
     "TokenizedDataset": "promptstyles.data.tokenized",
-    "build_dataloaders": "promptstyles.data.loaders",
+    "Tokenizer": "promptstyles.data.tokenizers",
+    "build_dataloaders": "promptstyles.pipeline",
     "compare": "promptstyles.experiments.compare",
     "get_tokenizer": "promptstyles.data.tokenizers",
     "load_experiment": "promptstyles.experiments.config",
     "load_records": "promptstyles.data.loading",
-    "prepare_data": "promptstyles.data.loaders",
-    "tokenize_records": "promptstyles.data.tokenized",
+    "prepare_data": "promptstyles.pipeline",
+    "tokenize_records": "promptstyles.data.encoding",
 }
 __all__ += sorted(_LAZY)
 

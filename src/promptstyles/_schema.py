@@ -170,6 +170,9 @@ def from_mapping(
         return data
     if data is None:
         data = {}
+    shorthand = getattr(cls, "shorthand", None)  # a class may take a string as its one named field
+    if isinstance(data, str) and isinstance(shorthand, str):
+        data = {shorthand: data}
     if not isinstance(data, Mapping):
         raise _fail(f"expected a mapping, got {type(data).__name__} {data!r:.60}", path, lines, source)
     hints = typing.get_type_hints(cls)

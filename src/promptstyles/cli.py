@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import yaml
 
 from .config import load_config
@@ -112,18 +111,17 @@ def _use_colour(choice: str) -> bool:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from .data.inspect import view_batch
-    from .data.loaders import build_dataloaders
+    from .pipeline import build_dataloaders
 
     loaders = build_dataloaders(args.config)
-    loader = loaders[args.split]
     dataset = loaders.datasets[args.split]
-    batches = [np.asarray(indices) for indices in loader.batch_sampler or ()]
+    batches = loaders.batch_indices(args.split)
     if not -len(batches) <= args.index < len(batches):
         raise PromptStylesError(
             f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
         )
     indices = batches[args.index]
-    batch = loaders.collator(dataset.__getitems__(indices))
+    batch = loaders.batch(args.split, indices)
     views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer, batch)
     colour = _use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
@@ -143,7 +141,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .data.loaders import prepare_data
+    from .pipeline import prepare_data
 
     data = prepare_data(args.config)
     config = data.config
@@ -249,7 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     run: Command = args.run
     try:
-        return run(args)
+        status = run(args)
+        sys.stdout.flush()  # a reader that went away (``| head``) surfaces here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The standard handling: stdout goes to devnull so the flush at exit stays quiet; status 1 as Python's.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("promptstyles: interrupted", file=sys.stderr)
         return 130

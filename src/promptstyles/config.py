@@ -12,10 +12,10 @@ Example (every key optional; these are the defaults unless noted)::
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
       on_invalid: error           # error | skip (skipped records are counted and logged)
-      cache: true                 # keep tokenized datasets (and downloads) in cache_dir, rebuilt when anything changes
-      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles
+      cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
+      cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
-    tokenizer:
+    tokenizer:                    # or just the name: ``tokenizer: gpt2``
       name: gpt2                  # a tiktoken encoding
       special_tokens: text        # text | extend (the style's markup tokens get new ids)
     collate:
@@ -43,9 +43,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ._schema import Invalid, from_mapping, read_yaml, to_mapping
+from .data.loading import REFERENCE_DATA_URL
+from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
 from .errors import ConfigError, StyleError
 from .plugins import is_path
 from .styles._base import Style
@@ -61,12 +63,6 @@ __all__ = [
     "TokenizerConfig",
     "load_config",
 ]
-
-REFERENCE_DATA_URL = (
-    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
-)
-
-MaskMode = Literal["none", "instruction", "prompt", "assistant", "last_assistant"]
 
 
 def _fraction(key: str, value: float) -> None:
@@ -123,8 +119,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
+    """``tokenizer: gpt2`` is short for ``tokenizer: {name: gpt2}``."""
+
+    shorthand: ClassVar[str] = "name"
     name: str = "gpt2"
-    special_tokens: Literal["text", "extend"] = "text"
+    special_tokens: SpecialTokensMode = "text"
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ class CollateConfig:
     ignore_index: int = -100
     allowed_max_length: int | None = None
     mask: MaskMode = "none"
-    truncation: Literal["reference", "keep_eos"] = "reference"
+    truncation: TruncationPolicy = "reference"
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False
@@ -202,11 +201,7 @@ class Config:
                 origin = f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
                 raise StyleError(f"declared style {name!r} would shadow the registered style {info.name!r} "
                                  f"from {origin}; give the declaration another name, e.g. '{name}-custom'")
-            try:
-                return build_declarative_style(self.style, **self.style_options)
-            except TypeError as error:
-                raise StyleError(f"style {self.style.name!r} does not accept these options "
-                                 f"{sorted(self.style_options)}: {error}") from error
+            return build_declarative_style(self.style, **self.style_options)
         return registry.get(self.style, **self.style_options)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from promptstyles import get_style, to_record
+from promptstyles.data.tokenizers import Encoded, Tokenizer
 from promptstyles.experiments.generate import generate, generate_response
 from promptstyles.experiments.model import GPT, GPTConfig
 
@@ -16,19 +18,39 @@ ALPHABET = sorted(set("\n #.,:!?'" + string.ascii_letters + string.digits))
 
 
 class CharTokenizer:
-    """One id per character, and one more for end-of-text: decoding is exact and easy to reason about."""
+    """One id per character, and one more for end-of-text: decoding is exact and easy to reason about.
 
+    A complete second implementation of the ``Tokenizer`` protocol, with no special tokens for markup.
+    """
+
+    name = "chars"
     eos_id = len(ALPHABET)
     vocab_size = len(ALPHABET) + 1
+    bos_id = None
+    pad_id = None
 
     def encode(self, text: str) -> list[int]:
         return [ALPHABET.index(c) for c in text]
 
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(text) for text in texts]
+
+    def encode_examples(self, examples, *, markup_specials: bool = False) -> Encoded:
+        ids = [self.encode("".join(part.text for part in parts)) for parts in examples]
+        return Encoded(ids, np.concatenate([np.arange(len(i)) for i in ids] or [np.zeros(0, dtype=np.int64)]))
+
+    def special_id(self, token: str) -> int | None:
+        return None
+
     def decode(self, ids: Sequence[int]) -> str:
         return "".join(ALPHABET[i] if i < len(ALPHABET) else "<eos>" for i in ids)
 
+    def decode_tokens(self, ids: Sequence[int]) -> list[str]:
+        return [self.decode([i]) for i in ids]
+
 
 TOKENIZER = CharTokenizer()
+assert isinstance(TOKENIZER, Tokenizer)
 
 
 class Scripted(nn.Module):

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .tokenized import MASK_MODES, IndexBatch, TokenizedDataset, _offsets, _ranges
+from .arrays import block_offsets, concat_ranges
+from .modes import MASK_MODES, TRUNCATION_POLICIES, MaskMode, TruncationPolicy
+from .tokenized import IndexBatch, TokenizedDataset
 
 __all__ = ["Batch", "Collator"]
 
-TRUNCATION_POLICIES = ("reference", "keep_eos")
 _ROW_COPY_WIDTH = 128
 """From this many columns on, copying row slices is faster than gathering every cell."""
 
@@ -74,7 +75,7 @@ class Batch:
 class Collator:
     """Turns a batch of examples into padded, shifted, masked tensors.
 
-    Accepts what ``TokenizedDataset.__getitems__`` returns (fast path, all mask modes) or, like the
+    Accepts what ``TokenizedDataset.batch`` returns (fast path, all mask modes) or, like the
     reference ``custom_collate_fn``, a list of token-id sequences (mask ``none`` only). Picklable, so it
     works with ``num_workers > 0``.
     """
@@ -86,8 +87,8 @@ class Collator:
         eos_token_id: int | None = None,
         ignore_index: int = -100,
         allowed_max_length: int | None = None,
-        mask: str = "none",
-        truncation: str = "reference",
+        mask: MaskMode = "none",
+        truncation: TruncationPolicy = "reference",
         pad_to_multiple_of: int | None = None,
         attention_mask: bool = False,
         response_mask: bool = False,
@@ -124,12 +125,12 @@ class Collator:
         if self.mask != "none" or self.response_mask:
             raise DataError(
                 f"mask {self.mask!r} needs the part boundaries of a TokenizedDataset; pass the dataset's batches "
-                "(DataLoader over the dataset, or dataset.__getitems__(indices)) rather than bare token lists"
+                "(DataLoader over the dataset, or dataset.batch(indices)) rather than bare token lists"
             )
         eos = np.array([self.eos_token_id], dtype=np.int64)
         arrays = [np.asarray(item, dtype=np.int64).reshape(-1) for item in batch]
         lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
-        starts = _offsets(lengths + 1)[:-1]
+        starts = block_offsets(lengths + 1)[:-1]
         tokens = np.concatenate([piece for array in arrays for piece in (array, eos)])
         return self._collate(tokens, starts, lengths, self.eos_token_id, None, None)
 
@@ -227,7 +228,7 @@ class Collator:
         else:
             first = spans.offsets[indices]
             counts = spans.offsets[indices + 1] - first
-            which = _ranges(first, counts)
+            which = concat_ranges(first, counts)
             rows = np.repeat(np.arange(len(indices)), counts)
             width = len(target_positions)
             marks = np.zeros((len(indices), width + 2), dtype=np.int32)

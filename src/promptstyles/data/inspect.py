@@ -8,6 +8,7 @@ import numpy as np
 
 from .collate import Batch, Collator
 from .tokenized import TokenizedDataset
+from .tokenizers import Tokenizer
 
 __all__ = ["ExampleView", "view_batch"]
 
@@ -25,14 +26,15 @@ class ExampleView:
 
 
 def view_batch(
-    dataset: TokenizedDataset, indices: np.ndarray, collator: Collator, tokenizer, batch: Batch | None = None,
+    dataset: TokenizedDataset, indices: np.ndarray, collator: Collator, tokenizer: Tokenizer,
+    batch: Batch | None = None,
 ) -> list[ExampleView]:
     """Decode each row of the batch built from ``indices``; a token is trained when its target is kept.
 
     The first token of an example is never a target (nothing predicts it) and shows as masked; the
     appended end-of-text shows as the tokenizer writes it.
     """
-    batch = batch if batch is not None else collator(dataset.__getitems__(indices))
+    batch = batch if batch is not None else collator(dataset.batch(indices))
     targets = batch.targets.cpu().numpy()
     width = targets.shape[1]
     views = []

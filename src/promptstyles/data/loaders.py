@@ -1,176 +1,65 @@
-"""From a config to train/validation/test DataLoaders: the one path every style takes.
-
-records -> style parts -> tokens (once, for all records) -> splits -> samplers -> collator -> batches.
-"""
+"""Splits and DataLoaders from plain arguments: the config-free core under ``promptstyles.pipeline``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import Config, load_config
 from ..errors import DataError
-from ..records import Record
-from ..styles._base import Style
-from .cache import dataset_key, load_dataset, save_dataset
 from .collate import Collator
-from .loading import load_records
 from .samplers import IndexBatchSampler
 from .splits import split_indices
-from .tokenized import ProgressCallback, TokenizedDataset, tokenize_records
-from .tokenizers import TiktokenTokenizer, get_tokenizer
+from .tokenized import TokenizedDataset
 
-__all__ = ["DataLoaders", "DeviceDataLoader", "PreparedData", "build_dataloaders", "prepare_data"]
+__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "split_dataset"]
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
 
-@dataclass
-class PreparedData:
-    """Everything between the config and the loaders: style, tokenizer, datasets per split, and counts."""
-
-    config: Config
-    style: Style
-    tokenizer: TiktokenTokenizer
-    dataset: TokenizedDataset
-    splits: dict[str, TokenizedDataset]
-    records: list[Record]
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def sizes(self) -> dict[str, int]:
-        return {name: len(dataset) for name, dataset in self.splits.items()}
-
-
-@dataclass
-class DataLoaders:
-    """The three loaders (``.train``, ``.val``, ``.test``) and what they were built from."""
-
-    train: torch.utils.data.DataLoader
-    val: torch.utils.data.DataLoader
-    test: torch.utils.data.DataLoader
-    collator: Collator
-    data: PreparedData
-
-    @property
-    def style(self) -> Style:
-        return self.data.style
-
-    @property
-    def tokenizer(self) -> TiktokenTokenizer:
-        return self.data.tokenizer
-
-    @property
-    def datasets(self) -> dict[str, TokenizedDataset]:
-        return self.data.splits
-
-    def __getitem__(self, split: str) -> torch.utils.data.DataLoader:
-        if split not in SPLITS:
-            raise KeyError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-        return getattr(self, split)
-
-
-def prepare_data(
-    config: Config | Any,
-    *,
-    records: Sequence[Record] | None = None,
-    progress: ProgressCallback | None = None,
-) -> PreparedData:
-    """Load, validate, render and tokenize the records of ``config`` and split them."""
-    config = load_config(config)
-    style = config.build_style()
-    extend = config.tokenizer.special_tokens == "extend"
-    tokenizer = get_tokenizer(config.tokenizer.name, special_tokens=style.special_tokens if extend else ())
-    if extend:
-        logger.info("tokenizer %s: vocabulary size %d (%d added)", tokenizer.name, tokenizer.vocab_size,
-                    len(tokenizer.added_tokens))
-    skipped: list[tuple[int, str]] = []
-    source = "records"
-    if records is None:
-        loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
-                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir)
-        records, skipped, source = loaded.records, loaded.skipped, loaded.source
-    records = list(records)
-    dataset = None
-    key = dataset_key(records, style, tokenizer, config.tokenizer.special_tokens) if config.data.cache else None
-    if key is not None:
-        dataset = load_dataset(key, config.data.cache_dir)
-    if dataset is None:
-        dataset = tokenize_records(records, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
-                                   source=source, progress=progress)
-        if key is not None:
-            save_dataset(dataset, key, config.data.cache_dir)
-    split = config.data.split
-    parts = split_indices(len(dataset), train=split.train, test=split.test, shuffle=split.shuffle, seed=split.seed)
+def split_dataset(
+    dataset: TokenizedDataset, *, train: float, test: float, shuffle: bool = False, seed: int = 0,
+    drop_longer_than: int | None = None,
+) -> tuple[dict[str, TokenizedDataset], dict[str, int]]:
+    """Train, validation and test views of ``dataset``, and how many examples over ``drop_longer_than``
+    tokens were dropped from each (none dropped when it is None)."""
+    parts = split_indices(len(dataset), train=train, test=test, shuffle=shuffle, seed=seed)
     splits = {"train": dataset.select(parts.train), "val": dataset.select(parts.val),
               "test": dataset.select(parts.test)}
     dropped: dict[str, int] = {}
-    limit = config.collate.allowed_max_length
-    if config.collate.drop_overlong and limit is not None:
+    if drop_longer_than is not None:
         for name, subset in splits.items():
-            keep = np.flatnonzero(subset.lengths <= limit)
+            keep = np.flatnonzero(subset.lengths <= drop_longer_than)
             dropped[name] = len(subset) - len(keep)
             if dropped[name]:
                 logger.warning("%s: dropped %d of %d examples longer than allowed_max_length=%d", name,
-                               dropped[name], len(subset), limit)
+                               dropped[name], len(subset), drop_longer_than)
                 if not len(keep):
-                    raise DataError(f"every {name} example is longer than collate.allowed_max_length={limit}")
+                    raise DataError(f"every {name} example is longer than collate.allowed_max_length="
+                                    f"{drop_longer_than}")
                 splits[name] = subset.select(keep)
-    if not len(splits["train"]):
-        raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
-    logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+    return splits, dropped
 
 
-def build_dataloaders(
-    config: Config | Any,
-    *,
-    records: Sequence[Record] | None = None,
-    progress: ProgressCallback | None = None,
-    data: PreparedData | None = None,
-    **collator_options: Any,
-) -> DataLoaders:
-    """Train, validation and test DataLoaders for a config (a ``Config``, a mapping or a YAML path).
-
-    ``loader.shuffle`` and ``loader.drop_last`` apply to the training loader; validation and test keep
-    their order and last batch. ``data`` reuses already prepared data; ``collator_options`` override the
-    config's collate settings (e.g. ``response_mask=True`` for scoring the response text alone).
-    """
-    data = data if data is not None else prepare_data(config, records=records, progress=progress)
-    config = data.config
-    loader = config.loader
-    device = collator_options.pop("device", config.collate.device)
-    # Worker processes must not touch an accelerator: they build CPU batches in pinned memory, and the
-    # main process moves each batch.
-    to_device = device not in (None, "cpu") and loader.num_workers > 0
-    pin = to_device and torch.device(device).type == "cuda" and torch.cuda.is_available()
-    collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id,
-                                    device=None if to_device else device, **collator_options)
-    built: dict[str, torch.utils.data.DataLoader] = {}
-    for name, dataset in data.splits.items():
-        if config.collate.mask != "none":
-            dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
-        training = name == "train"
-        sampler = IndexBatchSampler(
-            len(dataset), loader.batch_size, shuffle=loader.shuffle and training,
-            drop_last=loader.drop_last and training, seed=loader.seed, lengths=dataset.lengths,
-            group_by_length=loader.group_by_length and training, rank=loader.rank, world_size=loader.world_size,
-        )
-        built[name] = DeviceDataLoader(
-            dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
-            collate_fn=collator, num_workers=loader.num_workers,
-            persistent_workers=loader.num_workers > 0, pin_memory=pin,
-            device=device if to_device else None,
-        )
-    return DataLoaders(built["train"], built["val"], built["test"], collator, data)
+def make_loader(
+    dataset: TokenizedDataset, collator: Collator, *, batch_size: int, shuffle: bool = False,
+    drop_last: bool = False, seed: int = 0, group_by_length: bool = False, rank: int = 0, world_size: int = 1,
+    num_workers: int = 0, pin_memory: bool = False, device: str | torch.device | None = None,
+) -> DeviceDataLoader:
+    """A DataLoader of whole-batch index arrays: the sampler picks indices, the collator builds tensors."""
+    sampler = IndexBatchSampler(
+        len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, lengths=dataset.lengths,
+        group_by_length=group_by_length, rank=rank, world_size=world_size,
+    )
+    return DeviceDataLoader(
+        dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
+        collate_fn=collator, num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=pin_memory,
+        device=device,
+    )
 
 
 class DeviceDataLoader(torch.utils.data.DataLoader):

@@ -1,31 +1,26 @@
-"""Reading records from JSON or JSONL files and http(s) URLs, and validating every one of them.
-
-Downloads land in a cache, written atomically (a temporary file, then a rename) with a SHA-256 sidecar
-that is checked on every read, so an interrupted or corrupted download is never mistaken for data.
-"""
+"""Reading records from JSON or JSONL files and http(s) URLs, and validating every one of them."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, RecordError
 from ..records import Record, to_record
+from .download import fetch_url
 
-__all__ = ["LoadedRecords", "atomic_write_bytes", "cache_dir", "fetch_url", "load_records", "read_raw"]
+__all__ = ["REFERENCE_DATA_URL", "LoadedRecords", "load_records", "parse_raw", "read_raw"]
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "PROMPTSTYLES_CACHE_DIR"
+REFERENCE_DATA_URL = (
+    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
+)
 
 
 @dataclass(frozen=True)
@@ -38,73 +33,6 @@ class LoadedRecords:
 
     def __len__(self) -> int:
         return len(self.records)
-
-
-def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """Where downloads are kept: ``override``, ``$PROMPTSTYLES_CACHE_DIR``, or the user cache folder."""
-    if override is not None:
-        return Path(override).expanduser()
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "promptstyles"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes files private; these are ordinary outputs
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _cache_name(url: str) -> str:
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    tail = url.rstrip("/").rsplit("/", 1)[-1] or "data"
-    return f"{digest}-{tail}"
-
-
-def _verified(path: Path) -> bytes | None:
-    sidecar = path.with_name(path.name + ".sha256")
-    if not path.exists() or not sidecar.exists():
-        return None
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sidecar.read_text(encoding="ascii").strip():
-        logger.warning("cached download %s does not match its checksum; downloading it again", path)
-        return None
-    return data
-
-
-def fetch_url(
-    url: str,
-    *,
-    directory: str | os.PathLike[str] | None = None,
-    opener: Callable[[str], Any] | None = None,
-) -> Path:
-    """The local, verified copy of ``url``, downloading it into the cache when needed."""
-    target = cache_dir(directory) / _cache_name(url)
-    if _verified(target) is not None:
-        return target
-    open_url = opener or (lambda address: urllib.request.urlopen(address, timeout=60))
-    logger.info("downloading %s", url)
-    try:
-        with open_url(url) as response:
-            data = response.read()
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise DataError(
-            f"cannot download {url}: {error}. Check the network, or download the file yourself and set data.path"
-        ) from error
-    atomic_write_bytes(target, data)
-    atomic_write_bytes(target.with_name(target.name + ".sha256"), hashlib.sha256(data).hexdigest().encode("ascii"))
-    return target
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -127,6 +55,11 @@ def read_raw(path: str | os.PathLike[str], *, format: str = "auto") -> list[Any]
         raise DataError(f"{source}: file not found") from None
     except OSError as error:
         raise DataError(f"{source}: cannot read: {error}") from error
+    return parse_raw(data, source, format=format)
+
+
+def parse_raw(data: bytes, source: str, *, format: str = "auto") -> list[Any]:
+    """The raw records in ``data`` (a JSON array or JSON Lines) read from ``source`` (a path or URL)."""
     text = _decode(data, source)
     if format == "auto":
         lowered = source.lower()
@@ -141,7 +74,7 @@ def read_raw(path: str | os.PathLike[str], *, format: str = "auto") -> list[Any]
             loaded = json.loads(text)
         except json.JSONDecodeError as error:
             if error.msg == "Extra data" and text.lstrip().startswith("{"):
-                return read_raw(path, format="jsonl")  # JSON Lines in a .json file
+                return parse_raw(data, source, format="jsonl")  # JSON Lines in a .json file
             raise _json_error(source, error) from error
         if not isinstance(loaded, list):
             raise DataError(f"{source}: expected a JSON array of records, got a JSON {type(loaded).__name__}")
@@ -164,24 +97,22 @@ def load_records(
     fields: Mapping[str, str] | None = None,
     on_invalid: str = "error",
     cache: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
 ) -> LoadedRecords:
     """Read, normalise and validate every record of a file or URL (the reference dataset by default).
 
     ``on_invalid="skip"`` drops bad records and reports how many (each reason is logged); the default
-    raises a :class:`RecordError` naming the first bad record's index and key.
+    raises a :class:`RecordError` naming the first bad record's index and key. A URL is downloaded through
+    the cache folder ``cache`` (see :func:`~promptstyles.data.download.fetch_url`), or afresh every time
+    with ``use_cache=False``.
     """
     if source is None:
-        from ..config import REFERENCE_DATA_URL
-
         source = REFERENCE_DATA_URL
     label = str(source)
     if label.startswith(("http://", "https://")):
-        path: str | os.PathLike[str] = fetch_url(label, directory=cache)
-        if format == "auto" and label.lower().endswith((".jsonl", ".ndjson")):
-            format = "jsonl"
+        raw = parse_raw(fetch_url(label, directory=cache, cache=use_cache), label, format=format)
     else:
-        path = source
-    raw = read_raw(path, format=format)
+        raw = read_raw(source, format=format)
     if not raw:
         raise DataError(f"{label}: the dataset has no records")
     records: list[Record] = []

@@ -1,4 +1,4 @@
-"""Tokenizers: tiktoken encodings by name, behind a small protocol so others can plug in.
+"""Tokenizers: one protocol the engine talks to, and tiktoken encodings by name behind it.
 
 Record text is only ever encoded as ordinary text, so a literal ``<|endoftext|>`` in a record is a
 handful of ordinary tokens, never id 50256. A style's markup tokens (``<|user|>``, ``<|im_start|>``) are
@@ -14,13 +14,18 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from itertools import chain
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import TokenizerError
+from .arrays import block_offsets
 
-__all__ = ["TiktokenTokenizer", "Tokenizer", "get_tokenizer"]
+if TYPE_CHECKING:
+    from ..styles._base import Part
+
+__all__ = ["Encoded", "TiktokenTokenizer", "Tokenizer", "get_tokenizer"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +35,53 @@ _GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++
 _SEGMENT_CACHE_SIZE = 1 << 16
 
 
+class Encoded(NamedTuple):
+    """Rendered examples as ids, and where each token starts: all the engine needs to place part boundaries."""
+
+    ids: list[list[int]]
+    """Each example's ids."""
+    starts: np.ndarray
+    """The UTF-8 byte offset at which each token starts in its example's text, every example's tokens end
+    to end (``len(starts) == sum(map(len, ids))``). A token belongs to the part its first byte is in."""
+
+
 @runtime_checkable
 class Tokenizer(Protocol):
-    """What the engine needs from a tokenizer."""
+    """The one contract between the engine (datasets, generation, experiments, cli) and a tokenizer.
+
+    ``encode_examples`` is the engine's entry point: it gets whole rendered examples as parts, so a
+    tokenizer can encode them its own way (piece-wise with a cache, in a batch, with a model's real
+    special tokens), as long as record text never becomes a special id and the ids equal the
+    tokenization of the whole text. ``bos_id`` and ``pad_id`` are None when the tokenizer has none.
+    """
 
     name: str
     eos_id: int
     vocab_size: int
+    bos_id: int | None
+    pad_id: int | None
 
-    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, every character treated as ordinary text."""
+    def encode(self, text: str) -> list[int]:
+        """The ids of ``text`` as ordinary text: special-token strings in it stay text."""
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """The ids of each text, as ``encode`` gives them."""
+
+    def encode_examples(self, examples: Sequence[Sequence[Part]], *, markup_specials: bool = False) -> Encoded:
+        """The ids of each example's joined parts and each token's start.
+
+        With ``markup_specials`` the special tokens inside markup parts (``part.markup``) become their ids;
+        every other part, and all text without the flag, is ordinary text.
+        """
 
     def special_id(self, token: str) -> int | None:
         """The id of special token ``token``, or None when it is ordinary text for this tokenizer."""
 
-    def decode(self, ids: Iterable[int]) -> str: ...
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of ``ids``."""
 
-    def token_byte_lengths(self) -> np.ndarray:
-        """Bytes of UTF-8 text each id stands for, indexed by id; maps part boundaries to tokens."""
+    def decode_tokens(self, ids: Iterable[int]) -> list[str]:
+        """Each id's text on its own, e.g. to show a batch token by token."""
 
 
 class TiktokenTokenizer:
@@ -71,7 +105,9 @@ class TiktokenTokenizer:
             ) from error
         self.name = encoding_name
         self._base = base
-        self.eos_id = base.eot_token
+        self.eos_id: int = base.eot_token
+        self.bos_id: int | None = None
+        self.pad_id: int | None = None
         specials = dict(base._special_tokens)
         added: list[str] = []
         for token in dict.fromkeys(extra_special_tokens):
@@ -113,6 +149,44 @@ class TiktokenTokenizer:
             encode = self._encoding.encode_ordinary
             return [encode(text) for text in texts]
         return [self.encode_parts(text.split("\n"), "\n") for text in texts]
+
+    encode_batch = encode_ordinary_batch
+
+    def encode_examples(self, examples: Sequence[Sequence[Part]], *, markup_specials: bool = False) -> Encoded:
+        """See :meth:`Tokenizer.encode_examples`; parts are encoded piece-wise (``encode_parts``)."""
+        if markup_specials and self._markup_pattern is not None:
+            ids = [self._encode_marked(parts) for parts in examples]
+        else:
+            ids = [self.encode_parts([part.text for part in parts]) for parts in examples]
+        return Encoded(ids, self._token_starts(ids))
+
+    def _encode_marked(self, parts: Sequence[Part]) -> list[int]:
+        """Markup split at declared special tokens; text between them, and all record text, stays text."""
+        pieces: list[str | int] = []
+        for part in parts:
+            for piece in self.split_markup(part.text) if part.markup else (part.text,):
+                if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+                    pieces[-1] += piece
+                elif piece != "":
+                    pieces.append(piece)
+        encoded = iter(self.encode_ordinary_batch([piece for piece in pieces if isinstance(piece, str)]))
+        ids: list[int] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                ids += next(encoded)
+            else:
+                ids.append(piece)
+        return ids
+
+    def _token_starts(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Byte offsets of every token within its example, from the bytes each id stands for."""
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        total = int(counts.sum())
+        sizes = self.token_byte_lengths()[np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=total)]
+        before = np.zeros(total + 1, dtype=np.int64)
+        np.cumsum(sizes, out=before[1:])
+        example_base = before[block_offsets(counts)[:-1]]
+        return before[:-1] - np.repeat(example_base, counts)
 
     def encode_parts(self, parts: Sequence[str], joiner: str = "") -> list[int]:
         """The ids of ``joiner.join(parts)``, encoding the pieces between safe cuts apart, each distinct piece once.
@@ -181,6 +255,7 @@ class TiktokenTokenizer:
         return [self._encoding.decode_single_token_bytes(i).decode("utf-8", "replace") for i in ids]
 
     def token_byte_lengths(self) -> np.ndarray:
+        """Bytes of UTF-8 text each id stands for, indexed by id (read-only, shared per encoding)."""
         return _byte_lengths(self.name, tuple(self._specials))
 
     def __repr__(self) -> str:

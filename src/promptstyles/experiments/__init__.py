@@ -7,7 +7,7 @@ from ..errors import ModelError
 from .checkpoints import gpt2_state_dict, load_gpt2_safetensors, load_state_dict_file, save_state_dict_file
 from .compare import CompareProgress, compare, default_experiment_path
 from .config import Experiment, GenerationSpec, ModelSpec, Run, StyleSpec, load_experiment
-from .generate import Generation, TokenizerLike, generate, generate_response
+from .generate import Generation, generate, generate_response
 from .metrics import rouge_l, score_responses, token_f1
 from .model import GPT, PRESETS, GPTConfig, resize_token_embeddings
 from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
@@ -45,7 +45,6 @@ __all__ = [
     "LossCurve",
     "ModelError",
     "Progress",
-    "TokenizerLike",
     "TrainConfig",
     "TrainResult",
     "evaluate",

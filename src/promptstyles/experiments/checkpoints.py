@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.loading import atomic_write_bytes
+from .._io import atomic_write_bytes
 from ..errors import ModelError
 from .model import GPT, GPTConfig
 

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from ..data.loaders import PreparedData, build_dataloaders, prepare_data
+from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from .config import Experiment, Run, load_experiment
 from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
 from .report import write_json, write_report

@@ -1,8 +1,9 @@
 """Generating a response the way a style is used at inference: its prompt, its stops, its extraction.
 
-A style is judged on what a user would get, so generation starts from ``style.generation_prompt`` (a
-prefix of the training text), stops at the end-of-text id or at any of the style's stop sequences in the
-decoded continuation, and hands the continuation to ``style.extract_response``.
+A style is judged on what a user would get, so generation starts from the style's generation prompt,
+encoded exactly as the training examples are (its ids are a prefix of the training ids), stops at the
+end-of-text id or at any of the style's stop sequences in the decoded continuation, and hands the
+continuation to ``style.extract_response``.
 """
 
 from __future__ import annotations
@@ -10,29 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from ..records import Record
+from ..data.encoding import encode_generation_prompt
+from ..data.modes import SpecialTokensMode
+from ..data.tokenizers import Tokenizer
+from ..records import Record, to_record
 from ..styles import Style
 
-__all__ = ["Generation", "TokenizerLike", "generate", "generate_response"]
+__all__ = ["Generation", "generate", "generate_response"]
 
 logger = logging.getLogger(__name__)
-
-
-class TokenizerLike(Protocol):
-    """What generation needs from a tokenizer."""
-
-    @property
-    def eos_id(self) -> int: ...
-
-    def encode(self, text: str) -> list[int]: ...
-
-    def decode(self, ids: Sequence[int]) -> str: ...
-
 
 @dataclass(frozen=True)
 class Generation:
@@ -62,7 +54,7 @@ def _choose(logits: torch.Tensor, temperature: float, top_k: int | None, generat
 @torch.inference_mode()
 def generate(
     model: nn.Module,
-    tokenizer: TokenizerLike,
+    tokenizer: Tokenizer,
     prompt: str | Sequence[int],
     *,
     max_new_tokens: int = 64,
@@ -113,18 +105,22 @@ def generate(
 
 def generate_response(
     model: nn.Module,
-    tokenizer: TokenizerLike,
+    tokenizer: Tokenizer,
     style: Style,
-    record: Record,
+    record: Record | dict[str, Any],
     *,
+    special_tokens: SpecialTokensMode = "text",
     max_new_tokens: int = 64,
     **options: object,
 ) -> str:
     """The response ``model`` gives to ``record`` in ``style``: generated, stopped and extracted.
 
-    ``options`` go to :func:`generate` (e.g. ``temperature``, ``top_k``, ``seed``, ``context_length``).
+    The prompt is encoded as training examples are (``special_tokens`` as in the config's tokenizer
+    section), so the model sees the first ids of what it was trained on. ``options`` go to
+    :func:`generate` (e.g. ``temperature``, ``top_k``, ``seed``, ``context_length``).
     """
-    prompt = style.generation_prompt(record)
+    record = to_record(record, require_output=False)
+    prompt = encode_generation_prompt(style, record, tokenizer, special_tokens=special_tokens)
     generation = generate(
         model,
         tokenizer,

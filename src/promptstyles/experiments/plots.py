@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ..data.loading import atomic_write_bytes
+from .._io import atomic_write_bytes
 
 __all__ = ["HEIGHT", "WIDTH", "plot_length_distributions", "plot_loss_curves", "plot_padding_truncation"]
 

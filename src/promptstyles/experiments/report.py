@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..data.loading import atomic_write_bytes
+from .._io import atomic_write_bytes
 
 __all__ = [
     "DEFAULT_HEADLINE",

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.loaders import DataLoaders, PreparedData, build_dataloaders
-from ..data.tokenized import encode_generation_prompt
+from ..data.encoding import encode_generation_prompt
+from ..data.tokenizers import Tokenizer
 from ..errors import ConfigError, ModelError
+from ..pipeline import DataLoaders, PreparedData, build_dataloaders
 from ..records import Conversation, InstructionRecord, Record
 from .checkpoints import load_gpt2_safetensors, load_state_dict_file
 from .config import ModelSpec
@@ -52,10 +53,10 @@ def record_texts(record: Record) -> list[str]:
     return [message.content for message in record.messages if message.content]
 
 
-def bare_lengths(records: Sequence[Record], tokenizer: Any) -> list[int]:
+def bare_lengths(records: Sequence[Record], tokenizer: Tokenizer) -> list[int]:
     """Tokens of each record's own text, each field encoded alone as ordinary text (no template)."""
     texts = [record_texts(record) for record in records]
-    encoded = iter(tokenizer.encode_ordinary_batch([t for fields in texts for t in fields]))
+    encoded = iter(tokenizer.encode_batch([t for fields in texts for t in fields]))
     return [sum(len(next(encoded)) for _ in fields) for fields in texts]
 
 
@@ -78,13 +79,12 @@ def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
     supervised: list[int] = []
     for first in range(0, len(dataset), _CHUNK):
         indices = np.arange(first, min(first + _CHUNK, len(dataset)))
-        batch = collator(dataset.__getitems__(indices))
+        batch = collator(dataset.batch(indices))
         supervised += (batch.targets != collator.ignore_index).sum(dim=1).tolist()
     batches = []
     train_set = loaders.datasets["train"]
-    for batch_indices in loaders.train.batch_sampler or ():
-        indices = np.asarray(batch_indices)
-        width = collator(train_set.__getitems__(indices)).inputs.shape[1]
+    for indices in loaders.batch_indices("train"):
+        width = loaders.batch("train", indices).inputs.shape[1]
         real = int(np.minimum(train_set.lengths[indices], width).sum())
         batches.append((len(indices), width, real))
     lengths = dataset.lengths.tolist()

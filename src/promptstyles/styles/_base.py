@@ -8,14 +8,17 @@ inside a record can never become a special token.
 from __future__ import annotations
 
 import enum
+import functools
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import StyleError
-from ..records import Conversation, InstructionRecord, Message, Record
+from ..records import Conversation, InstructionRecord, Message, Record, to_record
+from ._accepts import check_options
 
 __all__ = ["Part", "PartKind", "Rendered", "Style"]
 
@@ -102,8 +105,9 @@ class Style(ABC):
 
     A subclass sets ``name`` (lowercase) and ``description``, declares the ``special_tokens`` its markup
     uses, and implements :meth:`parts`. Constructor keyword arguments are the style's options
-    (``style_options`` in YAML). Everything else (text, prompt, generation prompt, response extraction)
-    follows from the parts, so a style cannot make training and inference disagree.
+    (``style_options`` in YAML); the base class records them however the style is built. Everything else
+    (text, prompt, generation prompt, response extraction) follows from the parts, so a style cannot make
+    training and inference disagree.
     """
 
     name: ClassVar[str] = ""
@@ -113,6 +117,21 @@ class Style(ABC):
     supports_conversations: ClassVar[bool] = False
     """Whether the style renders multi-turn conversations (instruction records always work)."""
     _options: dict[str, Any]
+    _resolved_options: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap a subclass's own ``__init__`` so every instance records the options it was built with.
+
+        However a style is built (by the registry, a config or directly), its options are then known, so
+        two instances with different options can never pass for one (in the dataset cache key, say).
+        """
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _recording_options(init)  # type: ignore[method-assign]
+
+    def __init__(self) -> None:  # noqa: B027
+        """A style without a constructor of its own takes no options (and refuses any by name)."""
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
@@ -124,6 +143,11 @@ class Style(ABC):
         """The options this instance was built with; enough to rebuild it with ``get_style(name, **options)``."""
         return dict(getattr(self, "_options", {}))
 
+    @property
+    def resolved_options(self) -> dict[str, Any]:
+        """Every constructor option with defaults applied: equal for instances that render alike."""
+        return dict(getattr(self, "_resolved_options", {}))
+
     @abstractmethod
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         """Render ``record`` into parts.
@@ -134,13 +158,14 @@ class Style(ABC):
 
     # -- derived behaviour -------------------------------------------------------------------------
 
-    def render(self, record: Record) -> Rendered:
-        """Render a training example."""
-        return Rendered.of(self.parts(record))
+    def render(self, record: Record | Mapping[str, Any]) -> Rendered:
+        """Render a training example; a plain dict record is normalised first (see ``to_record``)."""
+        return Rendered.of(self.parts(to_record(record)))
 
-    def generation_prompt(self, record: Record) -> str:
-        """The text a model is given to answer ``record``; a prefix of the rendered training text."""
-        return _join(self.parts(without_final_answer(record), generation=True))
+    def generation_prompt(self, record: Record | Mapping[str, Any]) -> str:
+        """The text a model is given to answer ``record`` (a record or a plain dict, whose output may be left
+        out); a prefix of the rendered training text."""
+        return _join(self.parts(without_final_answer(to_record(record, require_output=False)), generation=True))
 
     def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
         """The response text in what a model generated: after ``prompt`` if given, cut at the first stop."""
@@ -156,6 +181,42 @@ class Style(ABC):
     def __repr__(self) -> str:
         options = ", ".join(f"{key}={value!r}" for key, value in self.options.items())
         return f"{type(self).__name__}({options})"
+
+
+def _named_arguments(arguments: dict[str, Any], signature: inspect.Signature) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        else:
+            named[name] = value
+    return named
+
+
+def _recording_options(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` that refuses unknown options with a :class:`StyleError` and records the options it was given."""
+    signature = inspect.signature(init)
+    first = next(iter(signature.parameters), None)
+
+    @functools.wraps(init)
+    def __init__(self: Style, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            check_options(self.name, type(self), kwargs)
+            raise StyleError(f"style {self.name!r} cannot be built with {sorted(kwargs)}: {error}") from error
+        init(self, *args, **kwargs)
+        # An outer subclass's wrapper runs last, so the options recorded are the ones the caller gave.
+        given = {name: value for name, value in bound.arguments.items() if name != first}
+        bound.apply_defaults()
+        resolved = {name: value for name, value in bound.arguments.items() if name != first}
+        self._options = _named_arguments(given, signature)
+        self._resolved_options = _named_arguments(resolved, signature)
+
+    return __init__
+
+
+Style.__init__ = _recording_options(Style.__init__)  # type: ignore[method-assign]
 
 
 def without_final_answer(record: Record) -> Record:

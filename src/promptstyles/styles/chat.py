@@ -156,6 +156,11 @@ class ChatStyle(Style):
     def stop_sequences(self) -> tuple[str, ...]:
         return self.stops
 
+    @property
+    def resolved_options(self) -> dict[str, Any]:
+        """As for any style, with the system prompt as used (the default resolved, ``""`` as none)."""
+        return {**super().resolved_options, "system": self.system}
+
     # -- records to turns ----------------------------------------------------------------------------
 
     def turns(self, record: Record) -> tuple[Turn | None, list[Turn]]:

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .._schema import Invalid
-from ._accepts import check_options
 from .chat import ChatStyle
 
 __all__ = ["AssistantMarkup", "DeclarativeStyle", "TurnMarkup", "build_declarative_style"]
@@ -88,7 +87,4 @@ def build_declarative_style(spec: DeclarativeStyle, **options: Any) -> ChatStyle
         "__module__": __name__,
     }
     style_class = type(f"Declared[{spec.name}]", (ChatStyle,), attributes)
-    check_options(spec.name, style_class, options)
-    style = style_class(**options)
-    style._options = dict(options)
-    return style
+    return style_class(**options)

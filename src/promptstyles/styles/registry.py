@@ -18,7 +18,6 @@ from typing import Any
 
 from ..errors import PluginError, StyleError
 from ..plugins import PluginFailure, Registration, load_plugins, plugin_name
-from ._accepts import check_options
 from ._base import Style
 
 __all__ = [
@@ -164,13 +163,7 @@ class StyleRegistry:
     def get(self, name: str, **options: Any) -> Style:
         """An instance of the style, built with ``options`` (the YAML ``style_options``)."""
         info = self.info(name)
-        check_options(info.name, info.style, options)
-        try:
-            style = info.style(**options)
-        except TypeError as error:
-            raise StyleError(f"style {info.name!r} does not accept these options {sorted(options)}: {error}") from error
-        style._options = dict(options)
-        return style
+        return info.style(**options)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.strip().lower() in self._lookup

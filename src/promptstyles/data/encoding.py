@@ -1,0 +1,242 @@
+"""Encoding: records rendered by a style and tokenized once into a :class:`TokenizedDataset`.
+
+The style renders each record into parts; the tokenizer encodes the parts of whole examples and says where
+each token starts; part boundaries are then placed on tokens (a token that straddles two parts belongs to
+the part it starts in, which is also what counting the tokens of the separately encoded prompt gives).
+Generation prompts go through the same encoder, so inference sees exactly the ids training saw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..errors import DataError, RecordError, StyleError
+from ..records import Conversation, Record
+from ..styles._base import Part, PartKind, Style, without_final_answer
+from .arrays import block_offsets
+from .masks import HEADER, KIND_CODES
+from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
+from .tokenized import TokenizedDataset
+from .tokenizers import Tokenizer
+
+__all__ = ["ProgressCallback", "encode_generation_prompt", "encode_parts", "render_parts", "tokenize_records"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 4096
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def _style_origin(style: Style) -> str:
+    """The plugin that registered the style's class, or (not registered) the module that defines it."""
+    cls = type(style)
+    try:
+        from ..styles.registry import default_registry
+
+        for info in default_registry().infos():
+            if info.style is cls:
+                return f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
+    except Exception:  # naming the culprit must never hide the error being reported
+        logger.debug("cannot look up the plugin of %s", cls, exc_info=True)
+    return f"module {cls.__module__!r}"
+
+
+def render_parts(style: Style, record: Record, *, index: int | None = None, source: str | None = None,
+                 generation: bool = False) -> list[Part]:
+    """``style.parts(record)``; any failure becomes a :class:`RecordError` naming the record, style and plugin."""
+    try:
+        return style.parts(record, generation=generation)
+    except Exception as error:
+        cause = str(error) if isinstance(error, StyleError) else f"{type(error).__name__}: {error}"
+        hint = ""
+        if isinstance(record, Conversation) and not style.supports_conversations:
+            hint = (f"; style {style.name!r} is instruction-only (supports_conversations is False): give it "
+                    "instruction records, or pick a style that renders conversations")
+        raise RecordError(f"style {style.name!r} from {_style_origin(style)} cannot render it: {cause}{hint}",
+                          index=index, source=source) from error
+
+
+def _render_chunk(
+    style: Style, records: Sequence[Record], first_index: int, source: str | None,
+) -> tuple[list[list[Part]], list[int], list[int], list[int], list[int]]:
+    """Render a chunk of records: their parts, and for every run its kind code and end in UTF-8 bytes, the
+    runs per record and each record's text bytes."""
+    rendered: list[list[Part]] = []
+    run_kinds: list[int] = []
+    run_ends: list[int] = []
+    run_counts: list[int] = []
+    text_bytes: list[int] = []
+    codes = KIND_CODES
+    for offset, record in enumerate(records):
+        parts = render_parts(style, record, index=first_index + offset, source=source)
+        position = 0
+        previous = -1
+        count = 0
+        has_header = False
+        for part in parts:
+            code = codes[part.kind]
+            text = part.text
+            position += len(text) if text.isascii() else len(text.encode("utf-8"))
+            if code == previous:
+                run_ends[-1] = position
+            else:
+                run_kinds.append(code)
+                run_ends.append(position)
+                previous = code
+                count += 1
+            has_header = has_header or code == HEADER
+        if not has_header:
+            raise RecordError(f"style {style.name!r} rendered no assistant response to train on",
+                              index=first_index + offset, source=source)
+        rendered.append(parts)
+        run_counts.append(count)
+        text_bytes.append(position)
+    return rendered, run_kinds, run_ends, run_counts, text_bytes
+
+
+def encode_parts(
+    parts: Sequence[Part], tokenizer: Tokenizer, *, special_tokens: SpecialTokensMode = "text",
+) -> list[int]:
+    """The ids of rendered parts exactly as a dataset stores them; e.g. a generation prompt for inference.
+
+    ``special_tokens="extend"`` turns the style's declared markup tokens into their ids (record text never).
+    """
+    return tokenizer.encode_examples([parts], markup_specials=special_tokens == "extend").ids[0]
+
+
+def encode_generation_prompt(
+    style: Style, record: Record, tokenizer: Tokenizer, *, special_tokens: SpecialTokensMode = "text",
+) -> list[int]:
+    """The ids a model is given at inference: the first ids of the training example, whatever the answer.
+
+    A prompt that ends in whitespace other than a plain space (``"<|end_header_id|>\\n\\n"``) tokenizes
+    differently at the end of a text than before an answer's first character (``"\\n\\n"`` alone is one
+    GPT-2 token, before a letter it is two). It is encoded as if followed by an answer, so inference sees
+    exactly the ids training saw.
+    """
+    parts = render_parts(style, without_final_answer(record), generation=True)
+    text = parts[-1].text if parts else ""
+    if not text or not text[-1].isspace() or text.endswith(" "):
+        return encode_parts(parts, tokenizer, special_tokens=special_tokens)
+    probe = encode_parts([*parts, Part("a", PartKind.RESPONSE)], tokenizer, special_tokens=special_tokens)
+    if tokenizer.decode(probe[-1:]) == "a":
+        return probe[:-1]
+    return encode_parts(parts, tokenizer, special_tokens=special_tokens)
+
+
+def tokenize_records(
+    records: Sequence[Record],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    source: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> TokenizedDataset:
+    """Render and tokenize every record once into a :class:`TokenizedDataset`.
+
+    ``progress(done, total)`` is called after each chunk of records. ``special_tokens="extend"`` encodes
+    the style's declared markup tokens as special ids; the tokenizer must have been built with them
+    (``get_tokenizer(name, special_tokens=style.special_tokens)``).
+    """
+    if not len(records):
+        raise DataError(f"{source or 'dataset'}: no records to tokenize")
+    if special_tokens not in SPECIAL_TOKEN_MODES:
+        raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
+                        f"{', '.join(SPECIAL_TOKEN_MODES)}")
+    extend = special_tokens == "extend"
+    flat: list[int] = []  # every example's ids, each followed by one end-of-text id
+    lengths: list[int] = []
+    kinds: list[int] = []
+    ends: list[int] = []
+    counts: list[int] = []
+    text_bytes: list[int] = []
+    token_starts: list[np.ndarray] = []
+    eos = tokenizer.eos_id
+    for first in range(0, len(records), _CHUNK):
+        rendered, run_kinds, run_ends, run_counts, chunk_bytes = _render_chunk(
+            style, records[first : first + _CHUNK], first, source
+        )
+        encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
+        if extend:
+            starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, chunk_bytes, eos)
+        for ids in encoded:
+            flat += ids
+            flat.append(eos)
+            lengths.append(len(ids))
+        kinds += run_kinds
+        ends += run_ends
+        counts += run_counts
+        text_bytes += chunk_bytes
+        token_starts.append(starts)
+        if progress is not None:
+            progress(min(first + _CHUNK, len(records)), len(records))
+    return _assemble(flat, lengths, kinds, ends, counts, text_bytes, np.concatenate(token_starts), tokenizer)
+
+
+def _drop_final_end_of_text(
+    encoded: list[list[int]], starts: np.ndarray, ends: list[int], counts: list[int], text_bytes: list[int],
+    eos: int,
+) -> np.ndarray:
+    """Drop a style's own closing end-of-text id (Phi-3 ends with one): the collator appends exactly one.
+
+    Only special-token encoding can produce the id, so text mode never needs this. Returns the token
+    starts without the dropped tokens.
+    """
+    last_token = block_offsets(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))[1:] - 1
+    dropped: list[int] = []
+    last_run = -1
+    for index, ids in enumerate(encoded):
+        last_run += counts[index]
+        if ids and ids[-1] == eos:
+            ids.pop()
+            dropped.append(int(last_token[index]))
+            text_bytes[index] = int(starts[last_token[index]])
+            for run in range(last_run - counts[index] + 1, last_run + 1):
+                ends[run] = min(ends[run], text_bytes[index])
+    return np.delete(starts, dropped) if dropped else starts
+
+
+def _assemble(
+    flat: list[int], example_lengths: list[int], kinds: list[int], ends: list[int], counts: list[int],
+    text_bytes: list[int], token_starts: np.ndarray, tokenizer: Tokenizer,
+) -> TokenizedDataset:
+    lengths = np.asarray(example_lengths, dtype=np.int64)
+    if np.any(lengths == 0):
+        raise DataError(f"record {int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
+    # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
+    dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.int32
+    tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
+    starts = block_offsets(lengths + 1)[:-1]
+
+    # Map each run's end from bytes to tokens: a token belongs to the run its first byte is in. Byte
+    # positions are global (examples end to end); an example's end-of-text starts where its text ends.
+    example_bytes = np.asarray(text_bytes, dtype=np.int64)
+    example_byte_base = np.cumsum(example_bytes) - example_bytes
+    token_example = np.repeat(np.arange(len(lengths)), lengths)
+    if len(token_starts) != len(token_example) or np.any(token_starts < 0) or np.any(
+        token_starts > example_bytes[token_example]
+    ):
+        raise DataError(f"tokenizer {tokenizer.name!r} gave token offsets outside the rendered text; cannot place "
+                        "part boundaries")
+    byte_starts = np.empty(len(tokens), dtype=np.int64)
+    is_end = np.zeros(len(tokens), dtype=bool)
+    is_end[starts + lengths] = True
+    byte_starts[~is_end] = example_byte_base[token_example] + token_starts
+    byte_starts[is_end] = example_byte_base + example_bytes
+    if np.any(np.diff(byte_starts) < 0):
+        raise DataError(f"tokenizer {tokenizer.name!r} gave token offsets out of order; cannot place part boundaries")
+    run_counts = np.asarray(counts, dtype=np.int64)
+    run_example = np.repeat(np.arange(len(lengths)), run_counts)
+    global_ends = example_byte_base[run_example] + np.asarray(ends, dtype=np.int64)
+    run_token_ends = np.searchsorted(byte_starts, global_ends, side="left") - starts[run_example]
+    run_dtype = np.uint16 if int(lengths.max()) < 1 << 16 else np.int32
+    return TokenizedDataset(
+        tokens, starts, lengths.astype(np.int32), run_token_ends.astype(run_dtype),
+        np.asarray(kinds, dtype=np.uint8), block_offsets(run_counts), eos_id=tokenizer.eos_id,
+        vocab_size=tokenizer.vocab_size,
+    )

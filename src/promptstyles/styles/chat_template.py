@@ -1,0 +1,151 @@
+"""The built-in ``chat-template`` style: any model's own chat template, as labelled parts.
+
+``get_style("chat-template", template="path/to/model")`` reads the template (a ``.jinja`` file, a
+``tokenizer_config.json``, or a model folder), renders it the way transformers does on probe conversations,
+and turns what it writes around each message into :class:`~promptstyles.ChatStyle` markup. Masks then come
+from part boundaries, as for any style, for models no plugin knows. For Llama-3's template the parts are::
+
+    <|begin_of_text|>                                       BOS
+    <|start_header_id|>user<|end_header_id|>\\n\\n {user} <|eot_id|>     user prefix | text | suffix
+    <|start_header_id|>assistant<|end_header_id|>\\n\\n                  response header
+    {answer} <|eot_id|>                                                 response | end
+
+At construction the derived style must reproduce the template on the probes and on check conversations
+(unicode, several lines, surrounding whitespace); a template it cannot decompose raises a
+:class:`~promptstyles.errors.StyleError` saying what is irregular. A system prompt may have its own turn
+(with a default prompt the template writes when there is none), or be folded into the first or the last user
+turn (Llama-2, Gemma-3); a template that refuses or ignores system messages gives a style that refuses them. A
+system prompt that is written only while the conversation ends with a user message (Mistral v0.3's template,
+which drops it once an answer follows) is refused: training on that text would not match the generation
+prompt. A template that reads the clock (``strftime_now``, e.g. Llama-3.2's "Today Date") is rendered once,
+so the date is the day the style was built.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..errors import StyleError
+from ..hookspecs import hookimpl
+from ..records import Conversation, InstructionRecord, Message, Record
+from ._base import Part, PartKind
+from ._jinja import TemplateRaised, compile_template, load_template
+from ._template_markup import Render, conversation, derive_markup
+from .chat import _DEFAULT, ChatStyle, Segment, Turn
+
+__all__ = ["ChatTemplateStyle", "register_styles"]
+
+logger = logging.getLogger(__name__)
+
+_CHECK_TEXTS = {
+    "system": "You are a careful assistant.\nAnswer briefly.",
+    "user": "  Übersetze: «naïve café» — 日本語?\n\nTwo lines.  ",
+    "assistant": " Sure:\n- one\n- two ✓ ",
+}
+
+
+class ChatTemplateStyle(ChatStyle):
+    """A model's chat template decomposed into markup. Options:
+
+    - ``template``: a ``.jinja`` file, a ``tokenizer_config.json``, or a model folder (required).
+    - ``tokens``: special-token variables for the template (``{bos_token: "<s>"}``), over the config's own.
+    - ``system``, ``joiner``, ``bos``: as for every chat style.
+    """
+
+    name = "chat-template"
+    description = "a model's own chat template (option template=PATH), decomposed into parts"
+
+    def __init__(self, *, template: str | Path | None = None, tokens: Mapping[str, str] | None = None,
+                 system: str | None = _DEFAULT, joiner: str = "\n", bos: bool = True) -> None:
+        if template is None:
+            raise StyleError("style 'chat-template' needs the option 'template': a .jinja file, a "
+                             "tokenizer_config.json or a model folder (--option template=PATH)")
+        if tokens is not None and not (isinstance(tokens, Mapping) and all(
+                isinstance(v, str) for v in tokens.values())):
+            raise StyleError(f"style 'chat-template': option 'tokens' must map names to strings, got {tokens!r}")
+        source = load_template(template, tokens)
+        render = compile_template(source)
+        markup = derive_markup(render, bos=source.tokens.get("bos_token", ""), atoms=source.added_tokens,
+                               origin=source.origin)
+        vars(self).update({key: value for key, value in asdict(markup).items()
+                           if key not in ("first_user_prefix", "open_end", "folded_trim")})
+        self.markup = markup
+        self.origin = source.origin
+        strings = [value for value in asdict(markup).values() if isinstance(value, str)]
+        strings += list(markup.fold_template)
+        vars(self)["special_tokens"] = tuple(t for t in source.added_tokens if any(t in s for s in strings))
+        super().__init__()  # the template's own defaults, to compare with the template
+        self._verify(render)
+        super().__init__(system=system, joiner=joiner, bos=bos)
+        logger.debug("chat template %s: %s", source.origin, markup)
+
+    @property
+    def stop_sequences(self) -> tuple[str, ...]:
+        end = self.markup.response_end.strip() or self.markup.closing.strip()
+        return (end,) if end else ()
+
+    def user_turn_prefix(self, *, first: bool) -> str:
+        return self.markup.first_user_prefix if first else self.markup.user_prefix
+
+    def content(self, turn: Turn, *, folded: bool = False) -> tuple[Segment, ...]:
+        if folded:
+            left, right = self.markup.folded_trim
+            return turn.trimmed(left=left, right=right)
+        return super().content(turn)
+
+    def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
+        if generation or not _ends_with_user(record):
+            return super().parts(record, generation=generation)
+        # A conversation that ends with a user turn, without the generation prompt: the template's own ending.
+        parts = super().parts(record, generation=True)
+        if parts and parts[-1].kind is PartKind.RESPONSE_HEADER:
+            parts.pop()
+        if self.markup.open_end:
+            parts.append(Part(self.markup.open_end, PartKind.PROMPT, markup=True))
+        return parts
+
+    def _verify(self, render: Render) -> None:
+        """Render probes and check conversations both ways; the first difference is the error."""
+        system = self.system_turn != "none"
+        shapes = [(n, s, u) for n in (0, 1, 2) for s in ((False, True) if system else (False,)) for u in (False, True)
+                  if n or u]
+        for exchanges, with_system, final_user in shapes:
+            probe = conversation(exchanges, system=with_system, final_user=final_user)
+            check = [{"role": m["role"], "content": _CHECK_TEXTS[m["role"]]} for m in probe]
+            for messages in (probe, check):
+                for generation in (False, True) if final_user else (False,):
+                    self._compare(render, messages, generation, plain=messages is probe)
+
+    def _compare(self, render: Render, messages: list[dict[str, str]], generation: bool, *, plain: bool) -> None:
+        try:
+            expected = render(messages, generation)
+        except TemplateRaised as error:
+            raise StyleError(f"style 'chat-template': {self.origin} refuses a plain conversation: {error}") from error
+        record = Conversation(tuple(Message(m["role"], m["content"]) for m in messages))
+        got = "".join(part.text for part in self.parts(record, generation=generation))
+        if got != expected:
+            pairs = enumerate(zip(got, expected, strict=False))
+            at = next((i for i, (x, y) in pairs if x != y), min(len(got), len(expected)))
+            roles = ", ".join(m["role"] for m in messages)
+            raise StyleError(
+                f"style 'chat-template': the markup derived from {self.origin} does not reproduce it on "
+                f"[{roles}]{' with the generation prompt' if generation else ''}: at character {at} the template "
+                f"writes {expected[max(0, at - 20): at + 20]!r}, the derived style {got[max(0, at - 20): at + 20]!r}; "
+                + ("the markup fits plain text, but the template trims the whitespace around this text differently "
+                   "from the other turns" if not plain else "the template's markup is irregular")
+                + " (write a style plugin for it)")
+
+
+def _ends_with_user(record: Record) -> bool:
+    if isinstance(record, InstructionRecord):
+        return not record.output
+    return isinstance(record, Conversation) and bool(record.messages) and record.messages[-1].role == "user"
+
+
+@hookimpl
+def register_styles(register: Any) -> None:
+    register(ChatTemplateStyle)
