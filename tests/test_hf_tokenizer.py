@@ -143,7 +143,7 @@ def test_record_text_never_becomes_an_added_token(hf, reference, folder, injecte
     assert encoded.ids[0] == tokenizer.special_id(first) and encoded.ids[-1] == tokenizer.special_id(last)
     assert not set(inner) & set(tokenizer.added_tokens.values())
     assert encoded.part_ends == [1, len(encoded.ids) - 1, len(encoded.ids)]
-    assert inner == tokenizer.encode_ordinary_batch([text])[0]
+    assert inner == tokenizer.encode(text)
     if (folder, injected) not in NON_SPECIAL:  # transformers splits only special tokens
         assert inner == ref_ids(reference(folder, True), text)
 
@@ -184,9 +184,9 @@ def test_part_boundaries_follow_the_first_character_of_each_token(hf, reference,
     assert ids == ref_ids(reference(folder), "".join(part.text for part in parts))
 
 
-def test_encode_ordinary_batch_and_decode(hf):
+def test_encode_batch_and_decode(hf):
     tokenizer = hf(QWEN)
-    ids = tokenizer.encode_ordinary_batch(["<|im_end|>", "Hello world"])
+    ids = tokenizer.encode_batch(["<|im_end|>", "Hello world"])
     assert ids == [[27, 91, 318, 6213, 91, 29], [9707, 1879]]
     assert tokenizer.decode([151644, 872, 198, *ids[1]]) == "<|im_start|>user\nHello world"
     assert tokenizer.decode_tokens([151644, *ids[1]]) == ["<|im_start|>", "Hello", " world"]

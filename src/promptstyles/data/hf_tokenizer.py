@@ -17,8 +17,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import TokenizerError
-from .hf_encoding import PartIds, PartsEncoder, TextPart
+from .hf_encoding import PartIds, PartsEncoder, TextPart, utf8_starts
+from .tokenizers import Encoded
 
 __all__ = ["HFTokenizer", "fetch_from_hub", "is_hub_id", "load_hf_tokenizer", "load_tokenizers_library"]
 
@@ -79,6 +82,9 @@ class HFTokenizer:
     Record text is always ordinary text: only markup parts may hold added tokens (see
     :class:`~promptstyles.data.hf_encoding.PartsEncoder`).
     """
+
+    own_special_tokens = True
+    """Its special tokens are the model's: a style's markup must be among them, and none are added."""
 
     def __init__(self, path: str | Path) -> None:
         tokenizers = load_tokenizers_library()
@@ -159,10 +165,22 @@ class HFTokenizer:
         """:meth:`encode_rendered` for many examples, encoded in one parallel batch."""
         return self._encoder.encode_batch(examples)
 
-    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, every character ordinary text (no added token is ever matched)."""
+    def encode(self, text: str) -> list[int]:
+        """The ids of ``text`` as ordinary text (no added token is ever matched)."""
+        return self.encode_batch([text])[0]
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, every character ordinary text."""
         encodings = self._encoder.plain().encode_batch(list(texts), add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
+
+    def encode_examples(self, examples: Sequence[Sequence[TextPart]], *, markup_specials: bool = True) -> Encoded:
+        """See :class:`~promptstyles.data.tokenizers.Tokenizer`. The model's special tokens in markup are always
+        its ids (``markup_specials`` cannot turn them off: the model knows no other form of its markup)."""
+        encoded = self._encoder.encode_with_starts(examples)
+        starts = [utf8_starts("".join(part.text for part in parts), token_starts)
+                  for parts, (_, token_starts) in zip(examples, encoded)]  # noqa: B905 - same length
+        return Encoded([ids for ids, _ in encoded], np.concatenate(starts) if starts else np.zeros(0, np.int64))
 
     def decode(self, ids: Iterable[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=False)
