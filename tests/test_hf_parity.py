@@ -1,5 +1,9 @@
 """Ids equal the model's own template: each shared model's tokenizer with its matching style against
-``apply_chat_template`` (transformers, the reference renderer), on the shared dataset and a battery."""
+``apply_chat_template`` (transformers, the reference renderer), on the shared dataset and a battery.
+
+The engine stores each example without a closing EOS of the style's own and the collator appends the
+model's EOS, so what a model trains on is the stored ids plus that EOS: the template's ids, plus the EOS
+where the template does not end with it (Qwen2.5's ``<|im_end|>\n``)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from promptstyles import PartKind, get_style, to_record
+from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
 from promptstyles.data.hf_tokenizer import HFTokenizer
-from promptstyles.styles._base import without_final_answer
 
 pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
@@ -57,14 +61,23 @@ def as_chat(record: dict) -> list[dict]:
     return [{"role": "user", "content": user}, {"role": "assistant", "content": record["output"]}]
 
 
+def trained(dataset, eos: int) -> list[list[int]]:
+    """What the model trains on: each stored example and the EOS the collator appends."""
+    return [[*dataset[index].tolist(), eos] for index in range(len(dataset))]
+
+
+def with_eos(expected: list[list[int]], eos: int) -> list[list[int]]:
+    return [ids if ids[-1] == eos else [*ids, eos] for ids in expected]
+
+
 def test_every_dataset_example_equals_the_template(pair, raw_records):
     _name, tokenizer, reference, style = pair
     conversations = [as_chat(record) for record in raw_records]
-    ours = tokenizer.encode_rendered_batch([style.parts(to_record({"messages": c})) for c in conversations])
-    expected = template_ids(reference, conversations)
-    mismatched = [index for index, (a, b) in enumerate(zip(ours, expected, strict=True)) if a.ids != b]
+    dataset = tokenize_records([to_record({"messages": c}) for c in conversations], style, tokenizer)
+    ours, expected = trained(dataset, tokenizer.eos_id), with_eos(template_ids(reference, conversations),
+                                                                  tokenizer.eos_id)
     assert len(ours) == 1100
-    assert mismatched == []
+    assert [index for index, (a, b) in enumerate(zip(ours, expected, strict=True)) if a != b] == []
 
 
 def mistral_common(conversation: list[dict]) -> list[dict]:
@@ -85,10 +98,12 @@ def test_battery_and_generation_prompts_equal_the_template(pair, case):
         # The documented deviation: the official template drops this system prompt, mistral-common keeps it.
         assert template_ids(reference, [conversation]) != template_ids(reference, [mistral_common(conversation)])
         expected_conversation = mistral_common(conversation)
-    assert tokenizer.encode_rendered(style.parts(record)).ids == template_ids(reference, [expected_conversation])[0]
-    prompt = tokenizer.encode_rendered(style.parts(without_final_answer(record), generation=True)).ids
+    dataset = tokenize_records([record], style, tokenizer)
+    eos = tokenizer.eos_id
+    assert trained(dataset, eos) == with_eos(template_ids(reference, [expected_conversation]), eos)
+    prompt = encode_generation_prompt(style, record, tokenizer)
     assert prompt == template_ids(reference, [conversation[:-1]], add_generation_prompt=True)[0]
-    assert tokenizer.encode_rendered(style.parts(record)).ids[: len(prompt)] == prompt
+    assert dataset[0].tolist()[: len(prompt)] == prompt
 
 
 END_IDS = {

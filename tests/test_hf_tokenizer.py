@@ -220,6 +220,9 @@ def test_config_fallback_and_errors(tmp_path: Path):
     assert (tokenizer.eos_id, tokenizer.bos_id, tokenizer.pad_id, tokenizer.name) == (4, 3, None, "model")
     assert (tokenizer.vocab_size, tokenizer.added_tokens) == (5, {"<bos>": 3, "<eos>": 4})
     assert tokenizer.encode_rendered([markup("<bos>"), record("a b a <eos>")]).ids == [3, 1, 2, 1, 0, 0, 0]
+    (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<bos>", "model_max_length": 8}))
+    assert HFTokenizer(folder).fingerprint != tokenizer.fingerprint  # a cached dataset's key changes with it
+    assert f"fingerprint={tokenizer.fingerprint[:12]})" in repr(tokenizer)
     (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|nope|>"}))
     with pytest.raises(TokenizerError, match=r"tokenizer_config\.json: eos_token '<\|nope\|>' is not in"):
         HFTokenizer(folder)

@@ -283,10 +283,11 @@ def _byte_lengths(name: str, specials: tuple[str, ...]) -> np.ndarray:
 
 
 def get_tokenizer(
-    name: str | None = "gpt2", *, path: str | os.PathLike[str] | None = None, special_tokens: Sequence[str] = (),
+    name: str | None = None, *, path: str | os.PathLike[str] | None = None, special_tokens: Sequence[str] = (),
     plugins: Sequence[str] = (),
 ) -> Tokenizer:
-    """A tokenizer registered by a plugin (``gpt2``), or a model's own from a folder, ``tokenizer.json`` or Hub id.
+    """A tokenizer registered by a plugin (default ``gpt2``), or a model's own from a folder, ``tokenizer.json``
+    or Hub id (``path``, or a ``name`` that reads as one).
 
     ``special_tokens`` are a style's markup tokens to give ids where the tokenizer can add them (tiktoken,
     ``extend`` mode); ``plugins`` are extra plugin modules to load. See ``tokenizer_registry``.
