@@ -236,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="compare styles: static costs, fine-tuning, a report with plots")
     compare.add_argument("experiment", nargs="?", help="experiment YAML (default: the built-in sample comparison)")
     compare.add_argument("--output", metavar="DIR", help="output folder (default: the experiment's output)")
-    compare.add_argument("--overwrite", action="store_true", help="recompute every run instead of resuming")
+    compare.add_argument("--overwrite", action="store_true",
+                         help="recompute every run instead of resuming; write even beside files compare did not write")
     compare.set_defaults(run=cmd_compare)
     return parser
 

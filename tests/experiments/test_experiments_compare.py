@@ -16,6 +16,7 @@ import torch
 
 from promptstyles import build_dataloaders, get_style, load_records
 from promptstyles.cli import main
+from promptstyles.errors import ConfigError
 from promptstyles.experiments import CompareProgress, compare, sample_data_path
 from promptstyles.experiments.checkpoints import save_state_dict_file
 from promptstyles.experiments.config import ModelSpec
@@ -60,7 +61,8 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
     folder, results = run
     report = (folder / "report.md").read_text(encoding="utf-8").splitlines()
     assert report[0] == "# Prompt style comparison"
-    assert report[2].startswith(("**alpaca** is best on val loss, response text", "**chatml** is best on"))
+    assert report[2].startswith("No detectable difference on val loss, response text: **")  # 3 steps tell nothing
+    assert "paired bootstrap interval of the difference over the same 9 validation examples" in report[2]
     assert report.index("## Fine-tuning") < report.index("## Static comparison") < report.index("## Plots")
     on_disk = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     assert set(on_disk["styles"]) == {"alpaca", "chatml"} == set(results["styles"])
@@ -245,3 +247,102 @@ def test_seeds_repeat_each_run_and_report_mean_and_spread(tmp_path: Path) -> Non
     assert alone == pytest.approx(per_seed[0])  # a seed fixes both the initialisation and the data order
     report = (tmp_path / "seeds" / "report.md").read_text(encoding="utf-8")
     assert "± over seeds" in report
+
+
+def quick(output: Path, **changes: Any) -> dict[str, Any]:
+    """One style, two steps, one short response: the cheapest comparison that runs every phase."""
+    return tiny(output, ("alpaca",), **{"training": {"max_steps": 2, "eval_every": 2, "eval_batches": 1},
+                                        "generation": {"records": 1, "max_new_tokens": 2}, **changes})
+
+
+def no_training(event: CompareProgress) -> None:
+    assert event.phase not in ("static", "train"), "the comparison started before its checks"
+
+
+def test_too_little_data_for_one_step_is_an_error_that_says_what_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    (tmp_path / "three.json").write_text(json.dumps(
+        [{"instruction": f"Say {n}.", "input": "", "output": f"{n}."} for n in ("one", "two", "three")]))
+    experiment = quick(tmp_path / "out")
+    experiment["base"]["data"]["path"] = str(tmp_path / "three.json")
+    experiment["base"]["loader"] = {"batch_size": 8}
+    with pytest.raises(ConfigError) as caught:
+        compare(experiment, progress=no_training)
+    assert str(caught.value) == (
+        "base.loader.batch_size: 3 records split 2/1/0 (train/val/test): 2 training examples make no batch of"
+        " loader.batch_size=8 (loader.drop_last drops a short batch), so no training step would run; lower"
+        " loader.batch_size to 2 or less, add records, or raise data.split.train")
+    assert not (tmp_path / "out").exists()
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(experiment), encoding="utf-8")
+    assert main(["compare", str(path)]) == 1
+    assert capsys.readouterr().err.startswith("promptstyles: error: base.loader.batch_size: 3 records split")
+
+    experiment["base"]["loader"] = {"batch_size": 2}  # one step now, but no test record to answer
+    with pytest.raises(ConfigError, match=r"^generation.records: 3 records split 2/1/0 \(train/val/test\): "
+                                          r"generation.records=1 asks for responses but the test split is empty; "
+                                          r"raise data.split.test \(0.1\), add records, or set generation.records: 0$"):
+        compare(experiment, progress=no_training)
+    experiment["base"]["data"]["split"] = {"train": 1.0, "test": 0.0}
+    with pytest.raises(ConfigError, match=r"^base.data.split: 3 records split 3/0/0 \(train/val/test\): the "
+                                          r"validation split is empty; add records or lower data.split.train"):
+        compare(experiment, progress=no_training)
+
+
+def test_the_output_folder_is_checked_before_training(tmp_path: Path) -> None:
+    file = tmp_path / "report.txt"
+    file.write_text("mine", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^output: .*report.txt is a file, not a folder; give another output"):
+        compare(quick(file), progress=no_training)
+    with pytest.raises(ConfigError, match=r"^output: cannot write to the output folder .*report.txt/out \(Not a"
+                                          r" directory\); give a folder you can write to$"):
+        compare(quick(file / "out"), progress=no_training)
+    with pytest.raises(ConfigError) as caught:
+        compare(quick(tmp_path), progress=no_training)  # holds report.txt, which compare did not write
+    assert str(caught.value) == (
+        f"output: {tmp_path} holds files a comparison did not write (report.txt); give a new or empty output"
+        " folder, or pass --overwrite (overwrite=True) to write there anyway")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]
+
+    compare(quick(tmp_path), overwrite=True)
+    assert file.read_text(encoding="utf-8") == "mine" and (tmp_path / "report.md").is_file()
+    (tmp_path / "runs" / ".alpaca.json.x1.tmp").write_text("left by a killed write", encoding="utf-8")
+    assert compare(quick(tmp_path / "again"))["resumed"] == []
+    assert compare(quick(tmp_path / "again"))["resumed"] == ["alpaca"]  # its own outputs are no obstacle
+
+
+def test_resume_recomputes_a_run_when_its_data_or_generation_settings_change(tmp_path: Path) -> None:
+    records = json.loads(sample_data_path().read_text(encoding="utf-8"))
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(records), encoding="utf-8")
+    experiment = quick(tmp_path / "out")
+    experiment["base"]["data"]["path"] = str(data)
+    first = compare(experiment)
+    assert compare(experiment)["resumed"] == ["alpaca"]
+
+    longer = compare({**experiment, "generation": {"records": 1, "max_new_tokens": 3}})
+    assert longer["resumed"] == []
+    answer = json.loads((tmp_path / "out" / "responses.json").read_text(encoding="utf-8"))["alpaca"][0]
+    assert answer["record"] == 45
+
+    records[55]["output"] = "Yes."
+    data.write_text(json.dumps(records), encoding="utf-8")
+    changed = compare({**experiment, "generation": {"records": 1, "max_new_tokens": 3}})
+    assert changed["resumed"] == []
+    before, after = (run["styles"]["alpaca"]["training"]["val_examples"] for run in (first, changed))
+    assert before["records"] == after["records"] == list(range(51, 60))
+    assert before["tokens"][4] != after["tokens"][4] and before["tokens"][:4] == after["tokens"][:4]
+
+
+def test_the_loss_uses_the_collators_ignore_index(tmp_path: Path) -> None:
+    usual = compare(quick(tmp_path / "usual"))["styles"]["alpaca"]
+    experiment = quick(tmp_path / "minus-one")
+    experiment["base"]["collate"]["ignore_index"] = -1
+    other = compare(experiment)["styles"]["alpaca"]
+    assert other["training"]["tokens_seen"] == usual["training"]["tokens_seen"] > 0
+    for key in ("val_response_loss", "val_loss", "val_response_tokens", "val_tokens", "curve", "val_examples"):
+        assert other["training"][key] == usual["training"][key], key
+    assert other["static"]["supervised_fraction"] == usual["static"]["supervised_fraction"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from promptstyles import ConfigError
+from promptstyles.pipeline import prepare_data
 from promptstyles.experiments import default_experiment_path, load_experiment, sample_data_path
 
 
@@ -15,6 +16,9 @@ def test_the_built_in_experiment_compares_three_styles_on_the_sample_data() -> N
     assert [run.label for run in experiment.runs()] == ["alpaca", "phi3", "chatml"]
     assert Path(experiment.base.data.path) == sample_data_path()
     assert experiment.model.preset == "tiny" and experiment.model.checkpoint is None
+    # enough to weigh a margin: several seeds, and a validation split of a dozen records
+    assert experiment.seeds == (1, 2, 3)
+    assert prepare_data(experiment.runs()[0].config).sizes == {"train": 42, "val": 12, "test": 6}
 
 
 def test_a_grid_gives_every_style_every_variant(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ def test_rank_and_verdict_on_the_headline_metric() -> None:
     assert ranked == [("phi3", 2.0), ("alpaca", 2.5)]
     assert verdict(results()) == (
         "**phi3** is best on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."
+        " No noise was measured (one seed, no per-example losses), so the margin is unweighed."
     )
 
 
@@ -78,7 +79,10 @@ def test_markdown_leads_with_the_verdict_and_orders_rows_best_first() -> None:
     assert fine_tuning[3].startswith("| 2 | alpaca | 2.500 |")
     assert fine_tuning[4].startswith("|  | chatml |  | 2.100 |")
     static = lines[lines.index("## Static comparison") + 2:]
-    assert static[2] == "| 1 | phi3 | 60 | 60.0 | 59.0 | 90.0 | 140 | 20.0 | 25.0% | 1 | 12.5% | 1.00x |"
+    assert static[0] == "Ranked by tokens/example mean (fewer first)."
+    assert static[4] == "| 1 | phi3 | 60 | 60.0 | 59.0 | 90.0 | 140 | 20.0 | 25.0% | 1 | 12.5% | 1.00x |"
+    # ranked by its own figure: chatml has no fine-tuning rank but the second fewest tokens
+    assert [line.split(" | ")[:2] for line in static[5:7]] == [["| 2", "chatml"], ["| 3", "alpaca"]]
     assert "![Loss curves](plots/loss_curves.png)" in lines
     assert '  "model": "tiny",' in lines
 
@@ -115,8 +119,53 @@ def test_with_several_seeds_the_verdict_weighs_the_margin_against_the_spread() -
     for name, spread in (("phi3", 0.3), ("alpaca", 0.3)):
         data["styles"][name]["training"] |= {"val_response_loss_std": spread,
                                               "seeds": [{"seed": 1}, {"seed": 2}, {"seed": 3}]}
-    assert verdict(data).endswith("The margin is within the spread over 3 seeds (±0.3 and ±0.3): read it as a tie.")
+    assert verdict(data) == (
+        "No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5) are 0.5 (20.0%)"
+        " apart, but the margin is within the spread over 3 seeds (±0.3 and ±0.3). Read it as a tie; more"
+        " validation records, a longer run or more seeds can separate them.")
     data["styles"]["alpaca"]["training"]["val_response_loss_std"] = 0.1
     data["styles"]["phi3"]["training"]["val_response_loss_std"] = 0.1
-    assert verdict(data).endswith("The margin exceeds the spread over 3 seeds (±0.1 and ±0.1).")
+    assert verdict(data).endswith(
+        "The difference is larger than the measured noise: the margin exceeds the spread over 3 seeds (±0.1 and ±0.1).")
     assert "± over seeds" in render_markdown(data)
+
+
+def with_examples(alpaca: list[float], phi3: list[float], tokens: list[int]) -> dict:
+    data = results()
+    for name, nll in (("alpaca", alpaca), ("phi3", phi3)):
+        data["styles"][name]["training"]["val_examples"] = {"records": list(range(10, 10 + len(nll))), "nll": nll,
+                                                            "tokens": tokens}
+    return data
+
+
+def test_a_winner_is_named_only_when_the_paired_bootstrap_interval_excludes_zero() -> None:
+    # phi3 is 0.5 per token lower on every example: every resample gives the same difference
+    steady = with_examples([5.0, 5.0, 5.0], [4.0, 4.0, 4.0], [2, 2, 2])
+    assert verdict(steady) == (
+        "**phi3** is best on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."
+        " The difference is larger than the measured noise: the 95% paired bootstrap interval of the difference"
+        " over the same 3 validation examples, [-0.5, -0.5], excludes zero.")
+    # the same means, but one example carries the whole margin and the others disagree
+    noisy = with_examples([5.5, 1.5, 1.5, 1.5], [2.5, 2.5, 2.5, 0.5], [1, 1, 1, 1])
+    text = verdict(noisy)
+    assert text.startswith(
+        "No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5) are 0.5 (20.0%)"
+        " apart, but the 95% paired bootstrap interval of the difference over the same 4 validation examples, [-")
+    assert text.endswith("], holds zero. Read it as a tie; more validation records, a longer run or more seeds can"
+                         " separate them.")
+
+
+def test_generation_that_scores_nothing_is_said_plainly() -> None:
+    data = results()
+    for name in ("alpaca", "phi3", "chatml"):
+        data["styles"][name]["generation"] = {"token_f1": 0.0, "rouge_l": 0.0, "n": 10, "empty": 7}
+    lines = render_markdown(data).splitlines()
+    assert lines[4] == (
+        "Generation measured nothing: token F1 and ROUGE-L are 0 for every style (21 of 30 responses are empty);"
+        " the model does not yet answer at this budget, so the generation columns rank nothing.")
+    data["styles"]["phi3"]["generation"] = {"token_f1": 0.25, "rouge_l": 0.2, "n": 10, "empty": 0}
+    data["styles"]["chatml"]["generation"]["empty"] = 10
+    data["styles"]["alpaca"]["generation"]["empty"] = 10
+    assert render_markdown(data).splitlines()[4] == (
+        "Generation measured nothing for alpaca, chatml: token F1 and ROUGE-L are 0 (every response is empty).")
+    assert "Generation measured nothing" not in render_markdown(results())

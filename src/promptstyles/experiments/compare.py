@@ -2,11 +2,12 @@
 
 For each run (a style under a grid variant) the comparison measures the style's static costs, fine-tunes
 the same initial model with the same budget, seed and data order, and generates responses to test
-records. Each finished run is written at once to ``runs/<run>.json`` in the output folder, with a hash of
-everything that decides its numbers; a later call skips runs whose file holds the same hash, so an
-interrupted comparison resumes where it stopped. The folder then gets::
+records. Each finished run is written at once to ``runs/<run>.json`` in the output folder, with
+a fingerprint of everything that decides its numbers (records, tokens, split, style, tokenizer, collate,
+loader, model, training, generation, seeds); a later call skips runs whose file holds the same
+fingerprint, so an interrupted comparison resumes where it stopped. The folder then gets::
 
-    report.md        verdict first, then fine-tuning and static tables, plots and settings
+    report.md        verdict first (margin against measured noise), then tables, plots and settings
     results.json     the results as plain data (see :mod:`promptstyles.experiments.report`)
     results.csv      one row per run
     responses.json   the generated responses with their references and scores
@@ -15,6 +16,7 @@ interrupted comparison resumes where it stopped. The folder then gets::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -29,23 +31,16 @@ from typing import Any, Literal
 
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from .config import Experiment, Run, load_experiment
+from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
 from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
 from .report import write_json, write_report
-from .runner import fine_tune, generate_responses, measure_static, model_factory
+from .runner import check_loaders, fine_tune, generate_responses, measure_static, model_factory
 
 __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
 logger = logging.getLogger(__name__)
 
 Phase = Literal["static", "train", "generate", "resumed", "done"]
-PLOTS = {
-    "Loss curves": "loss_curves.png",
-    "Tokens per example": "token_lengths.png",
-    "Padding and truncation": "padding_truncation.png",
-}
-OUTPUTS = ("report.md", "results.json", "results.csv", "responses.json", *PLOTS.values())
-
-
 @dataclass(frozen=True)
 class CompareProgress:
     """Handed to the progress callback: which run (1-based ``index`` of ``runs``), which phase, how far."""
@@ -67,34 +62,42 @@ def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-") or "run"
 
 
-def _settings_hash(experiment: Experiment, run: Run, data: PreparedData) -> str:
-    """What decides a run's numbers: its config, the model, budget and generation, and the tokens."""
-    digest = hashlib.sha256()
+def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
+    """Everything that decides a run's numbers, hashed: a saved run with another fingerprint is recomputed.
+
+    The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
+    settings, the model (and its checkpoint file), the training budget, the generation settings and the
+    seeds.
+    """
     described = experiment.to_dict()
-    settings = {"config": run.config.to_dict(), "model": described["model"], "training": described["training"],
-                "generation": described["generation"], "seeds": described["seeds"]}
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
+    checkpoint = experiment.model.checkpoint
+    stat = Path(checkpoint).stat() if checkpoint and Path(checkpoint).is_file() else None
+    settings = {
+        "config": run.config.to_dict(),
+        "style": [run.style.name, run.style.options, type(data.style).__module__, type(data.style).__qualname__],
+        "tokenizer": [data.tokenizer.name, data.tokenizer.vocab_size],
+        "model": described["model"],
+        "checkpoint": None if stat is None else [stat.st_size, stat.st_mtime_ns],
+        "training": described["training"],
+        "generation": described["generation"],
+        "seeds": described["seeds"],
+    }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
+    for record in data.records:
+        digest.update(json.dumps(dataclasses.asdict(record), sort_keys=True).encode("utf-8"))
     digest.update(data.dataset.tokens.tobytes())
     digest.update(data.dataset.lengths.tobytes())
+    for split in ("train", "val", "test"):
+        digest.update(split.encode("ascii") + data.splits[split].positions.tobytes())
     return digest.hexdigest()[:16]
 
 
-def _read_run(path: Path, settings_hash: str) -> dict[str, Any] | None:
+def _read_run(path: Path, fingerprint: str) -> dict[str, Any] | None:
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return stored if isinstance(stored, dict) and stored.get("hash") == settings_hash else None
-
-
-def _clear(folder: Path) -> None:
-    """Remove what an earlier comparison wrote here (only those files)."""
-    for name in OUTPUTS:
-        (folder / name).unlink(missing_ok=True)
-    runs = folder / "runs"
-    if runs.is_dir():
-        for path in runs.glob("*.json"):
-            path.unlink()
+    return stored if isinstance(stored, dict) and stored.get("hash") == fingerprint else None
 
 
 def _display_path(path: str) -> str:
@@ -131,7 +134,7 @@ def _compare_lengths(results: dict[str, Any], runs: list[Run]) -> list[str]:
 def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[str, Any]:
     """One ``training`` result from several seeds: the mean of each loss, its spread, and each seed's value.
 
-    The curve, steps and timing are the first seed's.
+    The curve and steps are the first seed's; ``val_examples`` holds each example's loss averaged over seeds.
     """
     combined = dict(results[0])
     combined["seeds"] = [{"seed": seed, "val_response_loss": r["val_response_loss"], "val_loss": r["val_loss"]}
@@ -141,6 +144,9 @@ def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[s
         combined[key] = statistics.fmean(values) if values else None
         combined[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else None
     combined["seconds"] = sum(r["seconds"] for r in results)
+    examples = [r["val_examples"] for r in results]  # the same examples each time: average their losses
+    combined["val_examples"] = {**examples[0], "nll": [statistics.fmean(values) for values in
+                                                       zip(*(e["nll"] for e in examples), strict=True)]}
     return combined
 
 
@@ -166,32 +172,40 @@ def compare(
     """Run a comparison and write its outputs; returns the results as plain data.
 
     ``experiment`` is a YAML path, a mapping or an :class:`Experiment`; ``output`` replaces its output
-    folder. Finished runs in the folder with the same settings are reused unless ``overwrite`` is set,
-    which first removes the earlier outputs. ``progress`` is called as each phase of each run advances.
-    The returned dict is ``results.json`` plus ``files``, the paths written.
+    folder. Before any run trains, every run's data is checked (enough for a training step, a scored
+    validation token and the requested responses) and so is the folder: it must be writable and hold
+    nothing but an earlier comparison's files, unless ``overwrite`` is set. Finished runs in the folder
+    with the same fingerprint are reused unless ``overwrite`` is set, which first removes the earlier
+    outputs (only those). ``progress`` is called as each phase of each run advances. The returned dict is
+    ``results.json`` plus ``files``, the paths written.
     """
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
-    if overwrite:
-        _clear(folder)
+    check_output(folder, overwrite=overwrite)
     runs = experiment.runs()
+    prepared = []
+    for run in runs:  # every run's data is checked before the first one trains
+        data = prepare_data(run.config)
+        check_loaders(build_dataloaders(data.config, data=data, response_mask=True),
+                      generation_records=experiment.generation.records)
+        prepared.append(data)
+    prepare_output(folder)
+    if overwrite:
+        clear_output(folder)
     factories: dict[int | None, Callable[[int], Any]] = {}
     styles: dict[str, dict[str, Any]] = {}
     responses: dict[str, list[dict[str, Any]]] = {}
     lengths: dict[str, list[int]] = {}
     resumed = []
-    first_data: PreparedData | None = None
 
-    for index, run in enumerate(runs, start=1):
+    for index, (run, data) in enumerate(zip(runs, prepared, strict=True), start=1):
         def report(phase: Phase, done: int = 0, total: int = 0, run: Run = run, index: int = index) -> None:
             if progress is not None:
                 progress(CompareProgress(run.label, index, len(runs), phase, done, total))
 
-        data = prepare_data(run.config)
-        first_data = first_data or data
-        settings_hash = _settings_hash(experiment, run, data)
-        path = folder / "runs" / f"{_slug(run.label)}.json"
-        stored = None if overwrite else _read_run(path, settings_hash)
+        fingerprint = _fingerprint(experiment, run, data)
+        path = folder / RUNS / f"{_slug(run.label)}.json"
+        stored = None if overwrite else _read_run(path, fingerprint)
         if stored is not None:
             logger.info("%s: reusing the finished run in %s", run.label, path)
             resumed.append(run.label)
@@ -219,7 +233,7 @@ def compare(
             spec = experiment.generation
             generation, entries = generate_responses(model, data, spec.records, spec.max_new_tokens,
                                                      progress=lambda d, t: report("generate", d, t))
-            stored = {"label": run.label, "hash": settings_hash, "style": run.style.name,
+            stored = {"label": run.label, "hash": fingerprint, "style": run.style.name,
                       "options": run.style.options, "variant": run.variant,
                       "results": {"static": static, "training": training, "generation": generation},
                       "lengths": run_lengths, "responses": entries}
@@ -230,7 +244,7 @@ def compare(
         responses[run.label] = stored["responses"]
         report("done")
 
-    assert first_data is not None
+    first_data = prepared[0]
     notes = _compare_lengths(styles, runs) + _truncation_notes(styles)
     settings = experiment.to_dict()
     source = first_data.config.data.source

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..data.encoding import encode_generation_prompt
 from ..data.tokenizers import Tokenizer
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, DataError, ModelError
 from ..pipeline import DataLoaders, PreparedData, build_dataloaders
 from ..records import Conversation, InstructionRecord, Record
 from .checkpoints import load_gpt2_safetensors, load_state_dict_file
@@ -25,11 +25,13 @@ from .config import ModelSpec
 from .generate import generate
 from .metrics import rouge_l, score_responses, token_f1
 from .model import GPT, resize_token_embeddings
+from .paired import example_losses
 from .stats import static_stats
-from .train import Progress, TrainConfig, train
+from .train import Progress, TrainConfig, evaluate, train
 
 __all__ = [
     "bare_lengths",
+    "check_loaders",
     "fine_tune",
     "generate_responses",
     "measure_static",
@@ -125,15 +127,49 @@ def _check_fits(model: nn.Module, loaders: DataLoaders) -> None:
             f"collate.allowed_max_length to {context} or less, or model.config.context_length higher",
             path="base.collate.allowed_max_length",
         )
-    if len(loaders.data.splits["val"]) == 0:
-        raise ConfigError("the validation split is empty; lower data.split.train or data.split.test",
-                          path="base.data.split")
+    check_loaders(loaders)
+
+
+def check_loaders(loaders: DataLoaders, *, generation_records: int = 0) -> None:
+    """Refuse data too small to measure anything: no training step, no scored validation token, or
+    responses requested from an empty test split. Each error says which setting to change.
+
+    ``loaders`` must carry response masks (``build_dataloaders(..., response_mask=True)``).
+    """
+    data, loader = loaders.data, loaders.data.config.loader
+    sizes, split = data.sizes, data.config.data.split
+    counts = f"{len(data.dataset)} records split {sizes['train']}/{sizes['val']}/{sizes['test']} (train/val/test)"
+    if len(loaders.train) == 0:
+        raise ConfigError(
+            f"{counts}: {sizes['train']} training examples make no batch of loader.batch_size={loader.batch_size}"
+            f"{' (loader.drop_last drops a short batch)' if loader.drop_last else ''}, so no training step"
+            f" would run; lower loader.batch_size to {max(sizes['train'] // loader.world_size, 1)} or less, add"
+            " records, or raise data.split.train", path="base.loader.batch_size")
+    if sizes["val"] == 0:
+        raise ConfigError(f"{counts}: the validation split is empty; add records or lower data.split.train"
+                          f" ({split.train}) or data.split.test ({split.test})", path="base.data.split")
+    ignore = loaders.collator.ignore_index
+    if not any(bool((batch.response_mask & (batch.targets != ignore)).any()) for batch in loaders.val):
+        raise DataError(f"{counts}: no validation example keeps a response token after truncation, so no"
+                        " loss can be scored; raise collate.allowed_max_length or add records")
+    if generation_records and sizes["test"] == 0:
+        raise ConfigError(
+            f"{counts}: generation.records={generation_records} asks for responses but the test split is"
+            f" empty; raise data.split.test ({split.test}), add records, or set generation.records: 0",
+            path="generation.records")
 
 
 def fine_tune(
     model: GPT, loaders: DataLoaders, config: TrainConfig, *, progress: Tick | None = None
 ) -> dict[str, Any]:
-    """Train ``model`` in place; the ``training`` results with the headline response-text loss."""
+    """Train ``model`` in place; the ``training`` results with the headline response-text loss.
+
+    The final losses cover the whole validation split (``eval_batches`` limits only the curve's
+    evaluations). ``val_examples`` holds each validation example's summed response-text loss and scored tokens, by
+    record index, for the paired bootstrap of the verdict (:mod:`promptstyles.experiments.paired`).
+    """
+    if not loaders.collator.response_mask:
+        raise ValueError("fine_tune scores the response text: build the loaders with response_mask=True")
     if model.config.vocab_size < loaders.tokenizer.vocab_size:
         raise ModelError(f"the model has {model.config.vocab_size} token rows, the tokenizer "
                          f"{loaders.tokenizer.vocab_size} ids")
@@ -143,8 +179,12 @@ def fine_tune(
         if progress is not None:
             progress(event.step, event.total_steps)
 
-    result = train(model, loaders.train, loaders.val, config, progress=step)
+    ignore_index = loaders.collator.ignore_index
+    result = train(model, loaders.train, loaders.val, config, progress=step, ignore_index=ignore_index)
     final = result.final
+    if config.eval_batches is not None:  # the curve may sample the validation split; the result covers it all
+        final = evaluate(model, loaders.val, device=config.device, ignore_index=ignore_index)
+    nll, scored = example_losses(model, loaders.val, ignore_index=ignore_index, device=config.device)
     return {
         "val_response_loss": None if final is None else final.response_loss,
         "val_loss": None if final is None else final.loss,
@@ -154,6 +194,7 @@ def fine_tune(
         "tokens_seen": result.tokens_seen,
         "seconds": result.seconds,
         "curve": result.to_dict()["curve"],
+        "val_examples": {"records": loaders.datasets["val"].positions.tolist(), "nll": nll, "tokens": scored},
     }
 
 
@@ -168,7 +209,8 @@ def generate_responses(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Greedy responses to the first ``count`` test records, scored against their reference outputs.
 
-    Returns the ``generation`` results (mean token F1, ROUGE-L, ``n``) and one entry per record.
+    Returns the ``generation`` results (mean token F1, ROUGE-L, ``n``, and how many responses are
+    ``empty``) and one entry per record.
     """
     test = data.splits["test"]
     positions = [int(p) for p in test.positions[:count]]
@@ -186,5 +228,6 @@ def generate_responses(
         if progress is not None:
             progress(done, len(positions))
     scores = score_responses([str(e["response"]) for e in entries], [str(e["reference"]) for e in entries])
+    scores["empty"] = sum(1 for e in entries if not str(e["response"]).strip())
     return scores, entries
 

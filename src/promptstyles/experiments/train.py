@@ -40,6 +40,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
+"""PyTorch's default; a comparison passes its collator's own ``ignore_index`` instead (the collator owns it)."""
 
 
 def _summed_nll(
@@ -184,11 +185,13 @@ def progress_bar(done: int, total: int, *, width: int = 24, label: str = "") -> 
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, loader: Iterable[Any], *, max_batches: int | None = None, device: str = "cpu"
+    model: nn.Module, loader: Iterable[Any], *, max_batches: int | None = None, device: str = "cpu",
+    ignore_index: int = IGNORE_INDEX,
 ) -> EvalResult:
     """Token-weighted losses of ``model`` over ``loader`` (at most ``max_batches`` batches).
 
-    ``response_loss`` is None when the batches carry no response mask.
+    ``response_loss`` is None when the batches carry no response mask. ``ignore_index`` is the value
+    the loader's collator gives untrained targets.
     """
     was_training = model.training
     model.eval()
@@ -201,11 +204,11 @@ def evaluate(
         inputs, targets, mask = unpack_batch(batch)
         targets = targets.to(device)
         logits = model(inputs.to(device))
-        total, count = _summed_nll(logits, targets, None, IGNORE_INDEX)
+        total, count = _summed_nll(logits, targets, None, ignore_index)
         loss_sum, tokens = loss_sum + float(total), tokens + count
         if mask is not None:
             has_mask = True
-            total, count = _summed_nll(logits, targets, mask.to(device), IGNORE_INDEX)
+            total, count = _summed_nll(logits, targets, mask.to(device), ignore_index)
             response_sum, response_tokens = response_sum + float(total), response_tokens + count
     model.train(was_training)
     loss = loss_sum / tokens if tokens else math.nan
@@ -246,11 +249,13 @@ def train(
     config: TrainConfig | None = None,
     *,
     progress: Callable[[Progress], None] | None = None,
+    ignore_index: int = IGNORE_INDEX,
 ) -> TrainResult:
     """Train ``model`` in place with AdamW on ``lm_loss``, evaluating every ``config.eval_every`` steps.
 
     The seed is set before the first step, so with the same model, loaders and config a run gives the
     same numbers. The data order is the loader's own (seed its sampler for identical order per style).
+    ``ignore_index`` must be the one the loaders' collator writes into untrained targets.
     """
     config = config or TrainConfig()
     torch.manual_seed(config.seed)
@@ -266,7 +271,8 @@ def train(
     def record() -> EvalResult | None:
         result = None
         if val_loader is not None:
-            result = evaluate(model, val_loader, max_batches=config.eval_batches, device=config.device)
+            result = evaluate(model, val_loader, max_batches=config.eval_batches, device=config.device,
+                              ignore_index=ignore_index)
         curve.step.append(step)
         curve.tokens_seen.append(tokens_seen)
         curve.train_loss.append(sum(window) / len(window) if window else math.nan)
@@ -279,13 +285,13 @@ def train(
         inputs, targets, _ = unpack_batch(batch)
         inputs, targets = inputs.to(config.device), targets.to(config.device)
         optimizer.zero_grad(set_to_none=True)
-        loss = lm_loss(model(inputs), targets)
+        loss = lm_loss(model(inputs), targets, ignore_index=ignore_index)
         loss.backward()
         if config.grad_clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         step += 1
-        tokens_seen += int((targets != IGNORE_INDEX).sum())
+        tokens_seen += int((targets != ignore_index).sum())
         value = loss.item()
         window.append(value)
         val = None

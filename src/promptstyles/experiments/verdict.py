@@ -1,0 +1,101 @@
+"""The report's first sentence: which style is best, and whether the data can tell.
+
+A margin is only a finding when it is larger than the noise measured with it. Two kinds of noise are
+measured: which validation examples happened to be drawn (a paired bootstrap over the examples every run
+scored, :mod:`promptstyles.experiments.paired`), and training randomness (the spread over seeds when an
+experiment has several). A winner is named only when the bootstrap interval of the difference excludes
+zero and the margin exceeds the seeds' spread; otherwise the verdict says there is no detectable
+difference. A comparison whose generated answers score nothing says so, so its zeros are not read as
+a ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .paired import paired_bootstrap
+from .ranking import lookup, metric_label, number, rank_styles
+
+__all__ = ["CLOSE_MARGIN", "generation_notes", "verdict"]
+
+CLOSE_MARGIN = 0.02
+"""Without any measured noise, relative margins below this are reported as too close to call."""
+
+
+def _interval(results: Mapping[str, Any], best: str, second: str, metric: str) -> dict[str, Any] | None:
+    """The paired bootstrap of ``best - second`` on the headline loss, when both runs kept per-example losses."""
+    if metric != "training.val_response_loss":
+        return None
+    first, other = (lookup(results, style, "training.val_examples") for style in (best, second))
+    if not isinstance(first, Mapping) or not isinstance(other, Mapping):
+        return None
+    return paired_bootstrap(first, other)
+
+
+def _spreads(results: Mapping[str, Any], best: str, second: str, metric: str) -> tuple[float, float] | None:
+    spreads = [number(lookup(results, style, metric + "_std")) for style in (best, second)]
+    return (spreads[0], spreads[1]) if spreads[0] is not None and spreads[1] is not None else None
+
+
+def verdict(results: Mapping[str, Any]) -> str:
+    """The best style on the headline metric, its margin over the runner-up, and whether the margin is
+    larger than the measured noise ("no detectable difference" when it is not)."""
+    headline, ranked = rank_styles(results)
+    label = metric_label(headline["metric"])
+    if not ranked:
+        return "No style has results yet."
+    best, value = ranked[0]
+    if len(ranked) == 1:
+        return f"Only **{best}** has results: {label} {value:.4g}."
+    second, other = ranked[1]
+    margin = abs(other - value)
+    relative = f" ({margin / abs(other):.1%})" if other else ""
+    if margin == 0:
+        return f"**{best}** and **{second}** tie on {label} at {value:.4g}."
+    interval = _interval(results, best, second, headline["metric"])
+    spreads = _spreads(results, best, second, headline["metric"])
+    evidence = []
+    detected = True
+    if interval is not None:
+        excludes = interval["low"] > 0 or interval["high"] < 0
+        detected = excludes
+        evidence.append(f"the {interval['level']:.0%} paired bootstrap interval of the difference over the same"
+                        f" {interval['examples']} validation examples, [{interval['low']:+.3g}, "
+                        f"{interval['high']:+.3g}], {'excludes' if excludes else 'holds'} zero")
+    if spreads is not None:
+        count = len(lookup(results, best, "training.seeds") or ())
+        beyond = margin >= sum(spreads)
+        detected = detected and beyond
+        evidence.append(f"the margin {'exceeds' if beyond else 'is within'} the spread over {count} seeds"
+                        f" (±{spreads[0]:.3g} and ±{spreads[1]:.3g})")
+    because = "; ".join(evidence)
+    if not detected:
+        return (f"No detectable difference on {label}: **{best}** ({value:.4g}) and **{second}** ({other:.4g})"
+                f" are {margin:.4g}{relative} apart, but {because}. Read it as a tie; more validation"
+                " records, a longer run or more seeds can separate them.")
+    direction = "lower" if headline.get("lower_is_better", True) else "higher"
+    sentence = (f"**{best}** is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the"
+                f" runner-up **{second}** ({other:.4g}).")
+    if evidence:
+        return f"{sentence} The difference is larger than the measured noise: {because}."
+    if other and margin / abs(other) < CLOSE_MARGIN:
+        return (f"{sentence} A margin under {CLOSE_MARGIN:.0%} is within what another seed or a longer run can"
+                " change: read it as a tie until more training or several seeds confirm it.")
+    return f"{sentence} No noise was measured (one seed, no per-example losses), so the margin is unweighed."
+
+
+def generation_notes(results: Mapping[str, Any]) -> list[str]:
+    """Say plainly when generation measured nothing: every score zero, or every response empty."""
+    scored = {style: sections["generation"] for style, sections in results.get("styles", {}).items()
+              if isinstance(sections.get("generation"), Mapping) and sections["generation"].get("n")}
+    nothing = [style for style, g in scored.items() if not g.get("token_f1") and not g.get("rouge_l")]
+    if not nothing:
+        return []
+    empty = sum(int(scored[style].get("empty") or 0) for style in nothing)
+    total = sum(int(scored[style]["n"]) for style in nothing)
+    what = "every response is empty" if empty == total else f"{empty} of {total} responses are empty"
+    if len(nothing) == len(scored):
+        return [f"Generation measured nothing: token F1 and ROUGE-L are 0 for every style ({what}); the model"
+                " does not yet answer at this budget, so the generation columns rank nothing."]
+    return [f"Generation measured nothing for {', '.join(nothing)}: token F1 and ROUGE-L are 0 ({what})."]
