@@ -37,6 +37,8 @@ BATTERY = {
                           {"role": "assistant", "content": "d"}],
     "empty user": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}],
     "digits": [{"role": "user", "content": "12345+678"}, {"role": "assistant", "content": " = 13023"}],
+    "unicode": [{"role": "user", "content": "Cafe\u0301 vs café, 👩\u200d💻\r\n\ttab  "},
+                {"role": "assistant", "content": "Ça va: ½ ≠ ², 日本語\u00a0ok"}],
 }
 
 
