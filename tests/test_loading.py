@@ -86,8 +86,10 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_tokenizer_lists_the_known_ones():
-    with pytest.raises(TokenizerError, match="unknown tiktoken encoding 'gpt5'; available: .*gpt2"):
+    with pytest.raises(TokenizerError, match=r"unknown tokenizer 'gpt5'; did you mean gpt2\?"):
         get_tokenizer("gpt5")
+    with pytest.raises(TokenizerError, match=r"unknown tokenizer 'nonsense'; registered: cl100k_base, gpt2, hf, "):
+        get_tokenizer("nonsense")
 
 
 def test_missing_bpe_files_say_how_to_fix_it(monkeypatch, tmp_path):

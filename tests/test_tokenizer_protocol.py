@@ -28,6 +28,7 @@ class WordTokenizer:
     eos_id = 0
     bos_id = None
     pad_id = None
+    own_special_tokens = False
     vocab_size = 1000
     _pattern = re.compile(r"\w+|\s+|.")
 

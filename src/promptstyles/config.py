@@ -15,9 +15,12 @@ Example (every key optional; these are the defaults unless noted)::
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
-    tokenizer:                    # or just the name: ``tokenizer: gpt2``
-      name: gpt2                  # a tiktoken encoding
-      special_tokens: text        # text | extend (the style's markup tokens get new ids)
+    tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
+      name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's
+      path: null                  # a model's own tokenizer: a folder with tokenizer.json, the file, or a Hub id
+                                  # (Qwen/Qwen2.5-7B-Instruct, with huggingface_hub); relative: to this file
+      special_tokens: text        # text | extend (the style's markup tokens get new ids; a model's own
+                                  # tokenizer always uses its special ids, and the style's must be among them)
     collate:
       pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2)
       ignore_index: -100
@@ -119,11 +122,20 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    """``tokenizer: gpt2`` is short for ``tokenizer: {name: gpt2}``."""
+    """``tokenizer: gpt2`` is short for ``tokenizer: {name: gpt2}``. A name no plugin registered that reads as
+    a path or a Hub id (``tokenizer: ../models/qwen2.5-7b-instruct``) is a model's own tokenizer, like ``path``."""
 
     shorthand: ClassVar[str] = "name"
     name: str = "gpt2"
+    path: str | None = None
     special_tokens: SpecialTokensMode = "text"
+
+    @property
+    def source(self) -> tuple[str | None, str | None]:
+        """The registered name and the path to load: with a ``path``, the default name gives way to it."""
+        if self.path is not None and self.name == "gpt2":
+            return None, self.path
+        return self.name, self.path
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,14 @@ def _resolve_plugin(entry: str, base: Path) -> str:
     return entry
 
 
+def _beside(value: str | None, base: Path) -> str | None:
+    """A relative tokenizer path that exists beside the config file, made absolute; anything else as is
+    (a registered name, a Hub id)."""
+    if value is None or not (is_path(value) or value.endswith(".json")) or Path(value).expanduser().is_absolute():
+        return value
+    return str(base / value) if (base / value).exists() else value
+
+
 def _resolve_paths(config: Config, base: Path) -> Config:
     data = config.data
     updates: dict[str, Any] = {}
@@ -224,6 +244,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         updates["cache_dir"] = str(base / data.cache_dir)
     if updates:
         config = replace(config, data=replace(data, **updates))
+    tokenizer = config.tokenizer
+    name, path = (_beside(value, base) for value in (tokenizer.name, tokenizer.path))
+    if (name, path) != (tokenizer.name, tokenizer.path):
+        config = replace(config, tokenizer=replace(tokenizer, name=name or tokenizer.name, path=path))
     plugins = tuple(_resolve_plugin(entry, base) for entry in config.plugins)
     return replace(config, plugins=plugins) if plugins != config.plugins else config
 

@@ -20,14 +20,16 @@ from .data.collate import Batch, Collator
 from .data.encoding import ProgressCallback, tokenize_records
 from .data.loaders import SPLITS, make_loader, split_dataset
 from .data.loading import load_records
+from .data.model_markup import markup_ids
 from .data.samplers import IndexBatchSampler
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers import Tokenizer, get_tokenizer
-from .errors import DataError
+from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
+from .styles.registry import default_registry
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "prepare_data"]
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,24 @@ class DataLoaders:
         return self.collator(self.datasets[split].batch(indices))
 
 
+def build_tokenizer(config: Config, style: Style) -> Tokenizer:
+    """The config's tokenizer for ``style``. A model's own tokenizer must have the style's markup tokens as
+    special tokens; otherwise the error names the token and suggests the styles that fit the model."""
+    name, path = config.tokenizer.source
+    extend = config.tokenizer.special_tokens == "extend"
+    try:
+        tokenizer = get_tokenizer(name, path=path, special_tokens=style.special_tokens if extend else (),
+                                  plugins=config.plugins)
+    except TokenizerError as error:
+        raise TokenizerError(f"tokenizer.{'path' if path is not None else 'name'}: {error}") from error
+    if tokenizer.own_special_tokens:
+        registry = default_registry(tuple(config.plugins))
+        candidates = {info.name: info.style.special_tokens for info in registry.infos()}
+        markup_ids(style.name, style.special_tokens, tokenizer, candidates)
+    logger.info("tokenizer %s: vocabulary size %d, EOS %d", tokenizer.name, tokenizer.vocab_size, tokenizer.eos_id)
+    return tokenizer
+
+
 def prepare_data(
     config: Config | Any,
     *,
@@ -104,10 +124,7 @@ def prepare_data(
     config = load_config(config)
     style = config.build_style()
     mode = config.tokenizer.special_tokens
-    tokenizer = get_tokenizer(config.tokenizer.name, special_tokens=style.special_tokens if mode == "extend" else ())
-    if mode == "extend":
-        logger.info("tokenizer %s: vocabulary size %d (%d added)", tokenizer.name, tokenizer.vocab_size,
-                    len(tokenizer.added_tokens))
+    tokenizer = build_tokenizer(config, style)
     skipped: list[tuple[int, str]] = []
     source = "records"
     if records is None:
@@ -158,6 +175,8 @@ def build_dataloaders(
     # main process moves each batch.
     to_device = device not in (None, "cpu") and loader.num_workers > 0
     pin = to_device and torch.device(device).type == "cuda" and torch.cuda.is_available()
+    if config.collate.pad_token_id is None and data.tokenizer.pad_id is not None:
+        collator_options.setdefault("pad_token_id", data.tokenizer.pad_id)  # the model's own pad token
     collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id,
                                     device=None if to_device else device, **collator_options)
     built: dict[str, torch.utils.data.DataLoader] = {}

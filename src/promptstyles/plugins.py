@@ -33,6 +33,7 @@ __all__ = [
     "PluginFailure",
     "PluginLoad",
     "Registration",
+    "TokenizerRegistration",
     "is_path",
     "load_plugins",
     "plugin_name",
@@ -53,6 +54,17 @@ class Registration:
 
     style: Any
     aliases: tuple[str, ...]
+    plugin: str
+    distribution: str | None
+
+
+@dataclass(frozen=True)
+class TokenizerRegistration:
+    """One ``register(name, factory, description)`` call of ``register_tokenizers``, with the plugin that made it."""
+
+    name: str
+    factory: Any
+    description: str
     plugin: str
     distribution: str | None
 
@@ -89,6 +101,7 @@ class PluginLoad:
     """What loading produced: the registrations in order, failures, and the loaded plugin names."""
 
     registrations: list[Registration] = field(default_factory=list)
+    tokenizers: list[TokenizerRegistration] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
     plugins: list[tuple[str, str | None]] = field(default_factory=list)
 
@@ -190,26 +203,33 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
             add(module, None, lambda module=module: importlib.import_module(module))
 
     for implementation in manager.hook.register_styles.get_hookimpls():
-        _call_register_styles(implementation, distributions.get(implementation.plugin_name), result)
+        _call_register(implementation, distributions.get(implementation.plugin_name), result, tokenizers=False)
+    for implementation in manager.hook.register_tokenizers.get_hookimpls():
+        _call_register(implementation, distributions.get(implementation.plugin_name), result, tokenizers=True)
     return result
 
 
-def _call_register_styles(implementation: Any, distribution: str | None, result: PluginLoad) -> None:
-    """Call one plugin's hook on its own, so a failing plugin can be dropped without losing the others."""
+def _call_register(implementation: Any, distribution: str | None, result: PluginLoad, *, tokenizers: bool) -> None:
+    """Call one plugin's ``register_styles`` (or ``register_tokenizers``) on its own, so a failing plugin can
+    be dropped without losing the others."""
     plugin = implementation.plugin_name
-    collected: list[Registration] = []
+    collected: list[Any] = []
 
     def register(style: Any, aliases: Iterable[str] = ()) -> None:
         if isinstance(aliases, str):
             aliases = (aliases,)
         collected.append(Registration(style, tuple(aliases), plugin, distribution))
 
+    def register_tokenizer(name: str, factory: Any, description: str = "") -> None:
+        collected.append(TokenizerRegistration(name, factory, description, plugin, distribution))
+
     try:
-        implementation.function(**{arg: register for arg in implementation.argnames})
+        implementation.function(**{arg: register_tokenizer if tokenizers else register
+                                   for arg in implementation.argnames})
     except _PLUGIN_ERRORS as error:
-        attempted = tuple(str(getattr(r.style, "name", "")) for r in collected)
+        attempted = tuple(str(getattr(r, "name", None) or getattr(r.style, "name", "")) for r in collected)
         failure = PluginFailure(plugin, distribution, "registration", error, attempted)
         logger.warning("%s", failure.describe())
         result.failures.append(failure)
         return
-    result.registrations.extend(collected)
+    (result.tokenizers if tokenizers else result.registrations).extend(collected)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from promptstyles import ConfigError
-from promptstyles.pipeline import prepare_data
 from promptstyles.experiments import default_experiment_path, load_experiment, sample_data_path
+from promptstyles.pipeline import prepare_data
 
 
 def test_the_built_in_experiment_compares_three_styles_on_the_sample_data() -> None:

@@ -28,6 +28,7 @@ class CharTokenizer:
     vocab_size = len(ALPHABET) + 1
     bos_id = None
     pad_id = None
+    own_special_tokens = False
 
     def encode(self, text: str) -> list[int]:
         return [ALPHABET.index(c) for c in text]

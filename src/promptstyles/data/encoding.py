@@ -141,14 +141,15 @@ def tokenize_records(
 
     ``progress(done, total)`` is called after each chunk of records. ``special_tokens="extend"`` encodes
     the style's declared markup tokens as special ids; the tokenizer must have been built with them
-    (``get_tokenizer(name, special_tokens=style.special_tokens)``).
+    (``get_tokenizer(name, special_tokens=style.special_tokens)``). A model's own tokenizer
+    (``own_special_tokens``) always encodes markup with the model's special ids.
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
     if special_tokens not in SPECIAL_TOKEN_MODES:
         raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
                         f"{', '.join(SPECIAL_TOKEN_MODES)}")
-    extend = special_tokens == "extend"
+    extend = special_tokens == "extend" or tokenizer.own_special_tokens
     flat: list[int] = []  # every example's ids, each followed by one end-of-text id
     lengths: list[int] = []
     kinds: list[int] = []
@@ -209,7 +210,7 @@ def _assemble(
     if np.any(lengths == 0):
         raise DataError(f"record {int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
     # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
-    dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.int32
+    dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.uint32
     tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
     starts = block_offsets(lengths + 1)[:-1]
 

@@ -1,6 +1,6 @@
 """The tokenized dataset: every example tokenized once, stored compactly, indexed without copies.
 
-Storage is one token array (``uint16`` when ids fit, as with GPT-2) plus per-example start and length,
+Storage is one token array (``uint16`` when ids fit, as with GPT-2, else ``uint32``) plus per-example start and length,
 and per-example *runs*: stretches of tokens of one part kind (system, prompt, header, response, end).
 Masks are derived from the runs (see ``masks.py``); building a dataset from records is ``encoding.py``'s job.
 """

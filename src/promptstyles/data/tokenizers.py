@@ -53,6 +53,8 @@ class Tokenizer(Protocol):
     tokenizer can encode them its own way (piece-wise with a cache, in a batch, with a model's real
     special tokens), as long as record text never becomes a special id and the ids equal the
     tokenization of the whole text. ``bos_id`` and ``pad_id`` are None when the tokenizer has none.
+    ``own_special_tokens`` is True for a model's own tokenizer: its special tokens are fixed, a style's
+    markup must be among them, and markup is always encoded with them (``markup_specials`` or not).
     """
 
     name: str
@@ -60,6 +62,7 @@ class Tokenizer(Protocol):
     vocab_size: int
     bos_id: int | None
     pad_id: int | None
+    own_special_tokens: bool
 
     def encode(self, text: str) -> list[int]:
         """The ids of ``text`` as ordinary text: special-token strings in it stay text."""
@@ -86,6 +89,8 @@ class Tokenizer(Protocol):
 
 class TiktokenTokenizer:
     """A tiktoken encoding, optionally extended with a style's special tokens."""
+
+    own_special_tokens = False
 
     def __init__(self, encoding_name: str = "gpt2", extra_special_tokens: Sequence[str] = ()) -> None:
         import tiktoken
@@ -277,6 +282,16 @@ def _byte_lengths(name: str, specials: tuple[str, ...]) -> np.ndarray:
     return lengths
 
 
-def get_tokenizer(name: str = "gpt2", *, special_tokens: Sequence[str] = ()) -> TiktokenTokenizer:
-    """A tokenizer by name; ``special_tokens`` are the markup tokens to give ids (``extend`` mode)."""
-    return TiktokenTokenizer(name, special_tokens)
+def get_tokenizer(
+    name: str | None = None, *, path: str | os.PathLike[str] | None = None, special_tokens: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+) -> Tokenizer:
+    """A tokenizer registered by a plugin (default ``gpt2``), or a model's own from a folder, ``tokenizer.json``
+    or Hub id (``path``, or a ``name`` that reads as one).
+
+    ``special_tokens`` are a style's markup tokens to give ids where the tokenizer can add them (tiktoken,
+    ``extend`` mode); ``plugins`` are extra plugin modules to load. See ``tokenizer_registry``.
+    """
+    from .tokenizer_registry import load_tokenizer
+
+    return load_tokenizer(name, path=path, special_tokens=special_tokens, plugins=plugins)
