@@ -182,4 +182,5 @@ def test_declared_deviations_must_name_battery_cases_and_are_warned_about_when_t
     with caplog.at_level("WARNING", logger="promptstyles.check"):
         result = check_style(Stale(), folder("llama-3-8b-instruct"))
     assert result.count("agree") == 7
-    assert caplog.messages == ["style 'llama3' declares a known deviation in 'unicode', but it agrees with the template"]
+    assert caplog.messages == [
+        "style 'llama3' declares a known deviation in 'unicode', but it agrees with the template"]

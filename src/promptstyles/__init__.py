@@ -56,11 +56,13 @@ __version__ = "0.1.0"
 # The data engine imports torch; load it on first use so that rendering styles stays quick to import.
 _LAZY = {
     "Batch": "promptstyles.data.collate",
+    "CheckResult": "promptstyles.check",
     "Collator": "promptstyles.data.collate",
     "DataLoaders": "promptstyles.pipeline",
     "TokenizedDataset": "promptstyles.data.tokenized",
     "Tokenizer": "promptstyles.data.tokenizers",
     "build_dataloaders": "promptstyles.pipeline",
+    "check_style": "promptstyles.check",
     "compare": "promptstyles.experiments.compare",
     "get_tokenizer": "promptstyles.data.tokenizers",
     "load_experiment": "promptstyles.experiments.config",

@@ -261,9 +261,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         from .data.loading import load_records
 
         records = load_records(args.data).records
-    from .data.hf_tokenizer import load_hf_tokenizer
+    from .data.tokenizer_registry import load_tokenizer
 
-    tokenizer = load_hf_tokenizer(args.tokenizer)
+    tokenizer = load_tokenizer(path=args.tokenizer, special_tokens=style.special_tokens, plugins=args.plugin)
     result = check_style(style, args.tokenizer, tokenizer=tokenizer, records=records, mask=args.mask)
     _print_check(result)
     return 0 if result.ok else 1
