@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -184,3 +185,21 @@ def test_declared_deviations_must_name_battery_cases_and_are_warned_about_when_t
     assert result.count("agree") == 7
     assert caplog.messages == [
         "style 'llama3' declares a known deviation in 'unicode', but it agrees with the template"]
+
+
+def test_markup_inside_a_record_agrees_as_text_but_not_as_ids(capsys, tmp_path):
+    """The template's text, tokenized as the model reads it, turns a record's ``<|eot_id|>`` into the special id;
+    the style keeps record text ordinary, and check shows that difference in ids alone."""
+    data = tmp_path / "markup.json"
+    data.write_text(json.dumps([{"instruction": "Repeat <|eot_id|> once.", "input": "", "output": "<|eot_id|>"}]))
+    status, lines = run(capsys, "llama3", "--tokenizer", folder("llama-3-8b-instruct"), "--data", str(data))
+    assert lines[1:] == [
+        "differ: record 0",
+        "first different id in 'record 0', at token 6:",
+        "  style:    128007 '<|end_header_id|>'  271 '\\n\\n'  39818 'Repeat'  >83739 ' <|'  68 'e'  354 'ot'"
+        "  851 '_id'",
+        "  template: 128007 '<|end_header_id|>'  271 '\\n\\n'  39818 'Repeat'  >220 ' '  128009 '<|eot_id|>'"
+        "  3131 ' once'  13 '.'",
+        "8 cases, 7 agree, 1 differ, 0 known deviations",
+    ]
+    assert status == 1
