@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from core_metadata import ensure_core_entry_points
 
 ROOT = Path(__file__).resolve().parent.parent
-ensure_core_entry_points(ROOT)
 SHARED = ROOT.parent / "shared"
 DATASET = SHARED / "data" / "instruction-data.json"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

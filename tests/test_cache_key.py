@@ -154,3 +154,33 @@ def test_the_mask_applies_to_a_cached_entry_when_batches_are_built(dataset_path,
     assert len(list((tmp_path / "datasets").iterdir())) == 1
     assert (targets["none"] == -100).sum() < (targets["instruction"] == -100).sum()
     assert not torch.equal(targets["prompt"], targets["instruction"])
+
+
+def test_a_template_file_edit_changes_the_key(tmp_path):
+    """The chat-template style's option is a path: the key must follow the file's text, not its name."""
+    template = tmp_path / "chat.jinja"
+    body = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    template.write_text(body, encoding="utf-8")
+    before = key(style=get_style("chat-template", template=str(template)))
+    template.write_text(body.replace("<|end|>", "<|stop|>"), encoding="utf-8")
+    assert key(style=get_style("chat-template", template=str(template))) != before
+
+
+def test_state_taken_when_a_style_is_built_is_in_the_key(monkeypatch):
+    """llama3.2 stamps the day it is built; a dataset built another day must not be served from the cache."""
+    import datetime as dt
+
+    import promptstyles_llama.llama31 as llama31
+
+    first = key(style=get_style("llama3.2"))
+
+    class NextYear(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2031, 1, 1)
+
+    monkeypatch.setattr(llama31.dt, "datetime", NextYear)
+    later = get_style("llama3.2")
+    assert "Today Date: 01 Jan 2031" in later.render(INSTRUCTION).text
+    assert key(style=later) != first

@@ -2,7 +2,8 @@
 
 The key covers everything the tokens depend on: every field of every record, the style (its class, every
 constructor option with defaults applied, the distribution that provides it and a hash of the source of each
-module its class is built from, and a declarative style's whole declaration), the tokenizer (name,
+module its class is built from, a declarative style's whole declaration, and what it renders for fixed probes,
+which catches a template file's text or a date taken when the style was built), the tokenizer (name,
 vocabulary and the ids it gives the style's markup) and the special-token mode. Masks are not part of an
 entry: they are computed from the stored part runs when batches are built. Entries are written atomically and
 carry a checksum of their arrays that is checked on every read; a damaged or stale entry is rebuilt, never
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_bytes, cache_dir, sweep_temporaries, warn_unwritable
-from ..records import Conversation, Record
+from ..records import Conversation, InstructionRecord, Message, Record
 from ..styles._base import Style
 from .tokenized import TokenizedDataset
 from .tokenizers import Tokenizer
@@ -83,7 +84,27 @@ def _style_identity(style: Style) -> dict[str, Any]:
         "sources": {name: [_distribution(name), _source_digest(name)] for name in modules},
         "options": repr(sorted(style.resolved_options.items())),
         "declaration": getattr(cls, "declaration", None),
+        "renders": _probe_renders(style),
     }
+
+
+_PROBES: tuple[Record, ...] = (
+    InstructionRecord("Probe instruction.", "Probe input.", "Probe answer."),
+    Conversation((Message("system", "Probe system."), Message("user", "Probe one."), Message("assistant", "A."),
+                  Message("user", "Probe two."), Message("assistant", "B."))),
+)
+
+
+def _probe_renders(style: Style) -> list[str]:
+    """What the style writes for fixed probes: catches state that options do not show (a template file's text,
+    a date taken when the style was built)."""
+    renders = []
+    for probe in _PROBES:
+        try:
+            renders.append(style.render(probe).text)
+        except Exception as error:  # a style that refuses a probe: its refusal is part of what it is
+            renders.append(f"{type(error).__name__}: {error}")
+    return renders
 
 
 def _tokenizer_identity(tokenizer: Tokenizer, style: Style) -> dict[str, Any]:

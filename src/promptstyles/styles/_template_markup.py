@@ -38,6 +38,7 @@ class TemplateMarkup:
     default_system: str | None = None
     system_required: bool = False
     system_turn: str = "own"
+    system_note: str = ""
     fold_template: tuple[str, str] = ("", "")
     first_user_prefix: str = ""
     """The markup opening the first user turn, where it differs from the others (Llama-2's missing ``<s>``)."""
@@ -190,10 +191,10 @@ def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, af
     text = probe.render(with_system, False)
     if _sentinel("system", 0) not in text:
         if _sentinel("system", 0) in probe.render(conversation(0, system=True, final_user=True), True):
-            raise probe.fail("the system prompt is written only when the conversation ends with a user message "
-                             "(it is dropped once an answer follows), so the generation prompt is not a prefix of "
-                             "the training text; use a style written for the model (for Mistral v0.3: style "
-                             "'mistral-v0.3', which follows mistral-common)")
+            return {"system_turn": "none", "system_note": (
+                f"{probe.origin} writes a system prompt only when the conversation ends with a user message and "
+                "drops it once an answer follows, so its generation prompt would not be a prefix of the training "
+                "text; for Mistral v0.3 use the style 'mistral-v0.3', which keeps it as mistral-common does")}
         if text == probe.render(conversation(1), False):
             return {"system_turn": "none"}  # ignored by the template: refused by the style
     e0, e1, e2, e3 = probe.gaps(with_system)

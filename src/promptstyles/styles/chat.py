@@ -120,6 +120,8 @@ class ChatStyle(Style):
     default_system: ClassVar[str | None] = None
     system_turn: ClassVar[Literal["own", "first_user", "last_user", "none"]] = "own"
     """Where a system prompt goes: its own turn, folded into the first or last user turn, or nowhere."""
+    system_note: ClassVar[str] = ""
+    """Why a format without a system role has none, said when a record brings one."""
     fold_template: ClassVar[tuple[str, str]] = ("", "\n\n")
     """Markup before and after a system prompt folded into a user turn."""
     system_required: ClassVar[bool] = False
@@ -187,7 +189,8 @@ class ChatStyle(Style):
     def check_order(self, system: Turn | None, turns: Sequence[Turn]) -> None:
         """Raise a :class:`StyleError` naming the first turn this format cannot render."""
         if system is not None and self.system_turn == "none":
-            raise system.fail(f"style {self.name!r} has no system role; leave the system message out")
+            note = f" ({self.system_note})" if self.system_note else ""
+            raise system.fail(f"style {self.name!r} has no system role{note}; leave the system message out")
         for turn in turns:
             if turn.role == "system":
                 raise turn.fail("a system message may only come first")

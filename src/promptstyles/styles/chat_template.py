@@ -16,9 +16,9 @@ At construction the derived style must reproduce the template on the probes and 
 (with a default prompt the template writes when there is none), or be folded into the first or the last user
 turn (Llama-2, Gemma-3); a template that refuses or ignores system messages gives a style that refuses them. A
 system prompt that is written only while the conversation ends with a user message (Mistral v0.3's template,
-which drops it once an answer follows) is refused: training on that text would not match the generation
-prompt. A template that reads the clock (``strftime_now``, e.g. Llama-3.2's "Today Date") is rendered once,
-so the date is the day the style was built.
+which drops it once an answer follows) is refused, with that reason: training on that text would not match
+the generation prompt. A template that reads the clock (``strftime_now``, e.g. Llama-3.2's "Today Date") is
+rendered once, so the date is the day the style was built.
 """
 
 from __future__ import annotations
