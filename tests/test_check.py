@@ -203,3 +203,16 @@ def test_markup_inside_a_record_agrees_as_text_but_not_as_ids(capsys, tmp_path):
         "8 cases, 7 agree, 1 differ, 0 known deviations",
     ]
     assert status == 1
+
+
+def test_style_options_reach_the_style(capsys):
+    """A default system prompt other than the template's differs wherever the conversation has none."""
+    status, lines = run(capsys, "qwen2.5", "--tokenizer", folder("qwen2.5-7b-instruct"), "--option", "system=Be brief.")
+    assert lines[1:6] == [
+        "differ: single turn, multi-turn, unicode, leading spaces, empty input",
+        "first difference in 'single turn', at character 19:",
+        "  style:    <|im_start|>system\\nBe brief.<|im_end|>\\n<|im",
+        "  template: <|im_start|>system\\nYou are Qwen, created by",
+        "                                ^",
+    ]
+    assert status == 1
