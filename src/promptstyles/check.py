@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -42,7 +43,7 @@ _SYSTEM = ("system", "Answer briefly.")
 _QUESTION = ("user", "Name a primary colour.")
 _ANSWER = ("assistant", "Red.")
 
-BATTERY: dict[str, tuple[Messages, bool]] = {
+BATTERY: Mapping[str, tuple[Messages, bool]] = MappingProxyType({
     "single turn": ((_QUESTION, _ANSWER), False),
     "system prompt": ((_SYSTEM, _QUESTION, _ANSWER), False),
     "multi-turn": ((("user", "Hi there!"), ("assistant", "Hello. How can I help?"), _QUESTION, _ANSWER), False),
@@ -50,7 +51,7 @@ BATTERY: dict[str, tuple[Messages, bool]] = {
     "unicode": ((("user", "Translate 'Gespräch' into 日本語 ✓"), ("assistant", "会話: ünïcödé 🙂")), False),
     "leading spaces": ((("user", "  two leading spaces\n\n"), ("assistant", " one leading space ")), False),
     "empty input": ((("user", ""), ("assistant", "Nothing to answer.")), False),
-}
+})
 """Battery case name -> (messages as (role, content), whether it is the generation prompt of those messages)."""
 
 _CONTEXT_CHARS = 24
