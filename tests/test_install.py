@@ -2,15 +2,18 @@
 
 A fresh virtual environment (with the system site-packages, so torch and the other dependencies come from
 this machine and nothing is downloaded) gets ``pip install --no-deps --no-build-isolation --no-index`` of a
-copy of the project and of ``examples/promptstyles-example-plugin``. A YAML config then selects the plugin's
-style by name alone, found through its entry point, and ``<venv>/bin/promptstyles`` renders and batches.
-Skip it locally with ``-m "not install"``; CI runs it.
+copy of the project and of ``examples/promptstyles-example-plugin``. The plugin's ``config.yaml`` selects its
+style by name alone, found through the entry point, and ``<venv>/bin/promptstyles`` renders and batches; the
+console examples of ``docs/writing-plugins.md`` are run the same way. Skip it locally with ``-m "not install"``;
+CI runs it.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,25 +21,13 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from doc_blocks import console_examples
 
 pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "promptstyles-example-plugin"
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist", ".pytest_cache")
-RECORDS = [
-    {"instruction": "Name a primary colour.", "input": "", "output": "Red."},
-    {"instruction": "Add the numbers.", "input": "1 2", "output": "3"},
-    {"instruction": "Say hi.", "input": "", "output": "Hi!"},
-    {"instruction": "Spell cat.", "input": "", "output": "C-A-T"},
-]
-CONFIG = """\
-style: example-yaml
-data: {path: data.json, cache: false, split: {train: 0.5, test: 0.25}}
-tokenizer: {name: gpt2, special_tokens: extend}
-collate: {mask: assistant}
-loader: {batch_size: 2, shuffle: false}
-"""
 
 
 def run(command: list[str], cwd: Path) -> str:
@@ -57,8 +48,8 @@ def copy_sources(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with promptstyles and promptstyles-example installed (not editable)."""
+def plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example plugin's folder, installed (not editable) with promptstyles into ``../venv``."""
     work = tmp_path_factory.mktemp("install")
     venv = work / "venv"
     # --without-pip: the venv runs the system's pip (a site-packages module), which installs into the venv;
@@ -70,24 +61,29 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
            "--no-index", "--disable-pip-version-check"]
     run([*pip, str(project)], work)
     run([*pip, str(plugin)], work)
-    (work / "data.json").write_text(json.dumps(RECORDS), encoding="utf-8")
-    (work / "config.yaml").write_text(CONFIG, encoding="utf-8")
-    return venv
+    return plugin
 
 
-def test_the_venv_imports_its_own_installed_copies(venv: Path):
+def installed(plugin: Path, command: str) -> list[str]:
+    """``command`` with its program taken from the venv's ``bin``, as an activated venv would find it."""
+    program, *arguments = shlex.split(command)
+    return [str(plugin.parent / "venv" / "bin" / program), *arguments]
+
+
+def test_the_venv_imports_its_own_installed_copies(plugin: Path):
+    venv = plugin.parent / "venv"
     site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
     script = ("import importlib.metadata as m, promptstyles, promptstyles_example; "
               "print(promptstyles.__file__); print(promptstyles_example.__file__); "
-              "print([(e.name, e.value) for e in m.distribution('promptstyles-example').entry_points])")
-    lines = run([str(venv / "bin" / "python"), "-c", script], venv.parent).splitlines()
+              "print([(e.group, e.name, e.value) for e in m.distribution('promptstyles-example').entry_points])")
+    lines = run(installed(plugin, f"python -c {shlex.quote(script)}"), plugin.parent).splitlines()
     assert lines == [str(site / "promptstyles" / "__init__.py"), str(site / "promptstyles_example" / "__init__.py"),
-                     "[('example', 'promptstyles_example')]"]
+                     "[('promptstyles', 'example', 'promptstyles_example')]"]
     assert (site / "promptstyles_example" / "example-yaml.yaml").is_file()  # the package data was installed
 
 
-def test_list_names_the_plugin_and_its_distribution(venv: Path):
-    lines = run([str(venv / "bin" / "promptstyles"), "list"], venv.parent).splitlines()
+def test_list_names_the_plugin_and_its_distribution(plugin: Path):
+    lines = run(installed(plugin, "promptstyles list"), plugin).splitlines()
     ours = [" ".join(line.split()) for line in lines if line.startswith("example-")]
     assert ours == [
         "example-chat - example (promptstyles-example 0.1.0) "
@@ -97,8 +93,8 @@ def test_list_names_the_plugin_and_its_distribution(venv: Path):
     ]
 
 
-def test_batch_builds_the_plugin_styles_batch_selected_by_name(venv: Path):
-    output = run([str(venv / "bin" / "promptstyles"), "batch", "config.yaml", "--color", "never"], venv.parent)
+def test_batch_builds_the_plugin_styles_batch_selected_by_name(plugin: Path):
+    output = run(installed(plugin, "promptstyles batch config.yaml --color never"), plugin)
     assert output.splitlines() == [
         "train batch 0: inputs (2, 18), style 'example-yaml', mask 'assistant'",
         "legend: [[masked]] trained",
@@ -112,10 +108,20 @@ def test_batch_builds_the_plugin_styles_batch_selected_by_name(venv: Path):
     ]
 
 
-def test_render_uses_the_plugin_styles_by_name(venv: Path):
-    promptstyles = str(venv / "bin" / "promptstyles")
-    rendered = run([promptstyles, "render", "example-chat", "--data", "data.json", "--index", "1"], venv.parent)
+def test_render_uses_the_plugin_styles_by_name(plugin: Path):
+    rendered = run(installed(plugin, "promptstyles render example-chat --data data.json --index 1"), plugin)
     assert rendered == "<|user|>Add the numbers.\n1 2<|end|>\n<|assistant|>3<|end|>\n"
-    prompt = run([promptstyles, "render", "example-yaml", "--json", json.dumps(RECORDS[0]), "--generation",
-                  "--option", "system=null"], venv.parent)
+    prompt = run(installed(plugin, "promptstyles render example-yaml --data data.json --generation "
+                                   "--option system=null"), plugin)
     assert prompt == "<|human|>Name a primary colour.<|eot|><|bot|>"
+
+
+@pytest.mark.parametrize(("command", "output"), console_examples(), ids=[c for c, _ in console_examples()])
+def test_the_docs_console_examples_print_what_the_installed_command_prints(plugin: Path, command: str, output: str):
+    assert run(installed(plugin, command), plugin).removesuffix("\n") == output
+
+
+def test_the_plugins_own_tests_pass_against_the_installed_packages(plugin: Path):
+    summary = run(installed(plugin, "python -m pytest -q -p no:cacheprovider"), plugin).splitlines()[-1]
+    kit = importlib.util.find_spec("promptstyles.testing") is not None
+    assert re.fullmatch(rf"{'7 passed' if kit else '3 passed, 1 skipped'} in [0-9.]+s", summary), summary

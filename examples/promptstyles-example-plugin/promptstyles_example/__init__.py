@@ -3,7 +3,6 @@
 from importlib import resources
 
 import yaml
-
 from promptstyles import ChatStyle, hookimpl, load_config
 from promptstyles.styles.declarative import build_declarative_style
 

@@ -1,6 +1,7 @@
 """Both styles pass the promptstyles conformance kit: the properties every engine feature relies on."""
 
 import pytest
+
 from promptstyles_example import ExampleChatStyle, declared_style
 
 testing = pytest.importorskip("promptstyles.testing", reason="promptstyles.testing (the conformance kit) is not "

@@ -1,8 +1,8 @@
 """The plugin's styles render exactly the format their docstring and YAML file show, and its hook registers both."""
 
-from promptstyles_example import ExampleChatStyle, declared_style, register_styles
-
 from promptstyles import to_record
+
+from promptstyles_example import ExampleChatStyle, declared_style, register_styles
 
 SINGLE = to_record({"instruction": "Name a primary colour.", "input": "", "output": "Red."})
 WITH_SYSTEM = to_record({"messages": [
