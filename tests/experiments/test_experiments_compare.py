@@ -77,7 +77,9 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
     responses = json.loads((folder / "responses.json").read_text(encoding="utf-8"))
     assert [len(responses[s]) for s in ("alpaca", "chatml")] == [2, 2]
     assert responses["chatml"][0]["prompt"].endswith("<|im_start|>assistant\n")
-    for name in ("loss_curves.png", "token_lengths.png", "padding_truncation.png"):
+    assert report.index("## Warnings") < report.index("## Paired differences against " + results["paired"][0]["best"])
+    assert len(results["paired"]) == 6  # the other style against the best: the loss and five generation metrics
+    for name in ("loss_curves.png", "token_lengths.png", "padding_truncation.png", "generation_metrics.png"):
         path = folder / name
         assert png_size(path) == (1000, 420)
         assert 5_000 < path.stat().st_size < 300_000
