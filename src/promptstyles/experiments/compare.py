@@ -44,6 +44,9 @@ __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
 logger = logging.getLogger(__name__)
 
+RESULTS_FORMAT = 2
+"""Raised when a run's saved results gain fields (2: generation metrics per example), so resume recomputes."""
+
 Phase = Literal["static", "train", "generate", "resumed", "done"]
 @dataclass(frozen=True)
 class CompareProgress:
@@ -71,7 +74,7 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
 
     The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
     settings, the model (and its checkpoint file), the training budget, the generation settings and the
-    seeds.
+    seeds, and the format of the saved results.
     """
     described = experiment.to_dict()
     checkpoint = experiment.model.checkpoint
@@ -85,6 +88,7 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
         "training": described["training"],
         "generation": described["generation"],
         "seeds": described["seeds"],
+        "results": RESULTS_FORMAT,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
     for record in data.records:

@@ -1,9 +1,10 @@
-"""Is one style's loss really lower? Per-example losses and a paired bootstrap over validation examples.
+"""Is one style really better? Per-example losses and a paired bootstrap over the examples runs share.
 
-Every run of a comparison is scored on the same validation examples, so two runs differ example by
-example. Resampling examples (with replacement) and recomputing the difference of the token-weighted
-losses each time shows how much of a margin the choice of examples alone can produce: a margin whose
-interval excludes zero is a difference the data can detect; one whose interval holds zero is not.
+Every run of a comparison is scored on the same validation examples (and answers the same test records),
+so two runs differ example by example. Resampling examples (with replacement) and recomputing the
+difference each time (of token-weighted losses, or of a per-example generation metric's mean) shows how
+much of a margin the choice of examples alone can produce: a margin whose interval excludes zero is a
+difference the data can detect; one whose interval holds zero is not.
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ package::
                                  "val_response_loss": [...]},
                        "val_response_loss": 2.31, "val_loss": 2.05, "steps": 60, "seconds": 41.0,
                        "val_examples": {"records": [51, ...], "nll": [...], "tokens": [...]}},
-          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10, "empty": 0}
+          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10, "empty": 0, "stop_rate": 0.8,
+                         "leak_rate": 0.1, "cut": 2, "leak_markers": {"### Instruction:": 1},
+                         "words_mean": 14.2, "reference_words_mean": 12.0, "length_ratio": 1.18,
+                         "examples": {"records": [55, ...], "ended": [1, ...], "leaked": [0, ...],
+                                      "token_f1": [...], "rouge_l": [...], "words": [...],
+                                      "reference_words": [...]}}
         },
         ...
       }
@@ -25,7 +30,10 @@ package::
 Every section and key is optional; a table shows the columns some style has. ``relative_compute``
 (compute tokens over the cheapest style's) is derived here, so results from separate runs stay mergeable.
 The report leads with the verdict (:mod:`promptstyles.experiments.verdict`): the best style on the headline
-metric and by how much, or "no detectable difference" when the margin is within the measured noise.
+metric and by how much, or "no detectable difference" when the margin is within the measured noise. Then
+come warnings per style (:mod:`promptstyles.experiments.cautions`) and each style's paired differences
+from the best run (:mod:`promptstyles.experiments.differences`), both derived here from the per-example
+columns, so merged results get them too.
 """
 
 from __future__ import annotations
