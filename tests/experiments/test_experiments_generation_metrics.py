@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import torch
 from test_experiments_generate import PROMPT, STYLE, TOKENIZER, scripted
+from torch import nn
 
 from promptstyles import get_style
+from promptstyles.experiments import sample_data_path
 from promptstyles.experiments.generate import generate
 from promptstyles.experiments.leaks import MarkupCheck, find_leak, markup_markers
 from promptstyles.experiments.metrics import summarise_generations
+from promptstyles.experiments.runner import generate_responses
+from promptstyles.pipeline import prepare_data
 
 
 def judged(text: str, *, eos: bool = False, max_new_tokens: int = 60) -> dict:
@@ -75,3 +82,36 @@ def test_markers_come_from_the_styles_declared_markup() -> None:
 ])
 def test_leaks_on_literal_continuations(style: str, text: str, stopped: str, expected: tuple) -> None:
     assert MarkupCheck.of(get_style(style)).judge(text, stopped) == expected  # type: ignore[arg-type]
+
+
+class Repeats(nn.Module):
+    """Answers every prompt with the same ids (then end-of-text): the runner's judgement is known in advance."""
+
+    def __init__(self, script: list[int], vocab_size: int) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(context_length=1024)
+        self.script, self.vocab_size, self.prompt, self.last = script, vocab_size, 0, -1
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if ids.shape[1] != self.last + 1:  # not one id longer than the last call: a new prompt
+            self.prompt = ids.shape[1]
+        self.last = ids.shape[1]
+        logits = torch.zeros(1, ids.shape[1], self.vocab_size)
+        logits[0, -1, self.script[min(ids.shape[1] - self.prompt, len(self.script) - 1)]] = 10.0
+        return logits
+
+
+def test_the_runner_judges_each_response_with_the_styles_markup() -> None:
+    data = prepare_data({"style": "alpaca", "data": {"path": str(sample_data_path()),
+                                                     "split": {"train": 0.7, "test": 0.1}}})
+    tokenizer = data.tokenizer
+    turn = Repeats(tokenizer.encode("Paris.\n\n### Instruction:\nMore"), tokenizer.vocab_size)
+    scores, entries = generate_responses(turn, data, 2, 20)
+    assert [(e["response"], e["stopped"], e["ended"], e["leak"]) for e in entries] == [
+        ("Paris.", "stop", False, "### Instruction:")] * 2
+    assert (scores["stop_rate"], scores["leak_rate"], scores["leak_markers"]) == (0.0, 1.0, {"### Instruction:": 2})
+    done = Repeats([*tokenizer.encode("Paris."), tokenizer.eos_id], tokenizer.vocab_size)
+    scores, entries = generate_responses(done, data, 2, 20)
+    assert [(e["response"], e["stopped"], e["ended"], e["leak"]) for e in entries] == [
+        ("Paris.", "eos", True, None)] * 2
+    assert (scores["stop_rate"], scores["leak_rate"], scores["cut"]) == (1.0, 0.0, 0)

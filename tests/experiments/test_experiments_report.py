@@ -203,7 +203,7 @@ def test_warnings_follow_the_verdict_one_line_per_problem() -> None:
     assert "## Warnings" not in render_markdown(data)
 
 
-def test_paired_differences_against_the_best_run_per_metric() -> None:
+def test_paired_differences_against_the_best_run_per_metric(tmp_path: Path) -> None:
     data = with_examples([5.0, 5.0, 5.0], [4.0, 4.0, 4.0], [2, 2, 2])
     records = [1, 2, 3, 4, 5, 6]
     data["styles"]["phi3"]["generation"]["examples"] = {
@@ -233,6 +233,13 @@ def test_paired_differences_against_the_best_run_per_metric() -> None:
         "| alpaca | leak rate | +1 | [+1, +1] |  | 6 | worse than phi3 |",
         "| alpaca | token F1 |  |  |  |  | measured nothing |",
     ]
+    write_report(data, tmp_path)
+    with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
+        alpaca = next(row for row in csv.DictReader(handle) if row["style"] == "alpaca")
+    assert [alpaca[f"vs_best.generation.stop_rate.{key}"] for key in ("difference", "low", "high", "finding")] == [
+        "-1.0", "-1.0", "-1.0", "worse than phi3"]
+    assert alpaca["vs_best.generation.token_f1.finding"] == "measured nothing"
+    assert alpaca["vs_best.generation.token_f1.difference"] == ""
     # the loss margin within the seeds' spread is no finding, whatever the interval
     for name in ("phi3", "alpaca"):
         data["styles"][name]["training"]["val_response_loss_std"] = 0.3
