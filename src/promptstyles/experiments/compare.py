@@ -45,7 +45,7 @@ __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 logger = logging.getLogger(__name__)
 
 RESULTS_FORMAT = 2
-"""Raised when a run's saved results gain fields (2: generation metrics per example), so resume recomputes."""
+"""Bumped when a run's saved results gain fields (2: generation metrics per example), so resume recomputes."""
 
 Phase = Literal["static", "train", "generate", "resumed", "done"]
 @dataclass(frozen=True)
