@@ -23,6 +23,7 @@ from .styles.registry import StyleRegistry, build_registry
 __all__ = ["main"]
 
 Command = Callable[[argparse.Namespace], int]
+STYLE_HELP = "a style name or alias, or the path of a declarative style file (.yaml or .yml)"
 
 
 def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
@@ -208,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=cmd_list)
 
     render = commands.add_parser("render", help="print one record rendered in a style, exactly")
-    render.add_argument("style", help="style name or alias")
+    render.add_argument("style", help=STYLE_HELP)
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", metavar="FILE", help="JSON or JSONL file of records")
     source.add_argument("--json", metavar="RECORD", help="one record as a JSON object")
