@@ -79,13 +79,42 @@ def _record_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    registry = _registry(args.plugin)
-    registry.require(args.plugin, key=None)
-    style = registry.get(args.style, **_options(args.option))
+    style, _info = _style_and_info(args)
     record = _record_from_args(args)
     text = style.generation_prompt(record) if args.generation else style.render(record).text
     sys.stdout.write(text)
     sys.stdout.flush()
+    return 0
+
+
+def _style_and_info(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The STYLE argument built with its options, and its registration (None for a style file)."""
+    from .styles.declarative import is_style_file
+
+    registry = _registry(args.plugin)
+    registry.require(args.plugin, key=None)
+    style = registry.get(args.style, **_options(args.option))
+    return style, None if is_style_file(args.style) else registry.info(args.style)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .styles.export import chat_template, write_chat_template
+
+    style, _info = _style_and_info(args)
+    template = chat_template(style, generation_tags=args.generation_tags)
+    if args.into:
+        write_chat_template(args.into, template)
+        print(f"{args.into}: chat_template set to style {style.name!r}")
+    else:
+        print(template)
+    return 0
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from .styles.freeze import frozen_yaml
+
+    style, info = _style_and_info(args)
+    sys.stdout.write(frozen_yaml(style, info))
     return 0
 
 
@@ -218,6 +247,23 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--generation", action="store_true", help="print the generation prompt instead")
     render.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
     render.set_defaults(run=cmd_render)
+
+    export = commands.add_parser("export", help="print a style as a Hugging Face chat_template (jinja)")
+    export.add_argument("style", help=STYLE_HELP)
+    export.add_argument("--format", choices=("jinja",), default="jinja", help="output format (default jinja)")
+    export.add_argument("--generation-tags", action="store_true",
+                        help="wrap what the assistant mask trains in {%% generation %%} blocks")
+    export.add_argument("--into", metavar="TOKENIZER_CONFIG",
+                        help="set chat_template in this tokenizer_config.json instead of printing it")
+    export.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
+    export.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
+    export.set_defaults(run=cmd_export)
+
+    freeze = commands.add_parser("freeze", help="print a style resolved, as a YAML file style: {file: ...} reloads")
+    freeze.add_argument("style", help=STYLE_HELP)
+    freeze.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
+    freeze.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
+    freeze.set_defaults(run=cmd_freeze)
 
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")

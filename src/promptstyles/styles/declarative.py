@@ -241,4 +241,9 @@ def read_style_file(path: str | Path) -> DeclarativeStyle:
     if not isinstance(data, dict):
         raise ConfigError(f"a style file holds a mapping (name, user, assistant, ...), got {type(data).__name__}",
                           source=str(path), line=lines.get(()))
+    if "assistant" not in data and ("chat_template" in data or "note" in data):
+        origin: dict[str, Any] = data["frozen_from"] if isinstance(data.get("frozen_from"), dict) else {}
+        raise ConfigError(f"style {data.get('name')!r} was frozen without a declaration (its rendering is Python); "
+                          f"select it by name ({origin.get('style', data.get('name'))!r}) with the frozen options",
+                          source=str(path), line=lines.get(()))
     return from_mapping(DeclarativeStyle, data, lines=lines, source=str(path))

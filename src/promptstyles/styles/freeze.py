@@ -16,7 +16,7 @@ from ._base import Style
 from .chat import ChatStyle
 from .registry import StyleInfo
 
-__all__ = ["declare", "freeze"]
+__all__ = ["declare", "freeze", "frozen_yaml"]
 
 DECLARABLE_HOOKS = ("system_turn_prefix", "user_turn_prefix", "__init__", "stop_sequences", "resolved_options")
 """Methods a chat style may override and still be declared: their results are read off the instance."""
@@ -93,3 +93,17 @@ def freeze(style: Style, info: StyleInfo | None, *, template: str | None = None)
     if template is not None:
         document["chat_template"] = template
     return document
+
+
+def frozen_yaml(style: Style, info: StyleInfo | None) -> str:
+    """:func:`freeze` as YAML, with the chat template for a style that cannot be declared but exported."""
+    from ._yaml import dump_yaml
+    from .export import chat_template
+
+    template = None
+    if undeclarable(style) is not None:
+        try:
+            template = chat_template(style)
+        except StyleError:
+            template = None
+    return dump_yaml(freeze(style, info, template=template))
