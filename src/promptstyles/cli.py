@@ -114,7 +114,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from .styles.freeze import frozen_yaml
 
     style, info = _style_and_info(args)
-    sys.stdout.write(frozen_yaml(style, info))
+    sys.stdout.write(frozen_yaml(style, info, plugins=args.plugin))
     return 0
 
 

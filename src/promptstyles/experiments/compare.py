@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
+from ..styles.freeze import frozen
 from .config import Experiment, Run, load_experiment
 from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
 from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
@@ -235,6 +236,7 @@ def compare(
                                                      progress=lambda d, t: report("generate", d, t))
             stored = {"label": run.label, "hash": fingerprint, "style": run.style.name,
                       "options": run.style.options, "variant": run.variant,
+                      "frozen_style": frozen(data.style, plugins=data.config.plugins),
                       "results": {"static": static, "training": training, "generation": generation},
                       "lengths": run_lengths, "responses": entries}
             write_json(path, stored)

@@ -9,6 +9,7 @@ template when it can be exported, and a note saying how to select it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import StyleError
@@ -16,7 +17,7 @@ from ._base import Style
 from .chat import ChatStyle
 from .registry import StyleInfo
 
-__all__ = ["declare", "freeze", "frozen_yaml"]
+__all__ = ["declare", "freeze", "frozen", "frozen_yaml"]
 
 DECLARABLE_HOOKS = ("system_turn_prefix", "user_turn_prefix", "__init__", "stop_sequences", "resolved_options")
 """Methods a chat style may override and still be declared: their results are read off the instance."""
@@ -73,7 +74,11 @@ def declare(style: Style) -> dict[str, Any]:
 
 
 def provenance(style: Style, info: StyleInfo | None) -> dict[str, Any]:
-    """Which registered style (plugin, distribution, version) and options ``style`` was built from."""
+    """Which registered style (plugin, distribution, version) and options ``style`` was built from; a style
+    reloaded from a frozen file keeps the provenance written there."""
+    earlier = getattr(type(style), "declaration", {}).get("frozen_from")
+    if info is None and earlier:
+        return dict(earlier)
     distribution, _, version = (info.distribution or "").partition(" ") if info else ("", "", "")
     return {"style": info.name if info else style.name, "plugin": info.plugin if info else None,
             "distribution": distribution or None, "version": version or None, "options": style.options}
@@ -95,15 +100,27 @@ def freeze(style: Style, info: StyleInfo | None, *, template: str | None = None)
     return document
 
 
-def frozen_yaml(style: Style, info: StyleInfo | None) -> str:
-    """:func:`freeze` as YAML, with the chat template for a style that cannot be declared but exported."""
-    from ._yaml import dump_yaml
+def frozen(style: Style, info: StyleInfo | None = None, *, plugins: Sequence[str] = ()) -> dict[str, Any]:
+    """:func:`freeze` with the registration looked up (when ``info`` is not given) and, for a style that cannot
+    be declared, its chat template when it can be exported; what ``compare`` keeps with every run."""
     from .export import chat_template
+    from .registry import default_registry
 
+    if info is None:
+        registry = default_registry(tuple(plugins))
+        found = registry.info(style.name) if style.name in registry else None
+        info = found if found is not None and isinstance(style, found.style) else None
     template = None
     if undeclarable(style) is not None:
         try:
             template = chat_template(style)
         except StyleError:
             template = None
-    return dump_yaml(freeze(style, info, template=template))
+    return freeze(style, info, template=template)
+
+
+def frozen_yaml(style: Style, info: StyleInfo | None = None, *, plugins: Sequence[str] = ()) -> str:
+    """:func:`frozen` as YAML, the file that ``style: {file: ...}`` reloads."""
+    from ._yaml import dump_yaml
+
+    return dump_yaml(frozen(style, info, plugins=plugins))
