@@ -65,7 +65,7 @@ def test_a_frozen_chat_style_reloads_and_renders_identically(name, tmp_path, cap
 
 
 def test_llama32s_date_of_today_is_frozen(tmp_path, capsys):
-    document, path = _freeze(capsys, tmp_path, "llama3.2")
+    document, _path = _freeze(capsys, tmp_path, "llama3.2")
     today = get_style("llama3.2").date
     assert f"Today Date: {today}\n\n" in document["system"]["prefix"]
     assert "date" not in document["options"]
