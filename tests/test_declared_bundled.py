@@ -91,6 +91,8 @@ def test_a_style_file_works_in_configs_and_the_cli(tmp_path, dataset_path, capsy
     record = '{"instruction": "Hi", "output": "Yo"}'
     assert main(["render", str(tmp_path / "styles" / "mine.yaml"), "--json", record]) == 0
     assert capsys.readouterr().out == "<|user|>\nHi<|end|>\n<|assistant|>\nYo<|end|>\n<|endoftext|>"
+    assert main(["validate", str(config)]) == 0
+    assert f"valid (style 'mine' declared in {tmp_path / 'styles' / 'mine.yaml'}" in capsys.readouterr().out
     assert main(["stats", str(config)]) == 0
     assert "style 'mine'" in capsys.readouterr().out
     assert main(["batch", str(config), "--color", "never"]) == 0

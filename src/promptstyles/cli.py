@@ -13,31 +13,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import yaml
-
+from ._cli_styles import STYLE_HELP, add_style_commands, style_and_info
 from .config import load_config
 from .errors import PluginError, PromptStylesError, RecordError
 from .records import to_record
+from .styles.declarative import is_style_file
 from .styles.registry import StyleRegistry, build_registry
 
 __all__ = ["main"]
 
 Command = Callable[[argparse.Namespace], int]
-STYLE_HELP = "a style name or alias, or the path of a declarative style file (.yaml or .yml)"
 
 
 def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
     return build_registry(tuple(plugins))
-
-
-def _options(pairs: Sequence[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PromptStylesError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value) if value else ""
-    return options
 
 
 def _print_table(rows: list[list[str]]) -> None:
@@ -79,7 +68,7 @@ def _record_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    style, _info = _style_and_info(args)
+    style, _info = style_and_info(args)
     record = _record_from_args(args)
     text = style.generation_prompt(record) if args.generation else style.render(record).text
     sys.stdout.write(text)
@@ -87,20 +76,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _style_and_info(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The STYLE argument built with its options, and its registration (None for a style file)."""
-    from .styles.declarative import is_style_file
-
-    registry = _registry(args.plugin)
-    registry.require(args.plugin, key=None)
-    style = registry.get(args.style, **_options(args.option))
-    return style, None if is_style_file(args.style) else registry.info(args.style)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from .styles.export import chat_template, write_chat_template
 
-    style, _info = _style_and_info(args)
+    style, _info = style_and_info(args)
     template = chat_template(style, generation_tags=args.generation_tags)
     if args.into:
         write_chat_template(args.into, template)
@@ -113,7 +92,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_freeze(args: argparse.Namespace) -> int:
     from .styles.freeze import frozen_yaml
 
-    style, info = _style_and_info(args)
+    style, info = style_and_info(args)
     sys.stdout.write(frozen_yaml(style, info, plugins=args.plugin))
     return 0
 
@@ -121,7 +100,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     style = config.build_style()
-    if isinstance(config.style, str):
+    if isinstance(config.style, str) and is_style_file(config.style):
+        origin = f"declared in {config.style}"
+    elif isinstance(config.style, str):
         info = _registry(config.plugins).info(config.style)
         origin = f"from plugin {info.plugin!r}"
     else:
@@ -248,22 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
     render.set_defaults(run=cmd_render)
 
-    export = commands.add_parser("export", help="print a style as a Hugging Face chat_template (jinja)")
-    export.add_argument("style", help=STYLE_HELP)
-    export.add_argument("--format", choices=("jinja",), default="jinja", help="output format (default jinja)")
-    export.add_argument("--generation-tags", action="store_true",
-                        help="wrap what the assistant mask trains in {%% generation %%} blocks")
-    export.add_argument("--into", metavar="TOKENIZER_CONFIG",
-                        help="set chat_template in this tokenizer_config.json instead of printing it")
-    export.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
-    export.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
-    export.set_defaults(run=cmd_export)
-
-    freeze = commands.add_parser("freeze", help="print a style resolved, as a YAML file style: {file: ...} reloads")
-    freeze.add_argument("style", help=STYLE_HELP)
-    freeze.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
-    freeze.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
-    freeze.set_defaults(run=cmd_freeze)
+    add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")
