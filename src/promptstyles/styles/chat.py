@@ -12,9 +12,11 @@ around the message text, kept in separate parts so that record text never become
 
 Most formats only set these strings. Formats without a system turn of their own fold the system prompt
 into the first or the last user turn (``system_turn = "first_user"`` or ``"last_user"``, wrapped in
-``fold_template``); anything stranger overrides :meth:`ChatStyle.system_turn_prefix`,
-:meth:`ChatStyle.user_turn_prefix` or :meth:`ChatStyle.content`. Validation of the role order is shared,
-and its errors name the turn.
+``fold_template``, trimmed as ``fold_strip`` says). Every switch has a key in a declarative style, so a format
+set only by these attributes can be written in YAML, frozen and exported as a chat template; a style may still
+override :meth:`ChatStyle.system_turn_prefix` or :meth:`ChatStyle.user_turn_prefix` (read off the instance
+when frozen), and anything stranger :meth:`ChatStyle.content`, which no declaration can express.
+Validation of the role order is shared, and its errors name the turn.
 """
 
 from __future__ import annotations
