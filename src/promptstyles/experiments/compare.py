@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
+from ..styles.freeze import frozen
 from .cautions import style_warnings
 from .config import Experiment, Run, load_experiment
 from .differences import GENERATION_PLOTTED, metric_intervals, paired_differences
@@ -231,6 +232,7 @@ def compare(
                                                      progress=lambda d, t: report("generate", d, t))
             stored = {"label": run.label, "hash": fingerprint, "style": run.style.name,
                       "options": run.style.options, "variant": run.variant,
+                      "frozen_style": frozen(data.style, plugins=data.config.plugins),
                       "results": {"static": static, "training": training, "generation": generation},
                       "lengths": run_lengths, "responses": entries}
             write_json(path, stored)
