@@ -292,13 +292,3 @@ def test_importing_the_kit_does_not_import_pytest():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
-
-def test_the_readme_style_plugin_example_conforms():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    example = readme[readme.index("# my_styles.py, with"):]
-    namespace: dict = {}
-    exec(example[: example.index("```")], namespace)
-    style = namespace["Terse"]()
-    assert style.render({"instruction": "Add the numbers.", "input": "1 2", "output": "3"}).text == (
-        "Add the numbers.\n1 2\nAnswer: 3")
-    assert_conforms(style)
