@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from engine_styles import TagChat, registered_style
 
-from promptstyles import Part, PartKind, PromptStylesError, Rendered, StyleError, available_styles, get_style
+from promptstyles import Part, PartKind, PromptStylesError, Rendered, Style, StyleError, available_styles, get_style
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.testing import PROPERTIES, ConformanceError, Failure, assert_conforms, check_style
 
@@ -292,3 +292,25 @@ def test_importing_the_kit_does_not_import_pytest():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
+
+
+def test_markup_special_in_the_tokenizer_in_use_must_be_declared():
+    """No other style's family covers it: the model's own tokenizer says ``<|eot_id|>`` is special."""
+    pytest.importorskip("tokenizers")
+    folder = MODELS / "llama-3-8b-instruct"
+    if not folder.is_dir():
+        pytest.skip(f"tokenizer folder {folder} not found")
+
+    class EotPlain(Style):
+        name = "eotplain"
+
+        def parts(self, record, *, generation=False):
+            parts = [Part(record.instruction, PartKind.PROMPT), Part("\nA:", PartKind.RESPONSE_HEADER, True)]
+            if not generation:
+                parts += [Part(" ", PartKind.RESPONSE, True), Part(record.output, PartKind.RESPONSE),
+                          Part("<|eot_id|>", PartKind.END, True)]
+            return parts
+
+    assert failures(EotPlain(), tokenizer=get_tokenizer(path=folder), properties=["special tokens declared"]) == [
+        "special tokens declared [all records]: markup token '<|eot_id|>' is special but not in special_tokens"]
+    check_style(EotPlain(), properties=["special tokens declared"])  # ordinary text for gpt2
