@@ -314,3 +314,8 @@ def test_markup_special_in_the_tokenizer_in_use_must_be_declared():
     assert failures(EotPlain(), tokenizer=get_tokenizer(path=folder), properties=["special tokens declared"]) == [
         "special tokens declared [all records]: markup token '<|eot_id|>' is special but not in special_tokens"]
     check_style(EotPlain(), properties=["special tokens declared"])  # ordinary text for gpt2
+
+
+def test_declared_tokens_are_looked_for_in_the_battery_too():
+    """A user's records without a system prompt do not make command-r's system token look unused."""
+    check_style("command-r", records=ONE, properties=["special tokens declared"])

@@ -82,8 +82,10 @@ def check_style(
     if needs_tokens:
         tokenizer, extend = _tokenizer(style, tokenizer)
         if "special tokens declared" in selected:
+            # Declared tokens are looked for in the battery too: a user's records may never need, say, a system turn.
+            seen = renderings if records is None else [*renderings, *_render_all(style, default_records(style), [])]
             failures += _run("special tokens declared", "all records",
-                             lambda: special_token_failures(style, renderings, _other_specials(style),
+                             lambda: special_token_failures(style, seen, _other_specials(style),
                                                             lambda token: tokenizer.special_id(token) is not None))
         failures += _token_failures(style, tokenizer, extend, renderings, selected)
     failures = [f for f in failures if f.property in selected]

@@ -36,7 +36,8 @@ def style_markers(style: Style) -> tuple[str, ...]:
 
 def default_records(style: Style) -> list[Case]:
     """The built-in battery: instruction with and without input, unicode, whitespace-only input, long text,
-    the style's own markers inside record text, and conversations when the style renders them."""
+    the style's own markers inside record text, and conversations (one with a whitespace-only message, one
+    with a system prompt, which a style may refuse) when the style renders them."""
     markers = " ".join(style_markers(style))
     long_text = " ".join(f"Sentence number {n} of a long instruction." for n in range(400))
     cases = [
@@ -56,6 +57,7 @@ def default_records(style: Style) -> list[Case]:
         turns = [("user", "Hi there."), ("assistant", "Hello! How can I help?"), ("user", "Add 2 and 3."),
                  ("assistant", "5.")]
         cases.append(Case("conversation", _conversation(turns)))
+        cases.append(Case("whitespace-only message", _conversation([("user", " \n\t "), ("assistant", "Ok.")])))
         cases.append(Case("conversation with system", _conversation([("system", "Be brief."), *turns]),
                           optional=True))
     return cases
