@@ -75,7 +75,7 @@ def test_a_declared_style_records_its_options_and_declaration():
     other_markup = load_config({"style": {**declared, "user": {"prefix": "User: "}},
                                 "style_options": {"system": "Sys."}}).build_style()
     assert len({key(style=style), key(style=other_option), key(style=other_markup)}) == 3
-    with pytest.raises(StyleError, match="^style 'mine' has no option 'sytem'; it accepts: system, joiner, bos; "
+    with pytest.raises(StyleError, match="^style 'mine' has no option 'sytem'; it accepts: system, joiner, bos, date; "
                                          "did you mean 'system'\\?$"):
         load_config({"style": declared, "style_options": {"sytem": "Sys."}}).build_style()
 

@@ -116,7 +116,7 @@ def test_a_declared_style_may_not_shadow_a_registered_name(name, owner):
 def test_a_declared_style_lists_its_options_on_a_typo():
     config = load_config({"style": yaml.safe_load("{name: mine, assistant: {header: 'A: '}}"),
                           "style_options": {"joner": " "}})
-    with pytest.raises(StyleError, match="^style 'mine' has no option 'joner'; it accepts: system, joiner, bos; "
+    with pytest.raises(StyleError, match="^style 'mine' has no option 'joner'; it accepts: system, joiner, bos, date; "
                                          "did you mean 'joiner'\\?$"):
         config.build_style()
 

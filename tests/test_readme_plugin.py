@@ -10,6 +10,7 @@ import pytest
 
 from promptstyles import InstructionRecord, PromptStylesError, load_config, to_record
 from promptstyles.cli import main
+from promptstyles.testing import assert_conforms
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -36,9 +37,10 @@ def test_the_readme_plugin_renders_instruction_and_input(config_path, capsys):
     assert style.name == "terse"
     with_input = InstructionRecord("Add the numbers.", "1 2", "3")
     assert style.render(with_input).text == "Add the numbers.\n1 2\nAnswer: 3"
-    assert style.generation_prompt(with_input) == "Add the numbers.\n1 2\nAnswer: "
+    assert style.generation_prompt(with_input) == "Add the numbers.\n1 2\nAnswer:"
     assert style.render(InstructionRecord("Say hi.", "", "Hi.")).text == "Say hi.\nAnswer: Hi."
     assert "Add the numbers.\n        1 2\n        Answer: 3\n" in readme_plugin()  # its docstring shows this output
+    assert_conforms(style)  # e.g. its generation ids are a prefix of its training ids
     assert main(["validate", str(config_path)]) == 0
     assert "valid (style 'terse' from plugin 'my_styles'" in capsys.readouterr().out
 

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import yaml
-
+from ._cli_check import add_check_command
+from ._cli_styles import STYLE_HELP, add_style_commands, style_and_info
 from .config import load_config
-from .data.modes import MASK_MODES
 from .errors import PluginError, PromptStylesError, RecordError
 from .records import to_record
+from .styles.declarative import is_style_file
 from .styles.registry import StyleRegistry, build_registry
 
 __all__ = ["main"]
@@ -28,16 +28,6 @@ Command = Callable[[argparse.Namespace], int]
 
 def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
     return build_registry(tuple(plugins))
-
-
-def _options(pairs: Sequence[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PromptStylesError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value) if value else ""
-    return options
 
 
 def _print_table(rows: list[list[str]]) -> None:
@@ -79,9 +69,7 @@ def _record_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    registry = _registry(args.plugin)
-    registry.require(args.plugin, key=None)
-    style = registry.get(args.style, **_options(args.option))
+    style, _info = style_and_info(args)
     record = _record_from_args(args)
     text = style.generation_prompt(record) if args.generation else style.render(record).text
     sys.stdout.write(text)
@@ -89,10 +77,33 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .styles.export import chat_template, write_chat_template
+
+    style, _info = style_and_info(args)
+    template = chat_template(style, generation_tags=args.generation_tags)
+    if args.into:
+        write_chat_template(args.into, template)
+        print(f"{args.into}: chat_template set to style {style.name!r}")
+    else:
+        print(template)
+    return 0
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from .styles.freeze import frozen_yaml
+
+    style, info = style_and_info(args)
+    sys.stdout.write(frozen_yaml(style, info, plugins=args.plugin))
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     style = config.build_style()
-    if isinstance(config.style, str):
+    if isinstance(config.style, str) and is_style_file(config.style):
+        origin = f"declared in {config.style}"
+    elif isinstance(config.style, str):
         info = _registry(config.plugins).info(config.style)
         origin = f"from plugin {info.plugin!r}"
     else:
@@ -198,77 +209,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(text: str) -> str:
-    """Text on one line: backslashes, newlines, tabs and carriage returns escaped."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-
-
-_SHOWN = 5
-
-
-def _some(names: Sequence[str]) -> str:
-    """The first few names, and how many more there are."""
-    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
-
-
-def _print_check(result: Any) -> None:
-    tokenizer = f"tokenizer {result.tokenizer}" if result.tokenizer else "text only"
-    print(f"check {result.style!r} against the chat template of {result.template} ({tokenizer}, mask {result.mask})")
-    differ = [case.name for case in result.cases if case.status == "differ"]
-    if differ:
-        print(f"differ: {_some(differ)}")
-    for case in result.cases:
-        if case.status == "known deviation":
-            print(f"known deviation in {case.name!r}: {case.reason}")
-    first = next((case for case in result.cases if case.status == "differ"), None)
-    if first is not None and first.reason:
-        print(f"first difference in {first.name!r}: {' '.join(first.reason.split())}")
-    if first is not None and first.text is not None:
-        text = first.text
-        print(f"first difference in {first.name!r}, at character {text.position}:")
-        for side, rest in (("style", text.style), ("template", text.template)):
-            print(f"  {side + ':':<10}{_shown(text.before + rest)}")
-        print(" " * (12 + len(_shown(text.before))) + "^")
-    if first is not None and first.ids is not None:
-        ids = first.ids
-        print(f"first different id in {first.name!r}, at token {ids.position}:")
-        for side, shown in (("style", ids.style), ("template", ids.template)):
-            tokens = [(">" if ids.start + offset == ids.position else "") + f"{token_id} {text!r}"
-                      for offset, (token_id, text) in enumerate(shown)]
-            print(f"  {side + ':':<10}" + "  ".join(tokens))
-    seams = [f"{case.name} (token {case.seam})" for case in result.cases if case.seam is not None]
-    if seams:
-        print(f"seam merges in {len(seams)} case{'s' if len(seams) > 1 else ''} (parts encoded one by one give other "
-              f"ids than the whole text, which is what is trained): {_some(seams)}")
-    for case in result.cases:
-        if case.untrained_ends:
-            turns = ", ".join(map(str, case.untrained_ends))
-            print(f"untrained end marker in {case.name!r}: assistant turn {turns} is not trained to stop under "
-                  f"mask {result.mask!r}")
-    print(f"{len(result.cases)} cases, {result.count('agree')} agree, {result.count('differ')} differ, "
-          f"{result.count('known deviation')} known deviations")
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check_style
-
-    registry = _registry(args.plugin)
-    registry.require(args.plugin, key=None)
-    style = registry.get(args.style, **_options(args.option))
-    records: Sequence[Any] = ()
-    if args.data is not None:
-        from .data.loading import load_records
-
-        records = load_records(args.data).records
-    from .data.tokenizer_registry import load_tokenizer
-
-    tokenizer = load_tokenizer(path=args.tokenizer, special_tokens=style.special_tokens, plugins=args.plugin)
-    result = check_style(style, args.tokenizer, tokenizer=tokenizer, records=records, mask=args.mask)
-    _print_check(result)
-    return 0 if result.ok else 1
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptstyles", description="Prompt styles for instruction fine-tuning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -280,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=cmd_list)
 
     render = commands.add_parser("render", help="print one record rendered in a style, exactly")
-    render.add_argument("style", help="style name or alias")
+    render.add_argument("style", help=STYLE_HELP)
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", metavar="FILE", help="JSON or JSONL file of records")
     source.add_argument("--json", metavar="RECORD", help="one record as a JSON object")
@@ -290,15 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
     render.set_defaults(run=cmd_render)
 
-    check = commands.add_parser("check", help="compare a style with a model's own chat template, as text and ids")
-    check.add_argument("style", help="style name or alias")
-    check.add_argument("--tokenizer", required=True, metavar="PATH",
-                       help="the model's tokenizer folder (tokenizer.json, tokenizer_config.json with chat_template)")
-    check.add_argument("--data", metavar="FILE", help="also check these records (JSON or JSONL)")
-    check.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a style option")
-    check.add_argument("--mask", choices=MASK_MODES, default="assistant", help="the mask whose end markers to check")
-    check.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="also load this module")
-    check.set_defaults(run=cmd_check)
+    add_check_command(commands)
+
+    add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")

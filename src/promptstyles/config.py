@@ -2,8 +2,9 @@
 
 Example (every key optional; these are the defaults unless noted)::
 
-    style: alpaca                 # a registered style name or alias, or an inline chat format (see
-                                  # promptstyles/styles/declarative.py): {name, system, user, assistant, ...}
+    style: alpaca                 # a registered style name or alias, an inline chat format (see
+                                  # promptstyles/styles/declarative.py): {name, system, user, assistant, ...},
+                                  # or one in its own file: {file: my-format.yaml} (relative: to this file)
     style_options: {}             # keyword options of the style, e.g. {system: "You are ..."}
     plugins: []                   # extra plugin modules to load, e.g. [my_styles] (found next to the YAML
                                   # file too) or [./styles/my_styles.py]; one that fails to load is an error
@@ -48,13 +49,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ._schema import Invalid, from_mapping, read_yaml, to_mapping
+from ._schema import Invalid, Lines, from_mapping, read_yaml, to_mapping
 from .data.loading import REFERENCE_DATA_URL
 from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
-from .errors import ConfigError, StyleError
+from .errors import ConfigError
 from .plugins import is_path
 from .styles._base import Style
-from .styles.declarative import DeclarativeStyle, build_declarative_style
+from .styles.declarative import DeclarativeStyle, is_style_file, read_style_file
 
 __all__ = [
     "REFERENCE_DATA_URL",
@@ -207,13 +208,7 @@ class Config:
         registry = default_registry(tuple(self.plugins))
         registry.require(self.plugins)
         if isinstance(self.style, DeclarativeStyle):
-            name = self.style.name
-            if name in registry:
-                info = registry.info(name)
-                origin = f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
-                raise StyleError(f"declared style {name!r} would shadow the registered style {info.name!r} "
-                                 f"from {origin}; give the declaration another name, e.g. '{name}-custom'")
-            return build_declarative_style(self.style, **self.style_options)
+            return registry.declared(self.style, **self.style_options)
         return registry.get(self.style, **self.style_options)
 
 
@@ -252,16 +247,47 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return replace(config, plugins=plugins) if plugins != config.plugins else config
 
 
+def _style_file(data: Any, lines: Lines, source: str | None, base: Path) -> Any:
+    """``data`` with ``style: {file: F}`` (or ``style: F.yaml``) as the file's checked, absolute path.
+
+    The file is read now, so that its errors (with its own key paths and lines) come with the config's.
+    """
+    style = data.get("style") if isinstance(data, Mapping) else None
+    if isinstance(style, Mapping) and "file" in style:
+        extra = sorted(str(key) for key in style if key != "file")
+        if extra:
+            raise ConfigError("give style.file alone; put the other keys in the style file",
+                              path=f"style.{extra[0]}", line=lines.get(("style", extra[0])), source=source)
+        key: tuple[str, ...] = ("style", "file")
+        file = style["file"]
+    elif isinstance(style, str) and is_style_file(style):
+        key, file = ("style",), style
+    else:
+        return data
+    dotted, line = ".".join(key), lines.get(key)
+    if not isinstance(file, str) or not is_style_file(file):
+        raise ConfigError(f"expected the path of a .yaml or .yml style file, got {file!r:.60}", path=dotted,
+                          line=line, source=source)
+    path = Path(file).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise ConfigError(f"style file {path} not found (a relative path is read from the config's folder)",
+                          path=dotted, line=line, source=source)
+    read_style_file(path)
+    return {**data, "style": str(path)}
+
+
 def load_config(source: str | Path | Mapping[str, Any] | Config) -> Config:
     """A validated :class:`Config` from a YAML file path, a mapping, or a ``Config`` (returned as is)."""
     if isinstance(source, Config):
         return source
     if isinstance(source, Mapping):
-        return from_mapping(Config, source)
+        return from_mapping(Config, _style_file(source, {}, None, Path.cwd()))
     if not isinstance(source, (str, Path)):
         raise ConfigError(f"expected a YAML path or a mapping, got {type(source).__name__}")
     data, lines = read_yaml(source)
     if data is None:
         data = {}
+    data = _style_file(data, lines, str(source), Path(source).parent)
     config = from_mapping(Config, data, lines=lines, source=str(source))
     return _resolve_paths(config, Path(source).parent)

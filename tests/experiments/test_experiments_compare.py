@@ -77,7 +77,17 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
     responses = json.loads((folder / "responses.json").read_text(encoding="utf-8"))
     assert [len(responses[s]) for s in ("alpaca", "chatml")] == [2, 2]
     assert responses["chatml"][0]["prompt"].endswith("<|im_start|>assistant\n")
-    for name in ("loss_curves.png", "token_lengths.png", "padding_truncation.png"):
+    for style in ("alpaca", "chatml"):  # the generation results summarise the judged responses
+        generation, entries = on_disk["styles"][style]["generation"], responses[style]
+        assert generation["examples"]["records"] == [entry["record"] for entry in entries]
+        assert generation["examples"]["ended"] == [int(entry["ended"]) for entry in entries]
+        assert generation["stop_rate"] == sum(entry["ended"] for entry in entries) / 2
+        assert generation["leak_rate"] == sum(entry["leak"] is not None for entry in entries) / 2
+        assert generation["cut"] == sum(entry["stopped"] == "length" for entry in entries)
+        assert not any(entry["ended"] and entry["stopped"] == "length" for entry in entries)
+    assert report.index("## Warnings") < report.index("## Paired differences against " + results["paired"][0]["best"])
+    assert len(results["paired"]) == 6  # the other style against the best: the loss and five generation metrics
+    for name in ("loss_curves.png", "token_lengths.png", "padding_truncation.png", "generation_metrics.png"):
         path = folder / name
         assert png_size(path) == (1000, 420)
         assert 5_000 < path.stat().st_size < 300_000
@@ -225,9 +235,13 @@ def test_notes_compare_lengths_and_warn_about_truncation(run: tuple[Path, dict[s
         f"Tokens per example against alpaca ({static['alpaca']['tokens_mean']:.1f}): chatml {abs(change):.1%} "
         f"{'fewer' if change < 0 else 'more'} ({static['chatml']['tokens_mean']:.1f})."
     )
-    warned = [note.split(":")[0] for note in results["notes"] if "were cut at the maximum length" in note]
-    assert warned == [label for label, values in static.items() if values["truncated"]]
+    warned = [line for line in results["warnings"] if "were cut at the maximum length" in line]
+    assert warned == [
+        f"{label}: truncated examples: {values['truncated']} of 60 were cut at the maximum length, so its headline"
+        " loss leaves out their cut response tokens; raise collate.allowed_max_length for a like-for-like"
+        " comparison." for label, values in static.items() if values["truncated"]]
     assert warned  # the fixture's maximum length cuts some examples
+    assert not any("were cut at the maximum length" in note for note in results["notes"])
 
 
 def test_seeds_repeat_each_run_and_report_mean_and_spread(tmp_path: Path) -> None:

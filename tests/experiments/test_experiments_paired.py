@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from promptstyles import build_dataloaders
 from promptstyles.experiments import sample_data_path
 from promptstyles.experiments.model import GPT, GPTConfig
-from promptstyles.experiments.paired import example_losses, paired_bootstrap
+from promptstyles.experiments.paired import bootstrap_interval, example_losses, paired_bootstrap
 from promptstyles.experiments.train import evaluate
 
 
@@ -37,3 +38,34 @@ def test_the_bootstrap_pairs_examples_by_record_and_is_seeded() -> None:
     assert result is not None and result["low"] < result["difference"] < result["high"]
     assert result == paired_bootstrap(noisy, second)
     assert paired_bootstrap(first, {"records": [1], "nll": [1.0], "tokens": [1]}) is None
+
+
+def test_a_known_difference_gives_an_interval_that_excludes_zero_with_the_right_sign() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.normal(0.5, 0.2, size=40)
+    records = list(range(100, 140))
+    better = {"records": records, "f1": (base + 0.3 + rng.normal(0, 0.05, size=40)).tolist()}
+    worse = {"records": records, "f1": base.tolist()}
+    result = paired_bootstrap(better, worse, value="f1", weight=None)
+    assert result is not None
+    assert result["difference"] == pytest.approx(float(np.mean(better["f1"]) - np.mean(worse["f1"])))
+    assert 0.25 < result["low"] < result["difference"] < result["high"] < 0.35
+    flipped = paired_bootstrap(worse, better, value="f1", weight=None)
+    assert flipped is not None and flipped["high"] < 0 and flipped["difference"] == pytest.approx(-result["difference"])
+
+
+def test_no_difference_gives_an_interval_that_holds_zero() -> None:
+    records = list(range(20))
+    first = {"records": records, "ended": [1, 0] * 10}
+    second = {"records": records, "ended": [0, 1] * 10}  # the same rate, on other examples
+    result = paired_bootstrap(first, second, value="ended", weight=None)
+    assert result is not None and result["difference"] == 0.0
+    assert result["low"] < 0 < result["high"]
+
+
+def test_one_runs_interval_is_seeded_and_weighted() -> None:
+    assert bootstrap_interval([2.0, 2.0, 2.0], [1, 1, 1]) == (2.0, 2.0)
+    assert bootstrap_interval([3.0, 1.0], [3, 1]) == (1.0, 1.0)  # a ratio of sums: 1 per unit of weight
+    low, high = bootstrap_interval([0, 1, 0, 1, 1])  # type: ignore[misc]
+    assert 0 <= low < 0.6 < high <= 1 and bootstrap_interval([0, 1, 0, 1, 1]) == (low, high)
+    assert bootstrap_interval([]) is None

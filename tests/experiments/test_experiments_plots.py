@@ -9,6 +9,7 @@ from pathlib import Path
 from promptstyles.experiments.plots import (
     HEIGHT,
     WIDTH,
+    plot_generation_metrics,
     plot_length_distributions,
     plot_loss_curves,
     plot_padding_truncation,
@@ -48,3 +49,12 @@ def test_padding_and_truncation_png_replaces_an_old_file(tmp_path: Path) -> None
     plot_padding_truncation({"alpaca": 0.25, "chatml": 0.125}, {"alpaca": 3}, target)
     assert png_size(target) == (WIDTH, HEIGHT)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["padding.png"]
+
+
+def test_generation_metrics_png_with_intervals_and_a_style_without_values(tmp_path: Path) -> None:
+    generation = {"alpaca": {"stop_rate": 0.25, "leak_rate": 0.5, "length_ratio": 1.4},
+                  "phi3": {"stop_rate": 1.0, "leak_rate": 0.0, "length_ratio": 0.9},
+                  "chatml": {"stop_rate": None, "leak_rate": None, "length_ratio": None}}
+    intervals = {"alpaca": {"generation.stop_rate": (0.0, 0.5), "generation.length_ratio": (1.1, 1.8)}}
+    path = plot_generation_metrics(generation, intervals, tmp_path / "generation.png")
+    assert png_size(path) == (WIDTH, HEIGHT)

@@ -7,6 +7,9 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
+from promptstyles.experiments.differences import paired_differences
 from promptstyles.experiments.report import flat_rows, rank_styles, render_markdown, verdict, write_report
 
 
@@ -169,3 +172,76 @@ def test_generation_that_scores_nothing_is_said_plainly() -> None:
     assert render_markdown(data).splitlines()[4] == (
         "Generation measured nothing for alpaca, chatml: token F1 and ROUGE-L are 0 (every response is empty).")
     assert "Generation measured nothing" not in render_markdown(results())
+
+
+def test_warnings_follow_the_verdict_one_line_per_problem() -> None:
+    data = results()
+    data["styles"]["alpaca"]["generation"] |= {"n": 6, "stop_rate": 0.0, "cut": 6, "leak_rate": 0.5, "empty": 2,
+                                               "leak_markers": {"### Instruction:": 2, "### Input:": 1}}
+    data["styles"]["phi3"]["generation"] |= {"n": 6, "stop_rate": 2 / 6, "cut": 4, "leak_rate": 0.0, "empty": 0}
+    data["styles"]["chatml"]["generation"] |= {"n": 6, "stop_rate": 0.5, "cut": 3, "leak_rate": 0.0, "empty": 0}
+    data["styles"]["chatml"]["static"]["truncated"] = 0
+    data["styles"]["phi3"]["static"]["truncated"] = 0
+    lines = render_markdown(data).splitlines()
+    start = lines.index("## Warnings")
+    assert start == 4 and lines[2].startswith("**phi3** is best")
+    assert lines[start:start + 8] == [
+        "## Warnings",
+        "",
+        "- alpaca: never stops: 0 of 6 responses end at its end marker; 6 ran to max_new_tokens and were cut.",
+        "- alpaca: markup leaks: 3 of 6 responses hold its markup or open a new turn (`### Instruction:` 2x,"
+        " `### Input:` 1x).",
+        "- alpaca: empty answers: 2 of 6 responses are empty.",
+        "- alpaca: truncated examples: 1 of 60 were cut at the maximum length, so its headline loss leaves out"
+        " their cut response tokens; raise collate.allowed_max_length for a like-for-like comparison.",
+        "- phi3: rarely stops: 2 of 6 responses end at its end marker; 4 ran to max_new_tokens and were cut.",
+        "",
+    ]
+    data["styles"]["alpaca"]["generation"] = {"n": 6, "stop_rate": 1.0, "leak_rate": 0.0, "empty": 0}
+    data["styles"]["phi3"]["generation"]["stop_rate"] = 0.5
+    data["styles"]["alpaca"]["static"]["truncated"] = 0
+    assert "## Warnings" not in render_markdown(data)
+
+
+def test_paired_differences_against_the_best_run_per_metric(tmp_path: Path) -> None:
+    data = with_examples([5.0, 5.0, 5.0], [4.0, 4.0, 4.0], [2, 2, 2])
+    records = [1, 2, 3, 4, 5, 6]
+    data["styles"]["phi3"]["generation"]["examples"] = {
+        "records": records, "ended": [1] * 6, "leaked": [0] * 6, "token_f1": [0.0] * 6, "rouge_l": [0.0] * 6,
+        "words": [3] * 6, "reference_words": [3] * 6}
+    data["styles"]["alpaca"]["generation"]["examples"] = {
+        "records": records[::-1], "ended": [0] * 6, "leaked": [1] * 6, "token_f1": [0.0] * 6, "rouge_l": [0.0] * 6,
+        "words": [3, 1, 5, 3, 1, 5], "reference_words": [3] * 6}
+    rows = paired_differences(data)
+    assert [(row["style"], row["label"], row["finding"]) for row in rows] == [
+        ("alpaca", "val loss, response text", "worse than phi3"),
+        ("alpaca", "stop rate", "worse than phi3"),
+        ("alpaca", "leak rate", "worse than phi3"),
+        ("alpaca", "token F1", "measured nothing"),
+        ("alpaca", "ROUGE-L", "measured nothing"),
+        ("alpaca", "length / reference", "no detectable difference"),
+    ]
+    assert (rows[1]["difference"], rows[1]["low"], rows[1]["high"], rows[1]["examples"]) == (-1.0, -1.0, -1.0, 6)
+    assert rows[5]["difference"] == 0.0 and rows[5]["low"] < 0 < rows[5]["high"]
+    lines = render_markdown(data).splitlines()
+    start = lines.index("## Paired differences against phi3")
+    assert lines[start + 4:start + 10] == [
+        "| style | metric | difference | 95% interval | ± seeds | examples | finding |",
+        "|---|---|---:|---:|---:|---:|---|",
+        "| alpaca | val loss, response text | +0.5 | [+0.5, +0.5] |  | 3 | worse than phi3 |",
+        "| alpaca | stop rate | -1 | [-1, -1] |  | 6 | worse than phi3 |",
+        "| alpaca | leak rate | +1 | [+1, +1] |  | 6 | worse than phi3 |",
+        "| alpaca | token F1 |  |  |  |  | measured nothing |",
+    ]
+    write_report(data, tmp_path)
+    with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
+        alpaca = next(row for row in csv.DictReader(handle) if row["style"] == "alpaca")
+    assert [alpaca[f"vs_best.generation.stop_rate.{key}"] for key in ("difference", "low", "high", "finding")] == [
+        "-1.0", "-1.0", "-1.0", "worse than phi3"]
+    assert alpaca["vs_best.generation.token_f1.finding"] == "measured nothing"
+    assert alpaca["vs_best.generation.token_f1.difference"] == ""
+    # the loss margin within the seeds' spread is no finding, whatever the interval
+    for name in ("phi3", "alpaca"):
+        data["styles"][name]["training"]["val_response_loss_std"] = 0.3
+    assert paired_differences(data)[0]["finding"] == "no detectable difference"
+    assert paired_differences(data)[0]["spread"] == pytest.approx(0.6)

@@ -12,7 +12,7 @@ the right, as the template strips the folded text as a whole). There is no defau
 generation prompt ends with ``[/INST]``; the space before the answer belongs to the answer.
 """
 
-from promptstyles import ChatStyle, Turn
+from promptstyles import ChatStyle
 
 __all__ = ["Llama2Style"]
 
@@ -22,18 +22,11 @@ class Llama2Style(ChatStyle):
     description = "Llama-2 chat: <s>[INST] <<SYS>>...<</SYS>> ... [/INST] ... </s>"
     special_tokens = ("<s>", "</s>")
     bos_token = "<s>"
-    user_prefix = "[INST] "
+    user_prefix, later_user_prefix = "[INST] ", "<s>[INST] "
     response_header, response_lead, response_end = " [/INST]", " ", " </s>"
     system_turn = "first_user"
     fold_template = ("<<SYS>>\n", "\n<</SYS>>\n\n")
     alternate = True
     strip_roles = frozenset({"user", "assistant"})
+    fold_strip = "right"
     stops = ("</s>", "[INST]")
-
-    def user_turn_prefix(self, *, first: bool) -> str:
-        return self.user_prefix if first else self.bos_token + self.user_prefix
-
-    def content(self, turn: Turn, *, folded: bool = False):
-        if folded:
-            return turn.trimmed(left=False)
-        return super().content(turn)

@@ -22,24 +22,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from promptstyles import StyleError
+from promptstyles.styles.declarative import date_text
 
 from .llama3 import Llama3Style
 
-__all__ = ["Llama31Style", "date_text"]
-
-DATE_FORMAT = "%d %b %Y"
-"""How the templates write a date (``strftime_now("%d %b %Y")``): ``26 Jul 2024``."""
-
-
-def date_text(style: str, date: Any) -> str:
-    """The ``date`` option as the template writes it; a YAML date (``2024-07-26``) is formatted."""
-    if isinstance(date, dt.date):
-        return date.strftime(DATE_FORMAT)
-    if not isinstance(date, str) or not date.strip() or "\n" in date:
-        raise StyleError(f"style {style!r}: option 'date' must be a one-line string such as '26 Jul 2024' "
-                         f"or a date, got {date!r}")
-    return date
+__all__ = ["Llama31Style"]
 
 
 class Llama31Style(Llama3Style):
@@ -52,9 +39,7 @@ class Llama31Style(Llama3Style):
 
     def __init__(self, *, date: str | dt.date | None = None, **options: Any) -> None:
         super().__init__(**options)
-        if date is None:
-            date = self.default_date or dt.datetime.now().strftime(DATE_FORMAT)
-        self.date = date_text(self.name, date)
+        self.date = date_text(self.name, self.default_date if date is None else date)
 
     def system_turn_prefix(self) -> str:
         return f"{self.system_prefix}Cutting Knowledge Date: December 2023\nToday Date: {self.date}\n\n"

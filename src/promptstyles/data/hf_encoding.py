@@ -22,6 +22,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .arrays import block_offsets
+
 __all__ = ["PartIds", "PartsEncoder", "TextPart", "utf8_starts"]
 
 
@@ -125,32 +127,65 @@ class PartsEncoder:
         return [_part_ids(parts, ids, starts) for parts, (ids, starts) in zip(examples, encoded)]  # noqa: B905
 
     def encode_with_starts(self, examples: Sequence[Sequence[TextPart]]) -> list[tuple[list[int], np.ndarray]]:
-        """Each example's ids, and the character of its text at which each token starts."""
+        """Each example's ids, and the character of its text at which each token starts.
+
+        The added tokens of the whole batch are checked against the record text at once; only the rare
+        example where one touches record text is looked at on its own (see the module docstring).
+        """
         texts = ["".join(part.text for part in parts) for parts in examples]
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
-        return [
-            self._guard(parts, text, encoding.ids, encoding.offsets)
-            for parts, text, encoding in zip(examples, texts, encodings)  # noqa: B905 - same length
-        ]
+        if not texts:
+            return []
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        ids = [encoding.ids for encoding in encodings]
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+        spans = np.fromiter(
+            itertools.chain.from_iterable(itertools.chain.from_iterable(e.offsets for e in encodings)),
+            dtype=np.int64, count=2 * len(flat),
+        ).reshape(-1, 2)
+        token_example = np.repeat(np.arange(len(ids)), counts)
+        text_base = block_offsets(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        suspects = self._suspects(examples, flat, spans + text_base[token_example, None], text_base)
+        token_base = block_offsets(counts)
+        starts = np.maximum.accumulate(spans[:, 0] + text_base[token_example]) - text_base[token_example]
+        out = [(ids[i], starts[token_base[i] : token_base[i + 1]]) for i in range(len(ids))]
+        for i in np.unique(token_example[suspects]).tolist():
+            out[i] = self._guard(examples[i], texts[i], ids[i], spans[token_base[i] : token_base[i + 1]])
+        return out
+
+    def _suspects(
+        self, examples: Sequence[Sequence[TextPart]], flat: np.ndarray, spans: np.ndarray, text_base: np.ndarray,
+    ) -> np.ndarray:
+        """Tokens of the batch (flat positions) that are added tokens overlapping some record text."""
+        added = np.flatnonzero(self._is_added[flat])
+        if not added.size:
+            return added
+        lengths = np.fromiter((len(p.text) for parts in examples for p in parts), dtype=np.int64)
+        record = np.fromiter((not p.markup for parts in examples for p in parts), dtype=bool, count=len(lengths))
+        part_ends = np.cumsum(lengths)
+        keep = record & (lengths > 0)
+        starts, ends = (part_ends - lengths)[keep], part_ends[keep]
+        begin, end = spans[added, 0], spans[added, 1]
+        first = np.searchsorted(ends, begin, side="right")  # the first record text ending after the token starts
+        hit = first < len(ends)
+        hit[hit] &= starts[first[hit]] < end[hit]
+        return added[hit]
 
     def _guard(
-        self, parts: Sequence[TextPart], text: str, ids: list[int], offsets: list[tuple[int, int]],
+        self, parts: Sequence[TextPart], text: str, ids: list[int], spans: np.ndarray,
     ) -> tuple[list[int], np.ndarray]:
         """Refuse added tokens in record text (see the module docstring); the ids and token starts."""
-        spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
         added = np.flatnonzero(self._is_added[np.asarray(ids, dtype=np.int64)])
-        if added.size:
-            lengths = np.fromiter((len(part.text) for part in parts), dtype=np.int64, count=len(parts))
-            record = np.fromiter((not part.markup for part in parts), dtype=bool, count=len(parts)) & (lengths > 0)
-            if record.any():
-                part_ends = np.cumsum(lengths)
-                starts, ends = (part_ends - lengths)[record], part_ends[record]
-                begin, end = spans[added, 0:1], spans[added, 1:2]
-                refused = np.zeros(len(added), dtype=bool)
-                for index in np.flatnonzero(((begin < ends) & (end > starts)).any(axis=1)):
-                    refused[index] = self._touches(text, ids[added[index]], spans[added[index]], starts, ends)
-                if refused.any():
-                    ids, spans = self._reencode(text, ids, spans, added[~refused], added[refused])
+        lengths = np.fromiter((len(part.text) for part in parts), dtype=np.int64, count=len(parts))
+        record = np.fromiter((not part.markup for part in parts), dtype=bool, count=len(parts)) & (lengths > 0)
+        part_ends = np.cumsum(lengths)
+        starts, ends = (part_ends - lengths)[record], part_ends[record]
+        begin, end = spans[added, 0:1], spans[added, 1:2]
+        refused = np.zeros(len(added), dtype=bool)
+        for index in np.flatnonzero(((begin < ends) & (end > starts)).any(axis=1)):
+            refused[index] = self._touches(text, ids[added[index]], spans[added[index]], starts, ends)
+        if refused.any():
+            ids, spans = self._reencode(text, ids, spans, added[~refused], added[refused])
         return ids, np.maximum.accumulate(spans[:, 0]) if len(spans) else spans[:, 0]
 
     def _touches(self, text: str, token_id: int, span: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:

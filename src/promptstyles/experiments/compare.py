@@ -7,11 +7,13 @@ a fingerprint of everything that decides its numbers (records, tokens, split, st
 loader, model, training, generation, seeds); a later call skips runs whose file holds the same
 fingerprint, so an interrupted comparison resumes where it stopped. The folder then gets::
 
-    report.md        verdict first (margin against measured noise), then tables, plots and settings
-    results.json     the results as plain data (see :mod:`promptstyles.experiments.report`)
+    report.md        verdict first (margin against measured noise), warnings per style, paired
+                     differences against the best run, tables, plots and settings
+    results.json     the results as plain data (see :mod:`promptstyles.experiments.report`), with the
+                     report's ``warnings`` and ``paired`` differences
     results.csv      one row per run
     responses.json   the generated responses with their references and scores
-    loss_curves.png, token_lengths.png, padding_truncation.png
+    loss_curves.png, token_lengths.png, padding_truncation.png, generation_metrics.png
 """
 
 from __future__ import annotations
@@ -30,15 +32,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
+from ..styles.freeze import frozen
+from .cautions import style_warnings
 from .config import Experiment, Run, load_experiment
+from .differences import GENERATION_PLOTTED, metric_intervals, paired_differences
 from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
-from .plots import plot_length_distributions, plot_loss_curves, plot_padding_truncation
+from .plots import plot_generation_metrics, plot_length_distributions, plot_loss_curves, plot_padding_truncation
 from .report import write_json, write_report
 from .runner import check_loaders, fine_tune, generate_responses, measure_static, model_factory
 
 __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
 logger = logging.getLogger(__name__)
+
+RESULTS_FORMAT = 2
+"""Bumped when a run's saved results gain fields (2: generation metrics per example), so resume recomputes."""
 
 Phase = Literal["static", "train", "generate", "resumed", "done"]
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
 
     The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
     settings, the model (and its checkpoint file), the training budget, the generation settings and the
-    seeds.
+    seeds, and the format of the saved results.
     """
     described = experiment.to_dict()
     checkpoint = experiment.model.checkpoint
@@ -81,6 +89,7 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
         "training": described["training"],
         "generation": described["generation"],
         "seeds": described["seeds"],
+        "results": RESULTS_FORMAT,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
     for record in data.records:
@@ -148,18 +157,6 @@ def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[s
     combined["val_examples"] = {**examples[0], "nll": [statistics.fmean(values) for values in
                                                        zip(*(e["nll"] for e in examples), strict=True)]}
     return combined
-
-
-def _truncation_notes(results: dict[str, Any]) -> list[str]:
-    """A warning for each run that lost tokens to truncation: its headline scores fewer response tokens."""
-    notes = []
-    for label, result in results.items():
-        static = result.get("static", {})
-        if static.get("truncated"):
-            notes.append(f"{label}: {static['truncated']} examples were cut at the maximum length, so its "
-                         "headline loss leaves out their cut response tokens; raise collate.allowed_max_length "
-                         "for a like-for-like comparison.")
-    return notes
 
 
 def compare(
@@ -235,6 +232,7 @@ def compare(
                                                      progress=lambda d, t: report("generate", d, t))
             stored = {"label": run.label, "hash": fingerprint, "style": run.style.name,
                       "options": run.style.options, "variant": run.variant,
+                      "frozen_style": frozen(data.style, plugins=data.config.plugins),
                       "results": {"static": static, "training": training, "generation": generation},
                       "lengths": run_lengths, "responses": entries}
             write_json(path, stored)
@@ -245,7 +243,7 @@ def compare(
         report("done")
 
     first_data = prepared[0]
-    notes = _compare_lengths(styles, runs) + _truncation_notes(styles)
+    notes = _compare_lengths(styles, runs)
     settings = experiment.to_dict()
     source = first_data.config.data.source
     settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None
@@ -258,6 +256,8 @@ def compare(
         "styles": styles,
         "resumed": resumed,
     }
+    results["warnings"] = style_warnings(results)  # derived again by the report; kept here for tools
+    results["paired"] = paired_differences(results)
     files = _write_outputs(folder, results, lengths, responses, first_data.config.collate.allowed_max_length)
     return {**results, "files": {name: str(p) for name, p in files.items()}}
 
@@ -275,6 +275,9 @@ def _write_outputs(
         "padding_truncation": plot_padding_truncation(
             {s: r["static"]["padding_fraction"] for s, r in styles.items()},
             {s: r["static"]["truncated"] for s, r in styles.items()}, folder / PLOTS["Padding and truncation"]),
+        "generation_metrics": plot_generation_metrics(
+            {s: r["generation"] for s, r in styles.items()}, metric_intervals(results, GENERATION_PLOTTED),
+            folder / PLOTS["Generation: stops, leaks, length"]),
         "responses": write_json(folder / "responses.json", responses),
     }
     files.update(write_report(results, folder, plots=PLOTS))

@@ -1,17 +1,20 @@
-"""Scores of a generated response against the reference: token F1 and ROUGE-L.
+"""Scores of generated responses: against the reference (token F1, ROUGE-L, length) and on their own
+(did the model stop at its end marker, did markup leak).
 
 Both compare words after the same light normalisation (lowercase, split on whitespace), so a style is
 not rewarded for casing or spacing. Token F1 counts shared words regardless of order (SQuAD's measure);
 ROUGE-L rewards words in the same order through their longest common subsequence. Two empty texts
-agree perfectly (1.0); an empty text against a non-empty one scores 0.0.
+agree perfectly (1.0); an empty text against a non-empty one scores 0.0. Lengths are counted in the
+same words, so the length ratio compares like with like for every style and tokenizer.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["normalize", "rouge_l", "score_responses", "token_f1"]
+__all__ = ["EXAMPLE_COLUMNS", "normalize", "rouge_l", "score_responses", "summarise_generations", "token_f1"]
 
 
 def normalize(text: str) -> list[str]:
@@ -62,3 +65,43 @@ def score_responses(predictions: Sequence[str], references: Sequence[str]) -> di
         "rouge_l": sum(rouge_l(p, r) for p, r in pairs) / count if count else 0.0,
         "n": count,
     }
+
+
+EXAMPLE_COLUMNS = ("ended", "leaked", "token_f1", "rouge_l", "words", "reference_words")
+"""Per-example columns kept in ``generation.examples`` (beside ``records``) for paired comparisons."""
+
+
+def summarise_generations(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``generation`` results of a run from its scored responses.
+
+    Each entry has ``record``, ``response``, ``reference``, ``stopped`` (``eos``/``stop``/``length``),
+    ``ended`` and ``leak`` (see :class:`~promptstyles.experiments.leaks.MarkupCheck`). Returns the means
+    of token F1 and ROUGE-L, ``n``, ``empty`` responses, ``stop_rate`` (share that ended at the style's
+    end marker), ``leak_rate``, ``cut`` (responses that ran to ``max_new_tokens``), ``leak_markers`` (how
+    often each marker leaked), mean response and reference length in words (``words_mean``,
+    ``reference_words_mean``) and ``length_ratio`` (their ratio), and ``examples``: every per-example
+    column, by record.
+    """
+    scores: dict[str, Any] = score_responses([str(e["response"]) for e in entries],
+                                             [str(e["reference"]) for e in entries])
+    count = len(entries)
+    columns: dict[str, list[Any]] = {"records": [int(e["record"]) for e in entries]}
+    columns["ended"] = [int(bool(e["ended"])) for e in entries]
+    columns["leaked"] = [int(e.get("leak") is not None) for e in entries]
+    columns["token_f1"] = [token_f1(str(e["response"]), str(e["reference"])) for e in entries]
+    columns["rouge_l"] = [rouge_l(str(e["response"]), str(e["reference"])) for e in entries]
+    columns["words"] = [len(normalize(str(e["response"]))) for e in entries]
+    columns["reference_words"] = [len(normalize(str(e["reference"]))) for e in entries]
+    reference_words = sum(columns["reference_words"])
+    scores |= {
+        "empty": sum(1 for e in entries if not str(e["response"]).strip()),
+        "stop_rate": sum(columns["ended"]) / count if count else None,
+        "leak_rate": sum(columns["leaked"]) / count if count else None,
+        "cut": sum(1 for e in entries if e["stopped"] == "length"),
+        "words_mean": sum(columns["words"]) / count if count else None,
+        "reference_words_mean": reference_words / count if count else None,
+        "length_ratio": sum(columns["words"]) / reference_words if reference_words else None,
+        "leak_markers": dict(Counter(str(e["leak"]) for e in entries if e.get("leak") is not None).most_common()),
+        "examples": columns,
+    }
+    return scores

@@ -21,6 +21,7 @@ PLOTS = {
     "Loss curves": "loss_curves.png",
     "Tokens per example": "token_lengths.png",
     "Padding and truncation": "padding_truncation.png",
+    "Generation: stops, leaks, length": "generation_metrics.png",
 }
 OUTPUTS = ("report.md", "results.json", "results.csv", "responses.json", *PLOTS.values())
 RUNS = "runs"

@@ -1,4 +1,5 @@
-"""The comparison's pictures: loss curves, token lengths, and padding and truncation per style.
+"""The comparison's pictures: loss curves, token lengths, padding and truncation, and generation metrics
+(stop rate, leak rate, length against the reference) per style.
 
 Figures are built with matplotlib's object API on the Agg canvas (no pyplot, so no global figure state
 and no display needed), rendered to PNG bytes and written atomically, so an interrupted run never leaves
@@ -22,7 +23,14 @@ from matplotlib.ticker import MaxNLocator
 
 from .._io import atomic_write_bytes
 
-__all__ = ["HEIGHT", "WIDTH", "plot_length_distributions", "plot_loss_curves", "plot_padding_truncation"]
+__all__ = [
+    "HEIGHT",
+    "WIDTH",
+    "plot_generation_metrics",
+    "plot_length_distributions",
+    "plot_loss_curves",
+    "plot_padding_truncation",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -115,5 +123,46 @@ def plot_padding_truncation(
     cut_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     cut_axes.set_ylim(0, 1.15 * max([1, *(truncated.get(s, 0) for s in styles)]))
     for axes in (pad_axes, cut_axes):
+        axes.grid(alpha=0.3, axis="y")
+    return _save(figure, path)
+
+
+_GENERATION_PANELS = (
+    ("generation.stop_rate", "Stops at its end marker", "share of responses", "tab:green"),
+    ("generation.leak_rate", "Leaks markup or a new turn", "share of responses", "tab:red"),
+    ("generation.length_ratio", "Length against the reference", "response words / reference words", "tab:blue"),
+)
+
+
+def plot_generation_metrics(
+    generation: Mapping[str, Mapping[str, Any]],
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]],
+    path: str | os.PathLike[str],
+) -> Path:
+    """Stop rate, leak rate and length ratio per style (three panels), each bar with its bootstrap interval.
+
+    ``generation`` maps a style to its ``generation`` results; ``intervals`` maps a style to
+    ``{"generation.<metric>": (low, high)}``. A style without a value gets no bar; a dotted line marks
+    a length ratio of 1 (as long as the reference).
+    """
+    figure, panels = _figure(3)
+    styles = list(generation)
+    for axes, (key, title, ylabel, color) in zip(panels, _GENERATION_PANELS, strict=True):
+        name = key.partition(".")[2]
+        values = [generation[s].get(name) for s in styles]
+        shown = [(i, float(v)) for i, v in enumerate(values) if isinstance(v, (int, float))]
+        bars = axes.bar([i for i, _ in shown], [v for _, v in shown], color=color)
+        errors = [intervals.get(styles[i], {}).get(key) for i, _ in shown]
+        below = [v - e[0] if e else 0.0 for (_, v), e in zip(shown, errors, strict=True)]
+        above = [e[1] - v if e else 0.0 for (_, v), e in zip(shown, errors, strict=True)]
+        axes.errorbar([i for i, _ in shown], [v for _, v in shown], yerr=[below, above], fmt="none",
+                      ecolor="black", capsize=4)
+        axes.bar_label(bars, fmt="%.2f", fontsize="small", padding=2)
+        if key == "generation.length_ratio":
+            axes.axhline(1.0, linestyle=":", color="black")
+        else:
+            axes.set_ylim(0, 1.05)
+        axes.set_xticks(range(len(styles)), styles, **_tick_options(styles))
+        axes.set(title=title, ylabel=ylabel)
         axes.grid(alpha=0.3, axis="y")
     return _save(figure, path)

@@ -16,7 +16,12 @@ package::
                                  "val_response_loss": [...]},
                        "val_response_loss": 2.31, "val_loss": 2.05, "steps": 60, "seconds": 41.0,
                        "val_examples": {"records": [51, ...], "nll": [...], "tokens": [...]}},
-          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10, "empty": 0}
+          "generation": {"token_f1": 0.21, "rouge_l": 0.18, "n": 10, "empty": 0, "stop_rate": 0.8,
+                         "leak_rate": 0.1, "cut": 2, "leak_markers": {"### Instruction:": 1},
+                         "words_mean": 14.2, "reference_words_mean": 12.0, "length_ratio": 1.18,
+                         "examples": {"records": [55, ...], "ended": [1, ...], "leaked": [0, ...],
+                                      "token_f1": [...], "rouge_l": [...], "words": [...],
+                                      "reference_words": [...]}}
         },
         ...
       }
@@ -25,7 +30,10 @@ package::
 Every section and key is optional; a table shows the columns some style has. ``relative_compute``
 (compute tokens over the cheapest style's) is derived here, so results from separate runs stay mergeable.
 The report leads with the verdict (:mod:`promptstyles.experiments.verdict`): the best style on the headline
-metric and by how much, or "no detectable difference" when the margin is within the measured noise.
+metric and by how much, or "no detectable difference" when the margin is within the measured noise. Then
+come warnings per style (:mod:`promptstyles.experiments.cautions`) and each style's paired differences
+from the best run (:mod:`promptstyles.experiments.differences`), both derived here from the per-example
+columns, so merged results get them too.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write_bytes
+from .cautions import style_warnings
+from .differences import paired_differences
 from .ranking import (
     DEFAULT_HEADLINE,
     LABELS,
@@ -92,8 +102,27 @@ def _ranks(ranked: Sequence[tuple[str, float]]) -> dict[str, int]:
     return {style: place for place, (style, _) in enumerate(ranked, start=1)}
 
 
+def _paired_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each style's paired difference from the best run, per metric, with its interval and finding."""
+    if not rows:
+        return []
+    level = next((row["level"] for row in rows if "level" in row), 0.95)
+    lines = [f"## Paired differences against {rows[0]['best']}", "",
+             f"Each style minus {rows[0]['best']} on the same examples, with a {level:.0%} paired bootstrap interval;"
+             " the loss also against the spread over seeds.", "",
+             f"| style | metric | difference | {level:.0%} interval | ± seeds | examples | finding |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for row in rows:
+        cells = [row["style"], row["label"], _format(row.get("difference"), "{:+.3g}"),
+                 "" if "low" not in row else f"[{row['low']:+.3g}, {row['high']:+.3g}]",
+                 _format(row.get("spread"), "{:.3g}"), _format(row.get("examples"), "{:.0f}"), row["finding"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def render_markdown(results: Mapping[str, Any], *, plots: Mapping[str, str] | None = None) -> str:
-    """The report: verdict, notes, fine-tuning table (best first), static table, plots, settings.
+    """The report: verdict (and whether generation measured anything), warnings per style, notes, paired
+    differences against the best run, fine-tuning table (best first), static table, plots, settings.
 
     The static table is ranked by its own figure, tokens per example (fewer first), since a style that
     costs fewer tokens is not thereby the one that learns best. ``plots`` maps a caption to an image path
@@ -101,10 +130,14 @@ def render_markdown(results: Mapping[str, Any], *, plots: Mapping[str, str] | No
     """
     headline, ranked, rows = ranked_rows(results)
     lines = ["# Prompt style comparison", "", verdict(results), ""]
-    notes = [*generation_notes(results), *(results.get("notes") or ())]
-    lines += [line for note in notes for line in (note, "")]
+    lines += [line for note in generation_notes(results) for line in (note, "")]
+    warnings = style_warnings(results)
+    if warnings:
+        lines += ["## Warnings", "", *(f"- {line}" for line in warnings), ""]
+    lines += [line for note in results.get("notes") or () for line in (note, "")]
     lines += [f"Headline metric: {metric_label(headline['metric'])}"
               f" ({'lower' if headline.get('lower_is_better', True) else 'higher'} is better).", ""]
+    lines += _paired_table(paired_differences(results))
     table = _table(rows, TRAINING_COLUMNS, _ranks(ranked))
     if table:
         lines += ["## Fine-tuning", "", *table, ""]
@@ -158,9 +191,18 @@ def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
 def write_report(
     results: Mapping[str, Any], folder: str | os.PathLike[str], *, plots: Mapping[str, str] | None = None
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``results.json`` and ``results.csv`` into ``folder``, each atomically."""
+    """Write ``report.md``, ``results.json`` and ``results.csv`` into ``folder``, each atomically.
+
+    A CSV row also holds the style's paired differences from the best run, ``vs_best.<metric>.difference``,
+    ``.low``, ``.high`` and ``.finding``.
+    """
     folder = Path(folder)
     _, _, rows = ranked_rows(results)
+    by_style = {row["style"]: row for row in rows}
+    for difference in paired_differences(results):  # the CSV carries each style's paired differences too
+        prefix = f"vs_best.{difference['metric']}"
+        by_style[difference["style"]].update({f"{prefix}.{key}": difference.get(key)
+                                              for key in ("difference", "low", "high", "finding")})
     paths = {
         "json": write_json(folder / "results.json", results),
         "csv": folder / "results.csv",

@@ -23,7 +23,8 @@ from ..records import Conversation, InstructionRecord, Record
 from .checkpoints import load_gpt2_safetensors, load_state_dict_file
 from .config import ModelSpec
 from .generate import generate
-from .metrics import rouge_l, score_responses, token_f1
+from .leaks import MarkupCheck
+from .metrics import summarise_generations
 from .model import GPT, resize_token_embeddings
 from .paired import example_losses
 from .stats import static_stats
@@ -209,25 +210,25 @@ def generate_responses(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Greedy responses to the first ``count`` test records, scored against their reference outputs.
 
-    Returns the ``generation`` results (mean token F1, ROUGE-L, ``n``, and how many responses are
-    ``empty``) and one entry per record.
+    Returns the ``generation`` results (:func:`~promptstyles.experiments.metrics.summarise_generations`:
+    token F1, ROUGE-L, stop and leak rates, lengths, per-example columns) and one entry per record.
     """
     test = data.splits["test"]
     positions = [int(p) for p in test.positions[:count]]
     style, tokenizer = data.style, data.tokenizer
+    markup = MarkupCheck.of(style)
     entries = []
     for done, position in enumerate(positions, start=1):
         record = data.records[position]
         generation = generate(model, tokenizer, _prompt_ids(data, record), max_new_tokens=max_new_tokens,
                               stop_sequences=style.stop_sequences, context_length=model.config.context_length)
-        response = style.extract_response(generation.text)
-        reference = reference_text(record)
-        entries.append({"record": position, "prompt": style.generation_prompt(record), "response": response,
-                        "reference": reference, "stopped": generation.stopped,
-                        "token_f1": token_f1(response, reference), "rouge_l": rouge_l(response, reference)})
+        ended, leak = markup.judge(generation.text, generation.stopped)
+        entries.append({"record": position, "prompt": style.generation_prompt(record),
+                        "response": style.extract_response(generation.text), "reference": reference_text(record),
+                        "stopped": generation.stopped, "ended": ended, "leak": leak})
         if progress is not None:
             progress(done, len(positions))
-    scores = score_responses([str(e["response"]) for e in entries], [str(e["reference"]) for e in entries])
-    scores["empty"] = sum(1 for e in entries if not str(e["response"]).strip())
+    scores = summarise_generations(entries)
+    for index, entry in enumerate(entries):
+        entry |= {key: scores["examples"][key][index] for key in ("token_f1", "rouge_l", "words")}
     return scores, entries
-

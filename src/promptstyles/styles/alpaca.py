@@ -19,6 +19,8 @@ from __future__ import annotations
 from ..hookspecs import hookimpl
 from ..records import Conversation, InstructionRecord, Record
 from ._base import Part, PartKind, Style, single_exchange
+from .chat import ChatStyle
+from .declarative import AssistantMarkup, DeclarativeStyle, TurnMarkup, build_declarative_style
 
 __all__ = ["AlpacaStyle", "register_styles"]
 
@@ -28,6 +30,7 @@ DEFAULT_PREAMBLE = (
 
 SYSTEM = PartKind.SYSTEM
 PROMPT = PartKind.PROMPT
+_OPENING_END = "\n\n### Instruction:\n"
 _INPUT_HEADER = Part("\n\n### Input:\n", PROMPT, markup=True)
 _RESPONSE_HEADER = Part("\n\n### Response:\n", PartKind.RESPONSE_HEADER, markup=True)
 
@@ -43,18 +46,29 @@ class AlpacaStyle(Style):
 
     def __init__(self, *, system: str = DEFAULT_PREAMBLE) -> None:
         self.system = system
-        self._opening = Part(system + "\n\n### Instruction:\n", SYSTEM, markup=True)
+        self._opening = Part(system + _OPENING_END, SYSTEM, markup=True)
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
         return ("\n\n### Instruction:", "\n\n### Input:", "\n\n### Response:", "<|endoftext|>")
+
+    def as_chat_style(self) -> ChatStyle:
+        """The same text as a chat style (the input joined by its header), from which a chat template is made;
+        the preamble is then a system prompt a conversation's system message replaces."""
+        declaration = DeclarativeStyle(
+            name=self.name, description=self.description, system=TurnMarkup(suffix=_OPENING_END),
+            assistant=AssistantMarkup(header=_RESPONSE_HEADER.text), system_required=True, one_exchange=True,
+            conversations=False, stop=self.stop_sequences,
+            options={"system": self.system, "joiner": _INPUT_HEADER.text},
+        )
+        return build_declarative_style(declaration)
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         opening = self._opening
         if isinstance(record, Conversation):
             system_message, user, assistant = single_exchange(record, self.name)
             if system_message is not None:
-                opening = Part(system_message + "\n\n### Instruction:\n", SYSTEM, markup=True)
+                opening = Part(system_message + _OPENING_END, SYSTEM, markup=True)
             record = InstructionRecord(user.content, "", assistant.content if assistant else "")
         parts = [opening, Part(record.instruction, PROMPT)]
         if record.input:

@@ -12,9 +12,11 @@ around the message text, kept in separate parts so that record text never become
 
 Most formats only set these strings. Formats without a system turn of their own fold the system prompt
 into the first or the last user turn (``system_turn = "first_user"`` or ``"last_user"``, wrapped in
-``fold_template``); anything stranger overrides :meth:`ChatStyle.system_turn_prefix`,
-:meth:`ChatStyle.user_turn_prefix` or :meth:`ChatStyle.content`. Validation of the role order is shared,
-and its errors name the turn.
+``fold_template``, trimmed as ``fold_strip`` says). Every switch has a key in a declarative style, so a format
+set only by these attributes can be written in YAML, frozen and exported as a chat template; a style may still
+override :meth:`ChatStyle.system_turn_prefix` or :meth:`ChatStyle.user_turn_prefix` (read off the instance
+when frozen), and anything stranger :meth:`ChatStyle.content`, which no declaration can express.
+Validation of the role order is shared, and its errors name the turn.
 """
 
 from __future__ import annotations
@@ -124,6 +126,11 @@ class ChatStyle(Style):
     """Why a format without a system role has none, said when a record brings one."""
     fold_template: ClassVar[tuple[str, str]] = ("", "\n\n")
     """Markup before and after a system prompt folded into a user turn."""
+    fold_strip: ClassVar[Literal["both", "left", "right", "none"] | None] = None
+    """How the text of the user turn holding a folded system prompt is trimmed (None: as ``strip_roles`` says;
+    Llama-2's template trims the folded text as a whole, so the user text only on the right)."""
+    later_user_prefix: ClassVar[str | None] = None
+    """Markup opening every user turn after the first (None: ``user_prefix``; Llama-2 repeats BOS there)."""
     system_required: ClassVar[bool] = False
     """The official template always writes a system turn: ``system=None`` is refused, ``""`` is kept."""
     alternate: ClassVar[bool] = False
@@ -256,12 +263,17 @@ class ChatStyle(Style):
         return self.system_prefix
 
     def user_turn_prefix(self, *, first: bool) -> str:
-        """The markup opening a user turn (Llama-2 repeats BOS before every turn but the first)."""
-        return self.user_prefix
+        """The markup opening a user turn (``later_user_prefix`` for every turn but the first, if set)."""
+        return self.user_prefix if first or self.later_user_prefix is None else self.later_user_prefix
 
     def content(self, turn: Turn, *, folded: bool = False) -> tuple[Segment, ...]:
-        """The turn's text as the official template writes it (trimmed for the roles in ``strip_roles``)."""
-        return turn.trimmed() if turn.role in self.strip_roles else turn.segments
+        """The turn's text as the official template writes it (trimmed for the roles in ``strip_roles``, and
+        as ``fold_strip`` says for a user turn holding the system prompt)."""
+        strip = self.fold_strip if folded and self.fold_strip is not None else (
+            "both" if turn.role in self.strip_roles else "none")
+        if strip == "none":
+            return turn.segments
+        return turn.trimmed(left=strip != "right", right=strip != "left")
 
     def text(self, turn: Turn, kind: PartKind, *, folded: bool = False) -> list[Part]:
         return [Part(text, kind, markup) for text, markup in self.content(turn, folded=folded)]

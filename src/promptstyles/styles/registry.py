@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import PluginError, StyleError
 from ..plugins import PluginFailure, Registration, load_plugins, plugin_name
 from ._base import Style
+from .declarative import DeclarativeStyle, build_declarative_style, is_style_file, read_style_file
 
 __all__ = [
     "StyleInfo",
@@ -161,9 +162,22 @@ class StyleRegistry:
                 raise PluginError(f"{where}{failure.describe()}; fix the module or {fix}") from failure.error
 
     def get(self, name: str, **options: Any) -> Style:
-        """An instance of the style, built with ``options`` (the YAML ``style_options``)."""
+        """An instance of the style, built with ``options`` (the YAML ``style_options``); a name ending in
+        ``.yaml`` or ``.yml`` is a declarative style file (see :mod:`.declarative`)."""
+        if isinstance(name, str) and is_style_file(name):
+            return self.declared(read_style_file(name), **options)
         info = self.info(name)
         return info.style(**options)
+
+    def declared(self, spec: DeclarativeStyle, **options: Any) -> Style:
+        """A declared style; it may not take a registered name (which would silently shadow that style),
+        unless it is that style frozen (``promptstyles freeze``)."""
+        if spec.name in self and not (spec.frozen_from and spec.frozen_from.style == spec.name):
+            info = self.info(spec.name)
+            origin = f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
+            raise StyleError(f"declared style {spec.name!r} would shadow the registered style {info.name!r} "
+                             f"from {origin}; give the declaration another name, e.g. '{spec.name}-custom'")
+        return build_declarative_style(spec, **options)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.strip().lower() in self._lookup
