@@ -6,7 +6,7 @@ from __future__ import annotations
 from doc_blocks import EXAMPLE, blocks, console_examples
 
 SHOWN = {"pyproject.toml", "promptstyles_example/__init__.py", "promptstyles_example/chat.py",
-         "promptstyles_example/example-yaml.yaml", "config.yaml", "data.json", "tests/test_conformance.py"}
+         "promptstyles_example/example-yaml.yaml", "config.yaml", "data.json", "tests/test_example_conformance.py"}
 SKIPPED_PARTS = {"__pycache__", "build", "dist"}
 
 

@@ -2,9 +2,8 @@
 
 from importlib import resources
 
-import yaml
-from promptstyles import ChatStyle, hookimpl, load_config
-from promptstyles.styles.declarative import build_declarative_style
+from promptstyles import ChatStyle, hookimpl
+from promptstyles.styles.declarative import build_declarative_style, read_style_file
 
 from .chat import ExampleChatStyle
 
@@ -13,9 +12,8 @@ __all__ = ["ExampleChatStyle", "declared_style", "register_styles"]
 
 def declared_style(filename: str) -> type[ChatStyle]:
     """The style class declared in ``filename``, a YAML file shipped inside this package."""
-    text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
-    spec = load_config({"style": yaml.safe_load(text)}).style
-    return type(build_declarative_style(spec))
+    with resources.as_file(resources.files(__package__) / filename) as path:
+        return type(build_declarative_style(read_style_file(path)))
 
 
 @hookimpl

@@ -1,12 +1,11 @@
 """Both styles pass the promptstyles conformance kit: the properties every engine feature relies on."""
 
 import pytest
+from promptstyles.testing import check_style
 
 from promptstyles_example import ExampleChatStyle, declared_style
 
-testing = pytest.importorskip("promptstyles.testing", reason="promptstyles.testing (the conformance kit) is not "
-                              "in this version of promptstyles")
-
+STYLES = [ExampleChatStyle, declared_style("example-yaml.yaml")]
 RECORDS = [
     {"instruction": "Name a primary colour.", "input": "", "output": "Red."},
     {"instruction": "Add the numbers.", "input": "1 2", "output": "3"},
@@ -17,11 +16,11 @@ RECORDS = [
 ]
 
 
-@pytest.mark.parametrize("style", [ExampleChatStyle, declared_style("example-yaml.yaml")], ids=lambda s: s.name)
-def test_style_conforms_on_the_kit_records(style):
-    testing.check_style(style)
+@pytest.mark.parametrize("style", STYLES, ids=lambda style: style.name)
+def test_style_conforms_on_the_kits_records(style):
+    check_style(style)  # raises one ConformanceError listing every failed property with its record
 
 
-@pytest.mark.parametrize("style", [ExampleChatStyle, declared_style("example-yaml.yaml")], ids=lambda s: s.name)
+@pytest.mark.parametrize("style", STYLES, ids=lambda style: style.name)
 def test_style_conforms_on_our_records(style):
-    testing.check_style(style, records=RECORDS)
+    check_style(style, records=RECORDS)
