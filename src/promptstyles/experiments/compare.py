@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import ConfigError, UnknownMarkupError
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from .config import Experiment, Run, load_experiment
 from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
@@ -150,6 +151,12 @@ def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[s
     return combined
 
 
+def _device(experiment: Experiment, data: PreparedData) -> str:
+    """Where a run trains: ``training.device``, or the collator's device when only that one is set."""
+    device = experiment.training.device
+    return data.config.collate.device if device == "cpu" else device
+
+
 def _truncation_notes(results: dict[str, Any]) -> list[str]:
     """A warning for each run that lost tokens to truncation: its headline scores fewer response tokens."""
     notes = []
@@ -182,13 +189,23 @@ def compare(
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
     check_output(folder, overwrite=overwrite)
-    runs = experiment.runs()
-    prepared = []
-    for run in runs:  # every run's data is checked before the first one trains
-        data = prepare_data(run.config)
+    runs, prepared, skipped = [], [], {}
+    for run in experiment.runs():  # every run's data is checked before the first one trains
+        try:
+            data = prepare_data(run.config)
+        except UnknownMarkupError as error:
+            if experiment.on_unknown_markup == "error":
+                raise UnknownMarkupError(f"{error}; or set on_unknown_markup: skip to leave the style out") from None
+            logger.warning("%s: skipped, %s", run.label, error)
+            skipped[run.label] = str(error)
+            continue
+        runs.append(run)
         check_loaders(build_dataloaders(data.config, data=data, response_mask=True),
                       generation_records=experiment.generation.records)
         prepared.append(data)
+    if not runs:
+        raise ConfigError("no style's markup is known to the tokenizer, so nothing is left to compare",
+                          path="styles")
     prepare_output(folder)
     if overwrite:
         clear_output(folder)
@@ -218,8 +235,8 @@ def compare(
             for seed in experiment.seeds or (None,):
                 if seed not in factories:
                     initial = experiment.training.seed if seed is None else seed
-                    factories[seed] = model_factory(experiment.model, initial)
-                seeded, budget = data, experiment.training
+                    factories[seed] = model_factory(experiment.model, initial, _device(experiment, data))
+                seeded, budget = data, replace(experiment.training, device=_device(experiment, data))
                 if seed is not None:  # the seed sets the initialisation and the data order
                     seeded = replace(data, config=replace(data.config, loader=replace(data.config.loader, seed=seed)))
                     budget = replace(budget, seed=seed)
@@ -245,7 +262,8 @@ def compare(
         report("done")
 
     first_data = prepared[0]
-    notes = _compare_lengths(styles, runs) + _truncation_notes(styles)
+    notes = _compare_lengths(styles, runs) + _truncation_notes(styles) + [
+        f"Skipped {label}: {reason}." for label, reason in skipped.items()]
     settings = experiment.to_dict()
     source = first_data.config.data.source
     settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None
@@ -257,6 +275,7 @@ def compare(
         "settings": settings,
         "styles": styles,
         "resumed": resumed,
+        "skipped": skipped,
     }
     files = _write_outputs(folder, results, lengths, responses, first_data.config.collate.allowed_max_length)
     return {**results, "files": {name: str(p) for name, p in files.items()}}
