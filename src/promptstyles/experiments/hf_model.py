@@ -62,6 +62,11 @@ class HFCausalLM(nn.Module):
     def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.model(input_ids=ids, attention_mask=attention_mask, use_cache=False).logits
 
+    def next_token_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, vocab_size)`` for the last position only: the head over a 128k vocabulary is most of
+        a small model's work, and generation needs one row of it."""
+        return self.model(input_ids=ids, use_cache=False, logits_to_keep=1).logits[:, -1, :]
+
     def num_parameters(self, *, trainable: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable)
 
