@@ -21,7 +21,9 @@ from promptstyles.experiments.runner import fine_tune, generate_responses, model
 
 pytest.importorskip("transformers", reason="the Hugging Face model path needs transformers (the train extra)")
 
-MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "compare-llama.yaml"
+MODELS = ROOT.parent / "shared" / "models"
 LLAMA_TOKENIZER = MODELS / "llama-3-8b-instruct"
 QWEN_TOKENIZER = MODELS / "qwen2.5-7b-instruct"
 TINY = {"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -93,6 +95,20 @@ def test_an_unknown_markup_is_an_error_by_default_before_anything_is_written(tmp
     assert not output.exists()
     with pytest.raises(ConfigError, match="styles: no style's markup is known to the tokenizer"):
         compare(experiment(output, ["chatml"], on_unknown_markup="skip"))
+
+
+def test_the_llama_example_builds_every_run_with_the_shared_tokenizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the chat-template option is read relative to the current directory
+    loaded = load_experiment(EXAMPLE)
+    assert Path(loaded.model.tokenizer_path).resolve() == LLAMA_TOKENIZER.resolve()  # type: ignore[arg-type]
+    runs = loaded.runs()
+    assert [run.label for run in runs] == ["llama3", "llama3.1", "llama-3-template", "alpaca"]
+    ids = {}
+    for run in runs:  # every style's markup is special in the Llama-3 tokenizer: none is skipped
+        data = prepare_data(run.config)
+        assert data.tokenizer.name == "llama-3-8b-instruct" and len(data.records) == 1100
+        ids[run.label] = data.dataset.tokens[: data.dataset.lengths[0]].tolist()
+    assert ids["llama-3-template"] == ids["llama3"] and ids["llama3"][:2] == [128000, 128006]
 
 
 def test_the_model_sets_the_tokenizer_and_attention_masks_of_every_run(tmp_path: Path) -> None:

@@ -67,18 +67,22 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
     """Everything that decides a run's numbers, hashed: a saved run with another fingerprint is recomputed.
 
     The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
-    settings, the model (and its checkpoint file), the training budget, the generation settings and the
+    settings, the model (and its checkpoint or weight files), the training budget, the generation settings and the
     seeds.
     """
     described = experiment.to_dict()
     checkpoint = experiment.model.checkpoint
     stat = Path(checkpoint).stat() if checkpoint and Path(checkpoint).is_file() else None
+    folder = Path(experiment.model.path) if experiment.model.path else None  # a model folder's weight files
+    weights = sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.glob("*")
+                     if p.suffix in (".safetensors", ".bin")) if folder and folder.is_dir() else None
     settings = {
         "config": run.config.to_dict(),
         "style": [run.style.name, run.style.options, type(data.style).__module__, type(data.style).__qualname__],
         "tokenizer": [data.tokenizer.name, data.tokenizer.vocab_size],
         "model": described["model"],
         "checkpoint": None if stat is None else [stat.st_size, stat.st_mtime_ns],
+        "weights": weights,
         "training": described["training"],
         "generation": described["generation"],
         "seeds": described["seeds"],
