@@ -231,3 +231,13 @@ def test_bf16_autocast_runs_on_cpu_only_when_asked_and_fp16_needs_a_gpu() -> Non
     assert bf16 != fp32 and abs(bf16 - fp32) < 0.05
     with pytest.raises(ConfigError, match="training.precision: fp16 needs a GPU"):
         loss("fp16")
+
+
+def test_a_configured_dtype_holds_the_weights_and_the_model_still_trains() -> None:
+    data, loaders = loaders_for("llama3", LLAMA_TOKENIZER)
+    model = model_factory(ModelSpec(init=LLAMA, dtype="bfloat16"), seed=0)(data.tokenizer.vocab_size)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    batch = next(iter(loaders.train))
+    before = evaluate(model, [batch]).loss
+    train(model, [batch] * 3, None, TrainConfig(max_steps=3, learning_rate=0.05, eval_every=3))
+    assert evaluate(model, [batch]).loss < before
