@@ -241,3 +241,20 @@ def test_a_configured_dtype_holds_the_weights_and_the_model_still_trains() -> No
     before = evaluate(model, [batch]).loss
     train(model, [batch] * 3, None, TrainConfig(max_steps=3, learning_rate=0.05, eval_every=3))
     assert evaluate(model, [batch]).loss < before
+
+
+def test_compile_trains_and_evaluates_through_the_compiled_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[torch.nn.Module] = []
+
+    def record(model: torch.nn.Module) -> torch.nn.Module:  # torch.compile itself needs a C compiler here
+        compiled.append(model)
+        return model
+
+    monkeypatch.setattr(torch, "compile", record)
+    data, loaders = loaders_for("llama3", LLAMA_TOKENIZER)
+    model = model_factory(ModelSpec(init=LLAMA), seed=0)(data.tokenizer.vocab_size)
+    batch = next(iter(loaders.train))
+    train(model, [batch], None, TrainConfig(max_steps=1, compile=True))
+    assert compiled == [model]
+    train(model, [batch], None, TrainConfig(max_steps=1))
+    assert compiled == [model]

@@ -133,7 +133,8 @@ def _check_fits(model: nn.Module, loaders: DataLoaders) -> None:
     if (limit or longest) > context:
         raise ConfigError(
             f"examples of up to {longest} tokens do not fit the model's context of {context}; set "
-            f"collate.allowed_max_length to {context} or less, or model.config.context_length higher",
+            f"collate.allowed_max_length to {context} or less, or the model's context higher"
+            " (model.config.context_length, or max_position_embeddings in model.init)",
             path="base.collate.allowed_max_length",
         )
     check_loaders(loaders)
