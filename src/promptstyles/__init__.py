@@ -9,6 +9,7 @@ from .errors import (
     RecordError,
     StyleError,
     TokenizerError,
+    UnknownMarkupError,
 )
 from .hookspecs import hookimpl
 from .records import Conversation, InstructionRecord, Message, Record, to_record
@@ -42,6 +43,7 @@ __all__ = [
     "Style",
     "StyleError",
     "TokenizerError",
+    "UnknownMarkupError",
     "Turn",
     "available_styles",
     "build_registry",

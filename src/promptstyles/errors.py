@@ -11,6 +11,7 @@ __all__ = [
     "RecordError",
     "StyleError",
     "TokenizerError",
+    "UnknownMarkupError",
 ]
 
 
@@ -69,6 +70,14 @@ class DataError(PromptStylesError):
 
 class TokenizerError(PromptStylesError):
     """A tokenizer cannot be created or its files are missing."""
+
+
+class UnknownMarkupError(TokenizerError):
+    """A style writes markup that is not a special token of the model's tokenizer.
+
+    Its own class because a comparison may skip such a style (``on_unknown_markup: skip``) while any other
+    tokenizer failure stays an error.
+    """
 
 
 class ModelError(PromptStylesError):

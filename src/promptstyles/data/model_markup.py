@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import TokenizerError
+from ..errors import UnknownMarkupError
 
 __all__ = ["markup_ids", "matching_styles"]
 
@@ -45,7 +45,7 @@ def markup_ids(
             hint = (f"use a style whose markup it has: {', '.join(suggestions[:4])}" if suggestions else
                     "no registered style's markup is special in it; derive one from the model's template with "
                     "the chat-template style")
-            raise TokenizerError(
+            raise UnknownMarkupError(
                 f"style {style!r} writes {token!r} as markup, but it is not a special token of tokenizer "
                 f"{tokenizer.name!r}, so the model would read it as plain text: {hint}"
             )

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import ConfigError, UnknownMarkupError
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from ..styles.freeze import frozen
 from .cautions import style_warnings
@@ -74,18 +75,22 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
     """Everything that decides a run's numbers, hashed: a saved run with another fingerprint is recomputed.
 
     The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
-    settings, the model (and its checkpoint file), the training budget, the generation settings and the
-    seeds, and the format of the saved results.
+    settings, the model (and its checkpoint or weight files), the training budget, the generation settings and
+    the seeds, and the format of the saved results.
     """
     described = experiment.to_dict()
     checkpoint = experiment.model.checkpoint
     stat = Path(checkpoint).stat() if checkpoint and Path(checkpoint).is_file() else None
+    folder = Path(experiment.model.path) if experiment.model.path else None  # a model folder's weight files
+    weights = sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.glob("*")
+                     if p.suffix in (".safetensors", ".bin")) if folder and folder.is_dir() else None
     settings = {
         "config": run.config.to_dict(),
         "style": [run.style.name, run.style.options, type(data.style).__module__, type(data.style).__qualname__],
         "tokenizer": [data.tokenizer.name, data.tokenizer.vocab_size],
         "model": described["model"],
         "checkpoint": None if stat is None else [stat.st_size, stat.st_mtime_ns],
+        "weights": weights,
         "training": described["training"],
         "generation": described["generation"],
         "seeds": described["seeds"],
@@ -159,6 +164,12 @@ def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[s
     return combined
 
 
+def _device(experiment: Experiment, data: PreparedData) -> str:
+    """Where a run trains: ``training.device``, or the collator's device when only that one is set."""
+    device = experiment.training.device
+    return data.config.collate.device if device == "cpu" else device
+
+
 def compare(
     experiment: str | os.PathLike[str] | Mapping[str, Any] | Experiment,
     *,
@@ -179,13 +190,23 @@ def compare(
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
     check_output(folder, overwrite=overwrite)
-    runs = experiment.runs()
-    prepared = []
-    for run in runs:  # every run's data is checked before the first one trains
-        data = prepare_data(run.config)
+    runs, prepared, skipped = [], [], {}
+    for run in experiment.runs():  # every run's data is checked before the first one trains
+        try:
+            data = prepare_data(run.config)
+        except UnknownMarkupError as error:
+            if experiment.on_unknown_markup == "error":
+                raise UnknownMarkupError(f"{error}; or set on_unknown_markup: skip to leave the style out") from None
+            logger.warning("%s: skipped, %s", run.label, error)
+            skipped[run.label] = str(error)
+            continue
+        runs.append(run)
         check_loaders(build_dataloaders(data.config, data=data, response_mask=True),
                       generation_records=experiment.generation.records)
         prepared.append(data)
+    if not runs:
+        raise ConfigError("no style's markup is known to the tokenizer, so nothing is left to compare",
+                          path="styles")
     prepare_output(folder)
     if overwrite:
         clear_output(folder)
@@ -215,8 +236,8 @@ def compare(
             for seed in experiment.seeds or (None,):
                 if seed not in factories:
                     initial = experiment.training.seed if seed is None else seed
-                    factories[seed] = model_factory(experiment.model, initial)
-                seeded, budget = data, experiment.training
+                    factories[seed] = model_factory(experiment.model, initial, _device(experiment, data))
+                seeded, budget = data, replace(experiment.training, device=_device(experiment, data))
                 if seed is not None:  # the seed sets the initialisation and the data order
                     seeded = replace(data, config=replace(data.config, loader=replace(data.config.loader, seed=seed)))
                     budget = replace(budget, seed=seed)
@@ -243,7 +264,7 @@ def compare(
         report("done")
 
     first_data = prepared[0]
-    notes = _compare_lengths(styles, runs)
+    notes = _compare_lengths(styles, runs) + [f"Skipped {label}: {reason}." for label, reason in skipped.items()]
     settings = experiment.to_dict()
     source = first_data.config.data.source
     settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None
@@ -255,6 +276,7 @@ def compare(
         "settings": settings,
         "styles": styles,
         "resumed": resumed,
+        "skipped": skipped,
     }
     results["warnings"] = style_warnings(results)  # derived again by the report; kept here for tools
     results["paired"] = paired_differences(results)

@@ -10,10 +10,20 @@ Example (``styles`` is required; everything else has these defaults)::
       collate: {mask: none}
     grid:                         # optional variants, each applied to the base for every style
       collate.mask: [none, prompt]
-    model:
+    model:                        # our GPT (preset, checkpoint, config) or a Hugging Face causal LM (path or init)
       preset: tiny                # tiny | gpt2-small | gpt2-medium
       checkpoint: null            # a GPT-2 .safetensors file, or a torch.save state dict of this GPT
       config: {}                  # preset fields to change, e.g. {emb_dim: 64, n_layers: 2}
+      path: null                  # a local transformers model folder; its own tokenizer becomes the tokenizer
+      init: null                  # a transformers config, random weights: {model_type: llama, hidden_size: 64,
+                                  # intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, ...};
+                                  # vocab_size follows the tokenizer
+      tokenizer: null             # the tokenizer (a model folder or tokenizer.json); default: path, else
+                                  # base.tokenizer; relative paths are read relative to this file when they exist
+      dtype: float32              # float32 | bfloat16 | float16 (Hugging Face models)
+      lora: null                  # {r: 8, alpha: 16, dropout: 0.0, target_modules: [q_proj, v_proj]} (peft)
+    on_unknown_markup: error      # error | skip: a style whose markup the tokenizer lacks stops the experiment,
+                                  # or is left out with a line in the report
     training: {max_steps: 60, learning_rate: 0.0005, eval_every: 10, seed: 123}   # TrainConfig
     seeds: []                     # e.g. [1, 2, 3]: train each run once per seed, report mean and spread
     generation: {records: 5, max_new_tokens: 48}
@@ -34,13 +44,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._schema import Invalid, Lines, _fail, from_mapping, read_yaml, to_mapping
-from ..config import Config, _resolve_paths
+from ..config import Config, TokenizerConfig, _beside, _resolve_paths
 from ..errors import ConfigError, StyleError
 from ..styles.registry import default_registry
 from .model import GPTConfig
+from .model_spec import LoraSpec, ModelSpec
 from .train import TrainConfig
 
-__all__ = ["Experiment", "GenerationSpec", "ModelSpec", "Run", "StyleSpec", "load_experiment"]
+__all__ = ["Experiment", "GenerationSpec", "LoraSpec", "ModelSpec", "Run", "StyleSpec", "load_experiment"]
 
 # Keys of the base config that belong to ``styles`` in an experiment.
 _STYLE_KEYS = ("style", "style_options")
@@ -57,29 +68,6 @@ class StyleSpec:
     @property
     def title(self) -> str:
         return self.label or self.name
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where the model comes from: a preset initialised from the seed, or a checkpoint on top of a preset."""
-
-    preset: Literal["tiny", "gpt2-small", "gpt2-medium"] = "tiny"
-    checkpoint: str | None = None
-    format: Literal["auto", "safetensors", "state_dict"] = "auto"
-    """``auto``: ``.safetensors`` files hold the published GPT-2 keys, anything else a torch.save state dict."""
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def checkpoint_format(self) -> str | None:
-        if self.checkpoint is None:
-            return None
-        if self.format != "auto":
-            return self.format
-        return "safetensors" if self.checkpoint.endswith(".safetensors") else "state_dict"
-
-    def gpt_config(self) -> GPTConfig:
-        """The model's shape: the preset with ``config`` applied."""
-        return GPTConfig.preset(self.preset, **self.config)
 
 
 @dataclass(frozen=True)
@@ -119,6 +107,8 @@ class Experiment:
     seeds: tuple[int, ...] = ()
     """Train every run once per seed (model initialisation and data order) and report mean and spread."""
     output: str = "promptstyles-compare"
+    on_unknown_markup: Literal["error", "skip"] = "error"
+    """What a style whose markup is not a special token of the model's tokenizer does: stop or be skipped."""
 
     def __post_init__(self) -> None:
         if len(set(self.seeds)) != len(self.seeds):
@@ -147,11 +137,22 @@ class Experiment:
             for spec in self.styles:
                 assert isinstance(spec, StyleSpec)
                 config = replace(_apply(self.base, variant), style=spec.name, style_options=dict(spec.options))
+                config = _for_model(config, self.model)
                 runs.append(Run(_label(spec.title, variant), spec, variant, config))
         return runs
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)
+
+
+def _for_model(config: Config, model: ModelSpec) -> Config:
+    """A run's config as the model needs it: the model's tokenizer, and attention masks for a Hugging Face
+    model (its attention reads them; our GPT needs none)."""
+    if model.tokenizer_path is not None:
+        config = replace(config, tokenizer=replace(config.tokenizer, name="gpt2", path=model.tokenizer_path))
+    if model.is_hf and not config.collate.attention_mask:
+        config = replace(config, collate=replace(config.collate, attention_mask=True))
+    return config
 
 
 def _label(title: str, variant: Mapping[str, Any]) -> str:
@@ -219,6 +220,13 @@ def _validate(experiment: Experiment, raw: Mapping[str, Any], lines: Lines, sour
             registry.get(spec.name, **spec.options)
         except StyleError as error:
             raise _fail(str(error), path, lines, source) from None
+    if experiment.model.tokenizer_path is not None and experiment.base.tokenizer != TokenizerConfig(
+            special_tokens=experiment.base.tokenizer.special_tokens):
+        key = "tokenizer" if experiment.model.tokenizer is not None else "path"
+        raise _fail(f"the model sets the tokenizer (model.{key}); remove base.tokenizer", ("base", "tokenizer"),
+                    lines, source)
+    if experiment.model.is_hf:
+        return
     preset = to_mapping(GPTConfig.preset(experiment.model.preset))
     from_mapping(GPTConfig, {**preset, **experiment.model.config}, path=("model", "config"), lines=lines,
                  source=source)
@@ -228,7 +236,8 @@ def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Expe
     """A validated :class:`Experiment` from a YAML file, a mapping, or an ``Experiment`` (returned as is).
 
     Errors are :class:`~promptstyles.ConfigError` naming the key path (and the YAML line). Relative
-    ``base.data.path`` and ``model.checkpoint`` values are read relative to the YAML file.
+    ``base.data.path`` and ``model.checkpoint`` values are read relative to the YAML file, and so are
+    ``model.path`` and ``model.tokenizer`` where they exist there.
     """
     if isinstance(source, Experiment):
         return source
@@ -254,9 +263,12 @@ def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Expe
     experiment = from_mapping(Experiment, raw, lines=lines, source=name)
     if name is not None:  # before validation, which loads the plugins modules found beside the file
         folder = Path(name).parent
-        checkpoint = experiment.model.checkpoint
+        model = experiment.model
+        checkpoint = model.checkpoint
         if checkpoint is not None and not Path(checkpoint).expanduser().is_absolute():
-            experiment = replace(experiment, model=replace(experiment.model, checkpoint=str(folder / checkpoint)))
+            model = replace(model, checkpoint=str(folder / checkpoint))
+        model = replace(model, path=_beside(model.path, folder), tokenizer=_beside(model.tokenizer, folder))
+        experiment = replace(experiment, model=model)
         experiment = replace(experiment, base=_resolve_paths(experiment.base, folder))
     _validate(experiment, raw, lines, name)
     return experiment

@@ -23,6 +23,7 @@ from ..records import Conversation, InstructionRecord, Record
 from .checkpoints import load_gpt2_safetensors, load_state_dict_file
 from .config import ModelSpec
 from .generate import generate
+from .hf_model import hf_model_factory
 from .leaks import MarkupCheck
 from .metrics import summarise_generations
 from .model import GPT, resize_token_embeddings
@@ -96,8 +97,11 @@ def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
     return stats, lengths
 
 
-def model_factory(spec: ModelSpec, seed: int) -> Callable[[int], GPT]:
-    """A function giving a fresh copy of the same initial model, grown to a vocabulary size if needed."""
+def model_factory(spec: ModelSpec, seed: int, device: str = "cpu") -> Callable[[int], nn.Module]:
+    """A function giving a fresh copy of the same initial model, grown to a vocabulary size if needed:
+    our GPT, or a Hugging Face causal LM (:mod:`promptstyles.experiments.hf_model`) placed on ``device``."""
+    if spec.is_hf:
+        return hf_model_factory(spec, seed, device)
     config = spec.gpt_config()
     fmt = spec.checkpoint_format
     if fmt == "safetensors":
@@ -118,14 +122,20 @@ def model_factory(spec: ModelSpec, seed: int) -> Callable[[int], GPT]:
     return make
 
 
+def _shape(model: nn.Module) -> Any:
+    """The model's ``config``: ``vocab_size`` and ``context_length`` (a GPTConfig, or an HF model's ModelShape)."""
+    return model.config
+
+
 def _check_fits(model: nn.Module, loaders: DataLoaders) -> None:
-    context = int(model.config.context_length)  # type: ignore[union-attr, arg-type]
+    context = int(_shape(model).context_length)
     limit = loaders.collator.allowed_max_length
     longest = int(loaders.data.dataset.lengths.max())
     if (limit or longest) > context:
         raise ConfigError(
             f"examples of up to {longest} tokens do not fit the model's context of {context}; set "
-            f"collate.allowed_max_length to {context} or less, or model.config.context_length higher",
+            f"collate.allowed_max_length to {context} or less, or the model's context higher"
+            " (model.config.context_length, or max_position_embeddings in model.init)",
             path="base.collate.allowed_max_length",
         )
     check_loaders(loaders)
@@ -161,7 +171,7 @@ def check_loaders(loaders: DataLoaders, *, generation_records: int = 0) -> None:
 
 
 def fine_tune(
-    model: GPT, loaders: DataLoaders, config: TrainConfig, *, progress: Tick | None = None
+    model: nn.Module, loaders: DataLoaders, config: TrainConfig, *, progress: Tick | None = None
 ) -> dict[str, Any]:
     """Train ``model`` in place; the ``training`` results with the headline response-text loss.
 
@@ -171,8 +181,9 @@ def fine_tune(
     """
     if not loaders.collator.response_mask:
         raise ValueError("fine_tune scores the response text: build the loaders with response_mask=True")
-    if model.config.vocab_size < loaders.tokenizer.vocab_size:
-        raise ModelError(f"the model has {model.config.vocab_size} token rows, the tokenizer "
+    rows = int(_shape(model).vocab_size)
+    if rows < loaders.tokenizer.vocab_size:
+        raise ModelError(f"the model has {rows} token rows, the tokenizer "
                          f"{loaders.tokenizer.vocab_size} ids")
     _check_fits(model, loaders)
 
@@ -184,7 +195,8 @@ def fine_tune(
     result = train(model, loaders.train, loaders.val, config, progress=step, ignore_index=ignore_index)
     final = result.final
     if config.eval_batches is not None:  # the curve may sample the validation split; the result covers it all
-        final = evaluate(model, loaders.val, device=config.device, ignore_index=ignore_index)
+        final = evaluate(model, loaders.val, device=config.device, ignore_index=ignore_index,
+                         precision=config.precision)
     nll, scored = example_losses(model, loaders.val, ignore_index=ignore_index, device=config.device)
     return {
         "val_response_loss": None if final is None else final.response_loss,
@@ -206,7 +218,7 @@ def _prompt_ids(data: PreparedData, record: Record) -> list[int]:
 
 
 def generate_responses(
-    model: GPT, data: PreparedData, count: int, max_new_tokens: int, *, progress: Tick | None = None
+    model: nn.Module, data: PreparedData, count: int, max_new_tokens: int, *, progress: Tick | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Greedy responses to the first ``count`` test records, scored against their reference outputs.
 
@@ -221,7 +233,7 @@ def generate_responses(
     for done, position in enumerate(positions, start=1):
         record = data.records[position]
         generation = generate(model, tokenizer, _prompt_ids(data, record), max_new_tokens=max_new_tokens,
-                              stop_sequences=style.stop_sequences, context_length=model.config.context_length)
+                              stop_sequences=style.stop_sequences, context_length=_shape(model).context_length)
         ended, leak = markup.judge(generation.text, generation.stopped)
         entries.append({"record": position, "prompt": style.generation_prompt(record),
                         "response": style.extract_response(generation.text), "reference": reference_text(record),

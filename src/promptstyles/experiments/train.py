@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._schema import Invalid
+from .precision import PRECISIONS, Precision, autocast, check_precision, grad_scaler
 
 __all__ = [
     "EvalResult",
@@ -83,6 +84,14 @@ def response_loss(
     return total / max(count, 1)
 
 
+def logits_of(model: nn.Module, inputs: torch.Tensor, batch: Any) -> torch.Tensor:
+    """``model``'s logits for ``inputs``, with the batch's attention mask for a model that takes one."""
+    mask = getattr(batch, "attention_mask", None)
+    if mask is not None and getattr(model, "takes_attention_mask", False):
+        return model(inputs, attention_mask=mask.to(inputs.device))
+    return model(inputs)
+
+
 def unpack_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(inputs, targets, response_mask or None)`` from a batch.
 
@@ -113,8 +122,14 @@ class TrainConfig:
     """Evaluate on at most this many validation batches (all by default)."""
     seed: int = 123
     device: str = "cpu"
+    precision: Precision = "fp32"
+    """fp32 | bf16 | fp16: autocast for the forward pass (see :mod:`promptstyles.experiments.precision`)."""
+    compile: bool = False
+    """Train through ``torch.compile(model)`` (the first steps compile; worth it on a GPU)."""
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise Invalid("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.max_steps is not None and self.max_steps < 1:
             raise Invalid("max_steps", f"must be at least 1, got {self.max_steps}")
         for key in ("epochs", "eval_every"):
@@ -186,7 +201,7 @@ def progress_bar(done: int, total: int, *, width: int = 24, label: str = "") -> 
 @torch.no_grad()
 def evaluate(
     model: nn.Module, loader: Iterable[Any], *, max_batches: int | None = None, device: str = "cpu",
-    ignore_index: int = IGNORE_INDEX,
+    ignore_index: int = IGNORE_INDEX, precision: Precision = "fp32",
 ) -> EvalResult:
     """Token-weighted losses of ``model`` over ``loader`` (at most ``max_batches`` batches).
 
@@ -203,7 +218,8 @@ def evaluate(
             break
         inputs, targets, mask = unpack_batch(batch)
         targets = targets.to(device)
-        logits = model(inputs.to(device))
+        with autocast(precision, device):
+            logits = logits_of(model, inputs.to(device), batch)
         total, count = _summed_nll(logits, targets, None, ignore_index)
         loss_sum, tokens = loss_sum + float(total), tokens + count
         if mask is not None:
@@ -258,9 +274,13 @@ def train(
     ``ignore_index`` must be the one the loaders' collator writes into untrained targets.
     """
     config = config or TrainConfig()
+    check_precision(config.precision, config.device)
     torch.manual_seed(config.seed)
     model.to(config.device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    scaler = grad_scaler(config.precision, config.device)
+    forward: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
     total_steps = _total_steps(train_loader, config)
     curve = LossCurve()
     step = tokens_seen = 0
@@ -271,8 +291,8 @@ def train(
     def record() -> EvalResult | None:
         result = None
         if val_loader is not None:
-            result = evaluate(model, val_loader, max_batches=config.eval_batches, device=config.device,
-                              ignore_index=ignore_index)
+            result = evaluate(forward, val_loader, max_batches=config.eval_batches, device=config.device,
+                              ignore_index=ignore_index, precision=config.precision)
         curve.step.append(step)
         curve.tokens_seen.append(tokens_seen)
         curve.train_loss.append(sum(window) / len(window) if window else math.nan)
@@ -285,11 +305,21 @@ def train(
         inputs, targets, _ = unpack_batch(batch)
         inputs, targets = inputs.to(config.device), targets.to(config.device)
         optimizer.zero_grad(set_to_none=True)
-        loss = lm_loss(model(inputs), targets, ignore_index=ignore_index)
-        loss.backward()
+        with autocast(config.precision, config.device):
+            logits = logits_of(forward, inputs, batch)
+        loss = lm_loss(logits, targets, ignore_index=ignore_index)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
         if config.grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+            nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
         step += 1
         tokens_seen += int((targets != ignore_index).sum())
         value = loss.item()
