@@ -44,7 +44,7 @@ package folder sits beside the YAML file is loaded from there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -52,7 +52,7 @@ from typing import Any, ClassVar, Literal
 from ._schema import Invalid, Lines, from_mapping, read_yaml, to_mapping
 from .data.loading import REFERENCE_DATA_URL
 from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
-from .errors import ConfigError
+from .errors import ConfigError, PromptStylesError
 from .plugins import is_path
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, is_style_file, read_style_file
@@ -244,7 +244,30 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if (name, path) != (tokenizer.name, tokenizer.path):
         config = replace(config, tokenizer=replace(tokenizer, name=name or tokenizer.name, path=path))
     plugins = tuple(_resolve_plugin(entry, base) for entry in config.plugins)
-    return replace(config, plugins=plugins) if plugins != config.plugins else config
+    if plugins != config.plugins:
+        config = replace(config, plugins=plugins)
+    if isinstance(config.style, str):
+        options = resolve_style_paths(config.style, config.style_options, config.plugins, base)
+        if options != config.style_options:
+            config = replace(config, style_options=options)
+    return config
+
+
+def resolve_style_paths(style: str, options: Mapping[str, Any], plugins: Sequence[str], base: Path) -> dict[str, Any]:
+    """``options`` with the relative paths among the style's ``path_options`` read from ``base`` (the config's
+    folder), as data paths are; a style that cannot be looked up yet is left to fail when it is built."""
+    from .styles.registry import default_registry
+
+    try:
+        style_class = default_registry(tuple(plugins)).info(style).style
+    except PromptStylesError:
+        return dict(options)
+    resolved = dict(options)
+    for key in style_class.path_options:
+        value = resolved.get(key)
+        if isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            resolved[key] = str(base / value)
+    return resolved
 
 
 def _style_file(data: Any, lines: Lines, source: str | None, base: Path) -> Any:

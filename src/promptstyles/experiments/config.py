@@ -38,14 +38,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from .._schema import Invalid, Lines, _fail, from_mapping, read_yaml, to_mapping
-from ..config import Config, TokenizerConfig, _beside, _resolve_paths
+from ..config import Config, TokenizerConfig, _beside, _resolve_paths, resolve_style_paths
 from ..errors import ConfigError, StyleError
+from ..styles.declarative import is_style_file
 from ..styles.registry import default_registry
 from .model import GPTConfig
 from .model_spec import LoraSpec, ModelSpec
@@ -232,6 +233,16 @@ def _validate(experiment: Experiment, raw: Mapping[str, Any], lines: Lines, sour
                  source=source)
 
 
+def _resolve_style(spec: StyleSpec | str, plugins: Sequence[str], folder: Path) -> StyleSpec | str:
+    """A style file named relative to the experiment file, and the style's path options, read from its folder."""
+    name = spec if isinstance(spec, str) else spec.name
+    if is_style_file(name) and not Path(name).expanduser().is_absolute():
+        name = str(folder / name)
+    if isinstance(spec, str):
+        return name
+    return replace(spec, name=name, options=resolve_style_paths(name, spec.options, plugins, folder))
+
+
 def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Experiment:
     """A validated :class:`Experiment` from a YAML file, a mapping, or an ``Experiment`` (returned as is).
 
@@ -270,5 +281,7 @@ def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Expe
         model = replace(model, path=_beside(model.path, folder), tokenizer=_beside(model.tokenizer, folder))
         experiment = replace(experiment, model=model)
         experiment = replace(experiment, base=_resolve_paths(experiment.base, folder))
+        experiment = replace(experiment, styles=tuple(
+            _resolve_style(spec, experiment.base.plugins, folder) for spec in experiment.styles))
     _validate(experiment, raw, lines, name)
     return experiment

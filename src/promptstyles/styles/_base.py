@@ -113,6 +113,8 @@ class Style(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     special_tokens: ClassVar[tuple[str, ...]] = ()
+    path_options: ClassVar[tuple[str, ...]] = ()
+    """Options whose values are file paths: a YAML config reads relative ones from its own folder."""
     """Markup strings that a model's tokenizer treats as single special tokens."""
     supports_conversations: ClassVar[bool] = False
     """Whether the style renders multi-turn conversations (instruction records always work)."""

@@ -57,6 +57,7 @@ class ChatTemplateStyle(ChatStyle):
     """
 
     name = "chat-template"
+    path_options = ("template",)
     description = "a model's own chat template (option template=PATH), decomposed into parts"
 
     def __init__(self, *, template: str | Path | None = None, tokens: Mapping[str, str] | None = None,
