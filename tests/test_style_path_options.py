@@ -39,8 +39,8 @@ def test_an_experiment_reads_style_files_and_template_options_beside_it(tmp_path
     shutil.copy(TEMPLATE, folder / "chat.jinja")
     shutil.copy(FIXTURES / "declared" / "chatml.yaml", folder / "mine.yaml")
     (folder / "experiment.yaml").write_text(
-        "styles:\n  - mine.yaml\n  - {name: chat-template, options: {template: chat.jinja, tokens: {eos_token: </s>}}}\n",
-        encoding="utf-8")
+        "styles:\n  - mine.yaml\n"
+        "  - {name: chat-template, options: {template: chat.jinja, tokens: {eos_token: </s>}}}\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     experiment = load_experiment(folder / "experiment.yaml")
     first, second = experiment.styles

@@ -50,7 +50,25 @@ def test_higher_is_better_headline_and_ties() -> None:
     assert [s for s, _ in rank_styles(data)[1]] == ["phi3", "alpaca", "chatml"]
     assert "0.1 higher (50.0%) than the runner-up **alpaca** (0.2)" in verdict(data)
     data["styles"]["alpaca"]["generation"]["token_f1"] = 0.3
-    assert verdict(data).startswith("**alpaca** and **phi3** tie on token F1 at 0.3")
+    assert verdict(data).startswith(
+        "**alpaca** and **phi3** tie exactly on token F1 at 0.3. Against the next run: **alpaca** (tied with"
+        " **phi3**) is best on token F1: 0.3, 0.2 higher (200.0%) than the runner-up **chatml** (0.1).")
+
+
+def test_runs_on_the_same_ids_tie_exactly_and_the_verdict_weighs_the_next_run() -> None:
+    data = results()
+    nll = {"phi3": [4.0, 6.0, 2.0, 4.0], "chatml": [4.0, 6.0, 2.0, 4.0], "alpaca": [5.0, 7.0, 2.5, 5.5]}
+    for name, values in nll.items():
+        data["styles"][name]["training"]["val_response_loss"] = sum(values) / 8
+        data["styles"][name]["training"]["val_examples"] = {"records": [0, 1, 2, 3], "nll": values,
+                                                           "tokens": [2, 2, 2, 2]}
+    text = verdict(data)
+    assert text.startswith(
+        "**phi3** and **chatml** tie exactly on val loss, response text at 2 (every validation example scores the"
+        " same: they trained on the same token ids). Against the next run: **phi3** (tied with **chatml**) is best"
+        " on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."), text
+    data["styles"]["chatml"]["training"]["val_examples"]["nll"] = [5.0, 5.0, 2.0, 4.0]  # same mean, other examples
+    assert verdict(data).startswith("**phi3** and **chatml** tie exactly on val loss, response text at 2. Against")
 
 
 def test_without_training_results_styles_are_ranked_by_tokens_per_example() -> None:

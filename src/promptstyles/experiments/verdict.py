@@ -48,11 +48,33 @@ def verdict(results: Mapping[str, Any]) -> str:
     best, value = ranked[0]
     if len(ranked) == 1:
         return f"Only **{best}** has results: {label} {value:.4g}."
-    second, other = ranked[1]
+    tied = [name for name, score in ranked[1:] if score == value]
+    rest = [(name, score) for name, score in ranked[1:] if score != value]
+    prefix = _exact_tie(results, best, tied, label, value, headline["metric"]) if tied else ""
+    if not rest:
+        return prefix
+    second, other = rest[0]
+    shown = f"**{best}** (tied with {' and '.join(f'**{name}**' for name in tied)})" if tied else f"**{best}**"
+    prefix = f"{prefix} Against the next run:" if prefix else ""
+    return f"{prefix} {_weighed(results, headline, label, (best, shown), value, second, other)}".strip()
+
+
+def _exact_tie(results: Mapping[str, Any], best: str, tied: list[str], label: str, value: float, metric: str) -> str:
+    """Runs with the very same score as the best: said once, with whether every example scored the same."""
+    names = " and ".join(f"**{name}**" for name in [best, *tied])
+    intervals = [_interval(results, best, name, metric) for name in tied]
+    same = all(i is not None and i["low"] == i["high"] == 0 for i in intervals)
+    why = " (every validation example scores the same: they trained on the same token ids)" if same else ""
+    return f"{names} tie exactly on {label} at {value:.4g}{why}."
+
+
+def _weighed(results: Mapping[str, Any], headline: Mapping[str, Any], label: str, named: tuple[str, str],
+             value: float, second: str, other: float) -> str:
+    """The best run (its name, and how to show it) against a runner-up with another score: a winner only when
+    the margin beats the noise."""
+    best, shown = named
     margin = abs(other - value)
     relative = f" ({margin / abs(other):.1%})" if other else ""
-    if margin == 0:
-        return f"**{best}** and **{second}** tie on {label} at {value:.4g}."
     interval = _interval(results, best, second, headline["metric"])
     spreads = _spreads(results, best, second, headline["metric"])
     evidence = []
@@ -71,11 +93,11 @@ def verdict(results: Mapping[str, Any]) -> str:
                         f" (±{spreads[0]:.3g} and ±{spreads[1]:.3g})")
     because = "; ".join(evidence)
     if not detected:
-        return (f"No detectable difference on {label}: **{best}** ({value:.4g}) and **{second}** ({other:.4g})"
+        return (f"No detectable difference on {label}: {shown} ({value:.4g}) and **{second}** ({other:.4g})"
                 f" are {margin:.4g}{relative} apart, but {because}. Read it as a tie; more validation"
                 " records, a longer run or more seeds can separate them.")
     direction = "lower" if headline.get("lower_is_better", True) else "higher"
-    sentence = (f"**{best}** is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the"
+    sentence = (f"{shown} is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the"
                 f" runner-up **{second}** ({other:.4g}).")
     if evidence:
         return f"{sentence} The difference is larger than the measured noise: {because}."
