@@ -105,10 +105,12 @@ def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys):
     records = [{"instruction": "Say hi.", "input": "", "output": "Hi there."},
                {"instruction": "Add.", "input": "1 2", "output": "3"}]
     (tmp_path / "two.json").write_text(json.dumps(records), encoding="utf-8")
-    (tmp_path / "c.yaml").write_text("data: {path: two.json, split: {train: 1.0, test: 0.0}}\n"
+    (tmp_path / "c.yaml").write_text("data: {path: two.json, split: {train: 1.0, test: 0.0}, cache: false}\n"
                                      "collate: {mask: prompt, allowed_max_length: 40}\n", encoding="utf-8")
     assert main(["stats", str(tmp_path / "c.yaml")]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    assert "tokenizing records: 100%|" in captured.err and "| 2/2 [" in captured.err  # tqdm's bar
+    lines = captured.out.splitlines()
     gpt2, style = tiktoken.get_encoding("gpt2"), get_style("alpaca")
     rendered = [style.render(to_record(r)) for r in records]
     totals = [len(gpt2.encode_ordinary(r.text)) for r in rendered]

@@ -213,7 +213,7 @@ def test_the_cli_runs_a_yaml_experiment_and_says_where_the_report_is(
     assert main(["compare", str(path), "--output", str(output)]) == 0
     captured = capsys.readouterr()
     assert f"report: {output / 'report.md'}\n" in captured.out
-    assert "[2/2] phi3 train [" in captured.err
+    assert "[2/2] phi3 train: 100%|" in captured.err and "| 3/3 [" in captured.err  # tqdm's bar
     assert (output / "report.md").is_file() and not (tmp_path / "unused").exists()
     assert main(["compare", str(path), "--output", str(output)]) == 0
     assert "(2 finished runs reused)" in capsys.readouterr().out

@@ -17,7 +17,6 @@ from promptstyles.experiments.train import (
     TrainConfig,
     evaluate,
     lm_loss,
-    progress_bar,
     response_loss,
     train,
     unpack_batch,
@@ -141,7 +140,3 @@ def test_train_config_errors_name_the_key() -> None:
         from_mapping(TrainConfig, {"max_steps": 0}, path=("training",))
 
 
-def test_progress_bar() -> None:
-    assert progress_bar(10, 40, width=8, label="alpaca") == "alpaca [##------]  25% 10/40"
-    assert progress_bar(0, 0, width=4) == "[----]   0% 0/0"
-    assert progress_bar(5, 4, width=4) == "[####] 100% 5/4"

@@ -26,7 +26,6 @@ from .train import (
     TrainResult,
     evaluate,
     lm_loss,
-    progress_bar,
     response_loss,
     train,
 )
@@ -70,7 +69,6 @@ __all__ = [
     "plot_length_distributions",
     "plot_loss_curves",
     "plot_padding_truncation",
-    "progress_bar",
     "rank_styles",
     "render_markdown",
     "resize_token_embeddings",

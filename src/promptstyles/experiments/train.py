@@ -33,7 +33,6 @@ __all__ = [
     "TrainResult",
     "evaluate",
     "lm_loss",
-    "progress_bar",
     "response_loss",
     "train",
 ]
@@ -187,15 +186,6 @@ class Progress:
     epoch: int
     loss: float
     val_loss: float | None = None
-
-
-def progress_bar(done: int, total: int, *, width: int = 24, label: str = "") -> str:
-    """A one-line text bar, e.g. ``"alpaca [######------------------]  25% 10/40"``."""
-    fraction = 0.0 if total <= 0 else min(max(done / total, 0.0), 1.0)
-    filled = round(fraction * width)
-    bar = "#" * filled + "-" * (width - filled)
-    prefix = f"{label} " if label else ""
-    return f"{prefix}[{bar}] {fraction:4.0%} {done}/{total}"
 
 
 @torch.no_grad()
