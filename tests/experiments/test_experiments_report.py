@@ -51,8 +51,8 @@ def test_higher_is_better_headline_and_ties() -> None:
     assert "0.1 higher (50.0%) than the runner-up **alpaca** (0.2)" in verdict(data)
     data["styles"]["alpaca"]["generation"]["token_f1"] = 0.3
     assert verdict(data).startswith(
-        "**alpaca** and **phi3** tie exactly on token F1 at 0.3. Against the next run: **alpaca** (tied with"
-        " **phi3**) is best on token F1: 0.3, 0.2 higher (200.0%) than the runner-up **chatml** (0.1).")
+        "**alpaca** and **phi3** tie exactly on token F1 at 0.3. Against the next run: **alpaca** / **phi3** is"
+        " best on token F1: 0.3, 0.2 higher (200.0%) than the runner-up **chatml** (0.1).")
 
 
 def test_runs_on_the_same_ids_tie_exactly_and_the_verdict_weighs_the_next_run() -> None:
@@ -65,8 +65,8 @@ def test_runs_on_the_same_ids_tie_exactly_and_the_verdict_weighs_the_next_run() 
     text = verdict(data)
     assert text.startswith(
         "**phi3** and **chatml** tie exactly on val loss, response text at 2 (every validation example scores the"
-        " same: they trained on the same token ids). Against the next run: **phi3** (tied with **chatml**) is best"
-        " on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."), text
+        " same: they trained on the same token ids). Against the next run: **phi3** / **chatml** is best on val"
+        " loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."), text
     data["styles"]["chatml"]["training"]["val_examples"]["nll"] = [5.0, 5.0, 2.0, 4.0]  # same mean, other examples
     assert verdict(data).startswith("**phi3** and **chatml** tie exactly on val loss, response text at 2. Against")
 

@@ -54,9 +54,9 @@ def verdict(results: Mapping[str, Any]) -> str:
     if not rest:
         return prefix
     second, other = rest[0]
-    shown = f"**{best}** (tied with {' and '.join(f'**{name}**' for name in tied)})" if tied else f"**{best}**"
-    prefix = f"{prefix} Against the next run:" if prefix else ""
-    return f"{prefix} {_weighed(results, headline, label, (best, shown), value, second, other)}".strip()
+    shown = " / ".join(f"**{name}**" for name in [best, *tied])
+    weighed = _weighed(results, headline, label, (best, shown), value, second, other)
+    return f"{prefix} Against the next run: {weighed[0].lower()}{weighed[1:]}" if prefix else weighed
 
 
 def _exact_tie(results: Mapping[str, Any], best: str, tied: list[str], label: str, value: float, metric: str) -> str:
