@@ -58,7 +58,7 @@ def as_chat(record: dict) -> list[dict]:
 
 def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Median seconds of each run after one warm-up each; the runs take turns, so a change in the load of
-    the shared machine falls on all of them alike (``bench_data.best_seconds`` times one run at a time)."""
+    a busy machine falls on all of them alike (``bench_data.best_seconds`` times one run at a time)."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for run in runs.values():
         run()
@@ -178,7 +178,7 @@ def data_path(raw: list[dict], model: Path, repeat: int) -> tuple[dict, dict]:
 
 def machine() -> str:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other users' jobs: load average "
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores (load average "
             f"{load} at the start), Python {platform.python_version()}, torch {torch.__version__}, transformers "
             f"{transformers.__version__}, datasets {datasets.__version__}, tokenizers {tokenizers.__version__}, "
             f"numpy {np.__version__}.")
@@ -276,7 +276,7 @@ def report(build: dict, path: dict, checks: dict, repeat: int, host: str) -> str
         "EOS rule). Our rows pad with that EOS once, then the pad id; the peer pads with the pad id only.",
         "- A build includes loading the tokenizer on both sides, as a training script does; the rows with a "
         "loaded tokenizer reuse one tokenizer object across runs on both sides.",
-        "- The machine is shared with other people's test runs on 2 cores, so single timings are noisy; the "
+        "- Other jobs on the machine make single timings noisy; the "
         "medians and the same-run ratios are what to read.",
         "",
     ]
