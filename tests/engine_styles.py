@@ -56,8 +56,16 @@ class CloseParen(Style):
         return parts
 
 
-_SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
-REQUIRED_OPTIONS = {"chat-template": {"template": str(_SHARED_MODELS / "llama-3-8b-instruct")}}
+MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
+"""The shared tokenizer folders of four chat models."""
+MODEL_STYLES = {
+    "llama-3-8b-instruct": "llama3",
+    "qwen2.5-7b-instruct": "qwen2.5",
+    "mistral-7b-instruct-v0.3": "mistral-v0.3",
+    "phi-3.5-mini-instruct": "phi3",
+}
+"""Each shared model folder and the bundled style that claims its chat template."""
+REQUIRED_OPTIONS = {"chat-template": {"template": str(MODELS / "llama-3-8b-instruct")}}
 """Options without which a registered style cannot be built, for tests that run every style."""
 
 

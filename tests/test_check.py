@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from engine_styles import MODEL_STYLES, MODELS
 
 from promptstyles import InstructionRecord, PromptStylesError, get_style
 from promptstyles.check import BATTERY, as_messages, check_style
@@ -15,14 +16,7 @@ from promptstyles.cli import main
 pytest.importorskip("tokenizers")
 pytest.importorskip("jinja2")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 TEMPLATES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"
-PAIRS = {
-    "llama-3-8b-instruct": "llama3",
-    "qwen2.5-7b-instruct": "qwen2.5",
-    "mistral-7b-instruct-v0.3": "mistral-v0.3",
-    "phi-3.5-mini-instruct": "phi3",
-}
 MISTRAL_DEVIATION = (
     "known deviation in 'system prompt': the official template drops a system prompt unless a user message is last; "
     "mistral-common keeps it in the last user message"
@@ -41,7 +35,7 @@ def run(capsys, *args: str) -> tuple[int, list[str]]:
     return status, capsys.readouterr().out.splitlines()
 
 
-@pytest.mark.parametrize(("model", "style"), PAIRS.items())
+@pytest.mark.parametrize(("model", "style"), MODEL_STYLES.items())
 def test_each_shared_model_agrees_with_its_style(capsys, model, style):
     status, lines = run(capsys, style, "--tokenizer", folder(model))
     header = f"check {style!r} against the chat template of {folder(model)} (tokenizer {model}, mask assistant)"

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from engine_styles import TagChat, registered_style
+from engine_styles import MODEL_STYLES, MODELS, TagChat, registered_style
 
 from promptstyles import Part, PartKind, PromptStylesError, Rendered, Style, StyleError, available_styles, get_style
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.testing import PROPERTIES, ConformanceError, Failure, assert_conforms, check_style
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
-MODEL_STYLES = {
-    "llama-3-8b-instruct": "llama3",
-    "qwen2.5-7b-instruct": "qwen2.5",
-    "mistral-7b-instruct-v0.3": "mistral-v0.3",
-    "phi-3.5-mini-instruct": "phi3",
-}
 ONE = [{"instruction": "Name a colour.", "output": "Red."}]
 
 

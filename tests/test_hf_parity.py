@@ -7,9 +7,8 @@ where the template does not end with it (Qwen2.5's ``<|im_end|>\n``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from engine_styles import MODEL_STYLES, MODELS
 
 from promptstyles import PartKind, get_style, to_record
 from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
@@ -18,13 +17,6 @@ from promptstyles.data.hf_tokenizer import HFTokenizer
 pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
-PAIRS = {
-    "llama-3-8b-instruct": "llama3",
-    "qwen2.5-7b-instruct": "qwen2.5",
-    "mistral-7b-instruct-v0.3": "mistral-v0.3",
-    "phi-3.5-mini-instruct": "phi3",
-}
 BATTERY = {
     "single": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
     "system": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."},
@@ -42,13 +34,13 @@ BATTERY = {
 }
 
 
-@pytest.fixture(scope="module", params=list(PAIRS))
+@pytest.fixture(scope="module", params=list(MODEL_STYLES))
 def pair(request):
     folder = MODELS / request.param
     if not folder.is_dir():
         pytest.skip(f"tokenizer folder {folder} not found")
     reference = transformers.PreTrainedTokenizerFast.from_pretrained(str(folder))
-    return request.param, HFTokenizer(folder), reference, get_style(PAIRS[request.param])
+    return request.param, HFTokenizer(folder), reference, get_style(MODEL_STYLES[request.param])
 
 
 def template_ids(reference, conversations, **options) -> list[list[int]]:

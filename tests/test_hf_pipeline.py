@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_styles import MODELS
 
 from promptstyles import TokenizerError, get_style, to_record
 from promptstyles.data.collate import Collator
@@ -17,7 +18,6 @@ from promptstyles.pipeline import build_dataloaders, prepare_data
 
 pytest.importorskip("tokenizers")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 LLAMA3, QWEN, MISTRAL, PHI = (
     "llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3", "phi-3.5-mini-instruct"
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_styles import MODELS
 
 from promptstyles import Conversation, Message, PartKind, TokenizerError, get_style
 from promptstyles.data.hf_encoding import utf8_starts
@@ -18,7 +19,6 @@ from promptstyles.styles._base import Part
 pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 LLAMA3, QWEN, MISTRAL, PHI = (
     "llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3", "phi-3.5-mini-instruct"
 )

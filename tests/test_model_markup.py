@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from engine_styles import MODELS
 
 from promptstyles import TokenizerError
 from promptstyles.data.hf_tokenizer import HFTokenizer
@@ -13,7 +12,6 @@ from promptstyles.styles.registry import default_registry
 
 pytest.importorskip("tokenizers")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_styles import MODELS
 
 from promptstyles import Conversation, InstructionRecord, Message, StyleError, get_style
 
@@ -27,7 +28,6 @@ tokenizers = pytest.importorskip("tokenizers")
 jinja2 = pytest.importorskip("jinja2")
 
 TEMPLATES = Path(__file__).resolve().parent / "fixtures" / "chat_templates"
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 
 
 @dataclass(frozen=True)

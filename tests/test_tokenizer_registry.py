@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
+from engine_styles import MODELS
 
 from promptstyles import TokenizerError
 from promptstyles.data.hf_tokenizer import HFTokenizer
@@ -13,7 +13,6 @@ from promptstyles.data.tokenizer_registry import TokenizerRegistry, load_tokeniz
 from promptstyles.data.tokenizers import TiktokenTokenizer
 from promptstyles.plugins import load_plugins
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 QWEN = MODELS / "qwen2.5-7b-instruct"
 
 
