@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._cli_check import add_check_command
+from ._cli_progress import ProgressBars
 from ._cli_styles import STYLE_HELP, add_style_commands, style_and_info
 from .config import load_config
 from .errors import PluginError, PromptStylesError, RecordError
@@ -125,7 +126,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .data.inspect import view_batch
     from .pipeline import build_dataloaders
 
-    loaders = build_dataloaders(args.config, progress=_ProgressBars().records)
+    loaders = build_dataloaders(args.config, progress=ProgressBars().records)
     dataset = loaders.datasets[args.split]
     batches = loaders.batch_indices(args.split)
     if not -len(batches) <= args.index < len(batches):
@@ -155,7 +156,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from .pipeline import prepare_data
 
-    data = prepare_data(args.config, progress=_ProgressBars().records)
+    data = prepare_data(args.config, progress=ProgressBars().records)
     config = data.config
     limit = config.collate.allowed_max_length
     print(f"style {data.style.name!r}, tokenizer {data.tokenizer.name!r}, mask {config.collate.mask!r}, "
@@ -178,47 +179,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressBars:
-    """One tqdm bar on stderr per run phase of a comparison, and for building a dataset's tokens."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.key: tuple[Any, ...] = ()
-
-    def _show(self, key: tuple[Any, ...], description: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if key != self.key:
-            self.close()
-            self.bar, self.key = tqdm(total=total, desc=description, file=sys.stderr, mininterval=0.5), key
-        self.bar.update(done - self.bar.n)
-        if done >= total:
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.bar, self.key = None, ()
-
-    def __call__(self, event: Any) -> None:
-        label = f"[{event.index}/{event.runs}] {event.run}"
-        if event.phase in ("resumed", "static"):
-            self.close()
-            print(f"{label}: {'finished earlier, reused' if event.phase == 'resumed' else 'static statistics'}",
-                  file=sys.stderr)
-        elif event.phase in ("train", "generate"):
-            self._show((event.index, event.phase), f"{label} {event.phase}", event.done, event.total)
-
-    def records(self, done: int, total: int) -> None:
-        """The ``progress`` callback of building a dataset: records rendered and tokenized so far."""
-        self._show(("records",), "tokenizing records", done, total)
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from .experiments.compare import compare, default_experiment_path
 
     experiment = args.experiment or default_experiment_path()
-    results = compare(experiment, output=args.output, overwrite=args.overwrite, progress=_ProgressBars())
+    results = compare(experiment, output=args.output, overwrite=args.overwrite, progress=ProgressBars())
     files = results["files"]
     reused = f" ({len(results['resumed'])} finished runs reused)" if results["resumed"] else ""
     print(f"report: {files['markdown']}{reused}")

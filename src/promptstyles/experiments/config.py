@@ -43,8 +43,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from .._config_paths import beside, resolve_paths, resolve_style_paths
 from .._schema import Invalid, Lines, _fail, from_mapping, read_yaml, to_mapping
-from ..config import Config, TokenizerConfig, _beside, _resolve_paths, resolve_style_paths
+from ..config import Config, TokenizerConfig
 from ..errors import ConfigError, StyleError
 from ..styles.declarative import is_style_file
 from ..styles.registry import default_registry
@@ -278,9 +279,9 @@ def load_experiment(source: str | Path | Mapping[str, Any] | Experiment) -> Expe
         checkpoint = model.checkpoint
         if checkpoint is not None and not Path(checkpoint).expanduser().is_absolute():
             model = replace(model, checkpoint=str(folder / checkpoint))
-        model = replace(model, path=_beside(model.path, folder), tokenizer=_beside(model.tokenizer, folder))
+        model = replace(model, path=beside(model.path, folder), tokenizer=beside(model.tokenizer, folder))
         experiment = replace(experiment, model=model)
-        experiment = replace(experiment, base=_resolve_paths(experiment.base, folder))
+        experiment = replace(experiment, base=resolve_paths(experiment.base, folder))
         experiment = replace(experiment, styles=tuple(
             _resolve_style(spec, experiment.base.plugins, folder) for spec in experiment.styles))
     _validate(experiment, raw, lines, name)
