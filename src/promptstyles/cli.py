@@ -154,18 +154,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .pipeline import prepare_data
+    from .pipeline import build_dataloaders, padding_share, prepare_data
 
     data = prepare_data(args.config, progress=ProgressBars().records)
+    loaders = build_dataloaders(data.config, data=data)
     config = data.config
     limit = config.collate.allowed_max_length
     print(f"style {data.style.name!r}, tokenizer {data.tokenizer.name!r}, mask {config.collate.mask!r}, "
           f"{len(data.records)} records" + (f", {len(data.skipped)} skipped" if data.skipped else ""))
     rows = [["SPLIT", "EXAMPLES", "TOKENS MEAN", "MEDIAN", "P95", "MAX", "PROMPT MEAN", "RESPONSE MEAN", "TRAINED",
-             "OVER LIMIT"]]
+             "OVER LIMIT", "PADDING"]]
     for name, dataset in data.splits.items():
         if not len(dataset):
-            rows.append([name, "0", *["-"] * 8])
+            rows.append([name, "0", *["-"] * 9])
             continue
         stats = dataset.stats()
         tokens = stats["tokens"]
@@ -174,7 +175,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         over = "-" if limit is None else str(int((dataset.lengths > limit).sum()))
         rows.append([name, str(len(dataset)), f"{tokens['mean']:.1f}", f"{tokens['median']:.0f}",
                      f"{tokens['p95']:.0f}", str(tokens["max"]), f"{stats['prompt_tokens']['mean']:.1f}",
-                     f"{stats['response_tokens']['mean']:.1f}", f"{trained / targets:.1%}", over])
+                     f"{stats['response_tokens']['mean']:.1f}", f"{trained / targets:.1%}", over,
+                     f"{padding_share(loaders.batch_shapes(name)):.1%}"])
     _print_table(rows)
     return 0
 

@@ -29,7 +29,7 @@ from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "prepare_data"]
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,16 @@ class DataLoaders:
         batches = [np.asarray(indices) for indices in sampler]
         sampler.set_epoch(epoch)
         return batches
+
+    def batch_shapes(self, split: str) -> list[tuple[int, int, int]]:
+        """``(examples, padded length, real tokens)`` of each batch the next epoch of ``split`` gives: what a
+        forward pass pays for, and how much of it is padding (see :func:`padding_share`)."""
+        lengths = self.datasets[split].lengths
+        shapes = []
+        for indices in self.batch_indices(split):
+            width = int(self.batch(split, indices).inputs.shape[1])
+            shapes.append((len(indices), width, int(np.minimum(lengths[indices], width).sum())))
+        return shapes
 
     def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
         """The batch the collator builds from examples ``indices`` of ``split``, as the loader would."""
@@ -191,3 +201,9 @@ def build_dataloaders(
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
+
+
+def padding_share(shapes: Sequence[tuple[int, int, int]]) -> float:
+    """The share of batch positions that are padding, from :meth:`DataLoaders.batch_shapes`."""
+    positions = sum(size * width for size, width, _ in shapes)
+    return 1.0 - sum(real for _, _, real in shapes) / positions if positions else 0.0

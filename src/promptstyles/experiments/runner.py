@@ -85,12 +85,7 @@ def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
         indices = np.arange(first, min(first + _CHUNK, len(dataset)))
         batch = collator(dataset.batch(indices))
         supervised += (batch.targets != collator.ignore_index).sum(dim=1).tolist()
-    batches = []
-    train_set = loaders.datasets["train"]
-    for indices in loaders.batch_indices("train"):
-        width = loaders.batch("train", indices).inputs.shape[1]
-        real = int(np.minimum(train_set.lengths[indices], width).sum())
-        batches.append((len(indices), width, real))
+    batches = loaders.batch_shapes("train")
     lengths = dataset.lengths.tolist()
     stats = static_stats(lengths, bare_lengths(data.records, data.tokenizer), supervised, batches,
                          max_length=data.config.collate.allowed_max_length)
