@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data import encoding
+from promptstyles.data.encoding import concat_datasets, tokenize_chunk, tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 
 GPT2 = tiktoken.get_encoding("gpt2")
@@ -28,6 +29,28 @@ def test_token_ids_equal_whole_text_tokenization_in_every_style(name, records):
     assert len(dataset) == 1100
     for index, record in enumerate(records):
         assert dataset[index].tolist() == GPT2.encode_ordinary(style.render(record).text), index
+
+
+def test_chunks_tokenized_apart_join_into_the_dataset_tokenized_at_once(records, monkeypatch):
+    style = registered_style("llama3")
+    whole = tokenize_records(records[:300], style, get_tokenizer("gpt2"))
+    monkeypatch.setattr(encoding, "CHUNK_SIZE", 7)
+    chunked = tokenize_records(records[:300], style, get_tokenizer("gpt2"))
+    for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
+        assert getattr(chunked, name).tolist() == getattr(whole, name).tolist(), name
+    for mode in ("instruction", "assistant"):
+        assert chunked.spans(mode).starts.tolist() == whole.spans(mode).starts.tolist()
+
+
+def test_a_chunk_names_records_by_their_place_in_the_whole_input():
+    class Silent(CloseParen):
+        def parts(self, record, *, generation=False):
+            return [part.__class__("", part.kind) for part in super().parts(record, generation=generation)]
+
+    with pytest.raises(DataError, match="record 12 rendered to no tokens"):
+        tokenize_chunk([InstructionRecord("a", "", "b")], Silent(), get_tokenizer("gpt2"), first_index=12)
+    with pytest.raises(DataError, match="no tokenized chunks"):
+        concat_datasets([])
 
 
 def test_prompt_boundary_equals_separately_encoded_prompt(records):

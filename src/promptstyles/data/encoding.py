@@ -22,11 +22,15 @@ from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
 from .tokenized import TokenizedDataset
 from .tokenizers import Tokenizer
 
-__all__ = ["ProgressCallback", "encode_generation_prompt", "encode_parts", "render_parts", "tokenize_records"]
+__all__ = [
+    "CHUNK_SIZE", "ProgressCallback", "concat_datasets", "encode_generation_prompt", "encode_parts", "render_parts",
+    "tokenize_chunk", "tokenize_records",
+]
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 4096
+CHUNK_SIZE = 4096
+"""Records rendered and encoded together: bounds the memory of the Python lists a chunk builds."""
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -146,37 +150,67 @@ def tokenize_records(
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
+    chunks = []
+    for first in range(0, len(records), CHUNK_SIZE):
+        chunks.append(tokenize_chunk(records[first : first + CHUNK_SIZE], style, tokenizer,
+                                     special_tokens=special_tokens, first_index=first, source=source))
+        if progress is not None:
+            progress(min(first + CHUNK_SIZE, len(records)), len(records))
+    return concat_datasets(chunks)
+
+
+def tokenize_chunk(
+    records: Sequence[Record],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    first_index: int = 0,
+    source: str | None = None,
+) -> TokenizedDataset:
+    """Render and tokenize one chunk of records: the unit of streaming and parallel builds.
+
+    ``first_index`` is the position of the chunk's first record in the whole input, so errors name the
+    record where the user can find it. Chunks join with :func:`concat_datasets`.
+    """
+    if not len(records):
+        raise DataError(f"{source or 'dataset'}: no records to tokenize")
     if special_tokens not in SPECIAL_TOKEN_MODES:
         raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
                         f"{', '.join(SPECIAL_TOKEN_MODES)}")
     extend = special_tokens == "extend" or tokenizer.own_special_tokens
+    rendered, run_kinds, run_ends, run_counts, text_bytes = _render_chunk(style, records, first_index, source)
+    encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
+    if extend:
+        starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, text_bytes, tokenizer.eos_id)
     flat: list[int] = []  # every example's ids, each followed by one end-of-text id
-    lengths: list[int] = []
-    kinds: list[int] = []
-    ends: list[int] = []
-    counts: list[int] = []
-    text_bytes: list[int] = []
-    token_starts: list[np.ndarray] = []
     eos = tokenizer.eos_id
-    for first in range(0, len(records), _CHUNK):
-        rendered, run_kinds, run_ends, run_counts, chunk_bytes = _render_chunk(
-            style, records[first : first + _CHUNK], first, source
-        )
-        encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
-        if extend:
-            starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, chunk_bytes, eos)
-        for ids in encoded:
-            flat += ids
-            flat.append(eos)
-            lengths.append(len(ids))
-        kinds += run_kinds
-        ends += run_ends
-        counts += run_counts
-        text_bytes += chunk_bytes
-        token_starts.append(starts)
-        if progress is not None:
-            progress(min(first + _CHUNK, len(records)), len(records))
-    return _assemble(flat, lengths, kinds, ends, counts, text_bytes, np.concatenate(token_starts), tokenizer)
+    for ids in encoded:
+        flat += ids
+        flat.append(eos)
+    lengths = [len(ids) for ids in encoded]
+    return _assemble(flat, lengths, run_kinds, run_ends, run_counts, text_bytes, starts, tokenizer, first_index)
+
+
+def concat_datasets(chunks: Sequence[TokenizedDataset]) -> TokenizedDataset:
+    """One dataset of chunks tokenized separately, in order (as if tokenized together)."""
+    if not chunks:
+        raise DataError("no tokenized chunks to join")
+    if len(chunks) == 1:
+        return chunks[0]
+    token_base = block_offsets(np.array([len(chunk.tokens) for chunk in chunks], dtype=np.int64))[:-1]
+    run_base = block_offsets(np.array([len(chunk.run_kinds) for chunk in chunks], dtype=np.int64))[:-1]
+    first = chunks[0]
+    return TokenizedDataset(
+        np.concatenate([chunk.tokens for chunk in chunks]),
+        np.concatenate([chunk.starts + base for chunk, base in zip(chunks, token_base, strict=True)]),
+        np.concatenate([chunk.lengths for chunk in chunks]),
+        np.concatenate([chunk.run_ends for chunk in chunks]),
+        np.concatenate([chunk.run_kinds for chunk in chunks]),
+        np.concatenate([chunks[0].run_offsets[:1]]
+                       + [chunk.run_offsets[1:] + base for chunk, base in zip(chunks, run_base, strict=True)]),
+        eos_id=first.eos_id, vocab_size=first.vocab_size,
+    )
 
 
 def _drop_final_end_of_text(
@@ -204,11 +238,11 @@ def _drop_final_end_of_text(
 
 def _assemble(
     flat: list[int], example_lengths: list[int], kinds: list[int], ends: list[int], counts: list[int],
-    text_bytes: list[int], token_starts: np.ndarray, tokenizer: Tokenizer,
+    text_bytes: list[int], token_starts: np.ndarray, tokenizer: Tokenizer, first_index: int,
 ) -> TokenizedDataset:
     lengths = np.asarray(example_lengths, dtype=np.int64)
     if np.any(lengths == 0):
-        raise DataError(f"record {int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
+        raise DataError(f"record {first_index + int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
     # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
     dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.uint32
     tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
