@@ -9,7 +9,7 @@ Generation prompts go through the same encoder, so inference sees exactly the id
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .tokenizers import Tokenizer
 
 __all__ = [
     "CHUNK_SIZE", "ProgressCallback", "concat_datasets", "encode_generation_prompt", "encode_parts", "render_parts",
-    "tokenize_chunk", "tokenize_records",
+    "tokenize_chunk", "tokenize_chunks", "tokenize_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -150,13 +150,31 @@ def tokenize_records(
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
+    pieces = (records[first : first + CHUNK_SIZE] for first in range(0, len(records), CHUNK_SIZE))
     chunks = []
-    for first in range(0, len(records), CHUNK_SIZE):
-        chunks.append(tokenize_chunk(records[first : first + CHUNK_SIZE], style, tokenizer,
-                                     special_tokens=special_tokens, first_index=first, source=source))
+    for chunk in tokenize_chunks(pieces, style, tokenizer, special_tokens=special_tokens, source=source):
+        chunks.append(chunk)
         if progress is not None:
-            progress(min(first + CHUNK_SIZE, len(records)), len(records))
+            progress(sum(map(len, chunks)), len(records))
     return concat_datasets(chunks)
+
+
+def tokenize_chunks(
+    chunks: Iterable[Sequence[Record]],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    source: str | None = None,
+) -> Iterator[TokenizedDataset]:
+    """Each chunk of records tokenized, in order: a stream whose memory does not grow with the input."""
+    first = 0
+    for records in chunks:
+        if not len(records):
+            continue
+        yield tokenize_chunk(records, style, tokenizer, special_tokens=special_tokens, first_index=first,
+                             source=source)
+        first += len(records)
 
 
 def tokenize_chunk(
