@@ -48,12 +48,21 @@ def test_a_damaged_entry_is_ignored(tmp_path, caplog):
     dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
     path = save_dataset(dataset, "k" * 40, tmp_path)
     assert load_dataset("k" * 40, tmp_path).tokens.tolist() == dataset.tokens.tolist()
-    data = bytearray(path.read_bytes())
+    tokens = path / "tokens.bin"
+    data = bytearray(tokens.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    tokens.write_bytes(bytes(data))
     assert load_dataset("k" * 40, tmp_path) is None
-    assert "ignoring" in caplog.text
+    assert f"ignoring dataset cache {path}: tokens.bin does not match its checksum" in caplog.text
     assert load_dataset("missing", tmp_path) is None
+
+
+def _size(entry):
+    return sum(file.stat().st_size for file in entry.iterdir())
+
+
+def _used(entry, when):
+    os.utime(entry / "meta.json", (when, when))
 
 
 def test_cache_can_be_turned_off(dataset_path, tmp_path):
@@ -64,34 +73,25 @@ def test_cache_can_be_turned_off(dataset_path, tmp_path):
 def test_the_cache_keeps_to_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
     dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
     first = save_dataset(dataset, "a" * 40, tmp_path)
-    size = first.stat().st_size
-    monkeypatch.setenv("PROMPTSTYLES_DATASET_CACHE_BYTES", str(2 * size))
+    monkeypatch.setenv("PROMPTSTYLES_DATASET_CACHE_BYTES", str(2 * _size(first)))
     second = save_dataset(dataset, "b" * 40, tmp_path)
-    os.utime(first, (1, 1))
-    os.utime(second, (2, 2))
+    _used(first, 1)
+    _used(second, 2)
     assert load_dataset("a" * 40, tmp_path) is not None  # now the most recently used
     third = save_dataset(dataset, "c" * 40, tmp_path)
     assert sorted(p.name for p in third.parent.iterdir()) == [first.name, third.name]
-
-
-def _rewrite(path, **changes):
-    """Write the entry at ``path`` again with some arrays changed and its old metadata kept."""
-    with np.load(path, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    arrays.update(changes)
-    np.savez(path, **arrays)
 
 
 def test_an_entry_whose_arrays_do_not_match_its_checksum_is_rebuilt(dataset_path, tmp_path, caplog):
     config = {"data": {"path": str(dataset_path), "cache_dir": str(tmp_path)}}
     first = prepare_data(config).dataset
     (path,) = (tmp_path / "datasets").iterdir()
-    tokens = first.tokens.copy()
+    tokens = np.array(first.tokens)
     tokens[:5] = [1, 2, 3, 4, 5]
-    _rewrite(path, tokens=tokens)  # a valid zip with the old checksum in its metadata
-    key = path.stem
+    (path / "tokens.bin").write_bytes(tokens.tobytes())  # same size, old checksum in the metadata
+    key = path.name
     assert load_dataset(key, tmp_path) is None
-    assert f"ignoring dataset cache {path}: it does not match its checksum" in caplog.text
+    assert f"ignoring dataset cache {path}: tokens.bin does not match its checksum" in caplog.text
     rebuilt = prepare_data(config).dataset
     assert rebuilt.tokens.tolist() == first.tokens.tolist()
     assert load_dataset(key, tmp_path).tokens.tolist() == first.tokens.tolist()  # written again, whole
@@ -132,6 +132,7 @@ def test_a_cache_refusing_writes_is_reported_once(dataset_path, tmp_path, monkey
         raise PermissionError(13, "Permission denied", str(tmp_path))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
     config = {"data": {"path": str(dataset_path), "cache_dir": str(tmp_path / "ro")}}
     for _ in range(2):
         assert len(build_dataloaders(config).train) > 0
@@ -153,15 +154,19 @@ def test_a_read_only_cache_still_serves_its_entries(tmp_path, monkeypatch):
 def test_temporaries_of_interrupted_writes_are_removed_and_counted(tmp_path, monkeypatch):
     dataset = tokenize_records(RECORDS, get_style("alpaca"), get_tokenizer("gpt2"))
     first = save_dataset(dataset, "a" * 40, tmp_path)
-    size = first.stat().st_size
+    size = _size(first)
     folder = first.parent
-    abandoned = folder / f".{'x' * 40}.npz.abc123.tmp"
-    abandoned.write_bytes(b"\0" * 10 * size)
-    os.utime(abandoned, (time.time() - 3600,) * 2)
-    running = folder / f".{'y' * 40}.npz.def456.tmp"
-    running.write_bytes(b"\0" * size)
+    abandoned = folder / f".{'x' * 40}.abc123.tmp"
+    abandoned.mkdir()
+    (abandoned / "tokens.bin").write_bytes(b"\0" * 10 * size)
+    for path in (abandoned / "tokens.bin", abandoned):
+        os.utime(path, (time.time() - 3600,) * 2)
+    running = folder / f".{'y' * 40}.def456.tmp"
+    running.mkdir()
+    os.utime(running, (time.time() - 3600,) * 2)  # created long ago, its file still growing
+    (running / "tokens.bin").write_bytes(b"\0" * size)
     monkeypatch.setenv("PROMPTSTYLES_DATASET_CACHE_BYTES", str(int(2.5 * size)))
-    os.utime(first, (1, 1))
+    _used(first, 1)
     second = save_dataset(dataset, "b" * 40, tmp_path)
     assert not abandoned.exists()  # left by a dead writer: gone
     assert sorted(p.name for p in folder.iterdir()) == [running.name, second.name]  # the live one counts

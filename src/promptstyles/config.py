@@ -15,6 +15,8 @@ Example (every key optional; these are the defaults unless noted)::
       on_invalid: error           # error | skip (skipped records are counted and logged)
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
+      streaming: false            # true: a JSONL data.path is read and tokenized in chunks into a memory-mapped
+                                  # store, so memory does not grow with the file (not for JSON arrays or URLs)
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
       name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's
@@ -103,9 +105,16 @@ class DataConfig:
     on_invalid: Literal["error", "skip"] = "error"
     cache: bool = True
     cache_dir: str | None = None
+    streaming: bool = False
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:
+        if self.streaming and self.path is None:
+            raise Invalid("streaming", "reads a local JSONL file in chunks: give data.path (a URL or the default "
+                                       "dataset is read whole; set data.streaming: false)")
+        if self.streaming and self.format == "json":
+            raise Invalid("streaming", "reads JSON Lines in chunks, not a JSON array (data.format: json); convert "
+                                       "the file to JSONL or set data.streaming: false")
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):

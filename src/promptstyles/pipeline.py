@@ -19,12 +19,13 @@ from .data.cache import dataset_key, load_dataset, save_dataset
 from .data.collate import Batch, Collator
 from .data.encoding import ProgressCallback, tokenize_records
 from .data.loaders import SPLITS, make_loader, split_dataset
-from .data.loading import load_records
+from .data.loading import is_json_array, load_records
 from .data.model_markup import markup_ids
 from .data.samplers import IndexBatchSampler
+from .data.streaming import stream_dataset
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers import Tokenizer, get_tokenizer
-from .errors import DataError, TokenizerError
+from .errors import ConfigError, DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
@@ -43,7 +44,8 @@ class PreparedData:
     tokenizer: Tokenizer
     dataset: TokenizedDataset
     splits: dict[str, TokenizedDataset]
-    records: list[Record]
+    records: Sequence[Record]
+    """The records in dataset order; with ``data.streaming`` read from the file on demand."""
     skipped: list[tuple[int, str]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
 
@@ -133,8 +135,29 @@ def prepare_data(
     """Load, validate, render and tokenize the records of ``config`` and split them."""
     config = load_config(config)
     style = config.build_style()
-    mode = config.tokenizer.special_tokens
     tokenizer = build_tokenizer(config, style)
+    if records is None and config.data.streaming:
+        dataset, records, skipped = _streamed(config, style, tokenizer)
+    else:
+        dataset, records, skipped = _tokenized(config, style, tokenizer, records, progress)
+    split = config.data.split
+    limit = config.collate.allowed_max_length
+    splits, dropped = split_dataset(
+        dataset, train=split.train, test=split.test, shuffle=split.shuffle, seed=split.seed,
+        drop_longer_than=limit if config.collate.drop_overlong else None,
+    )
+    if not len(splits["train"]):
+        raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
+    logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+
+
+def _tokenized(
+    config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Record] | None,
+    progress: ProgressCallback | None,
+) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
+    """Records read whole and tokenized at once, or their dataset loaded from the cache."""
+    mode = config.tokenizer.special_tokens
     skipped: list[tuple[int, str]] = []
     source = "records"
     if records is None:
@@ -150,17 +173,24 @@ def prepare_data(
     if dataset is None:
         dataset = tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
         if key is not None:
-            save_dataset(dataset, key, config.data.cache_dir)
-    split = config.data.split
-    limit = config.collate.allowed_max_length
-    splits, dropped = split_dataset(
-        dataset, train=split.train, test=split.test, shuffle=split.shuffle, seed=split.seed,
-        drop_longer_than=limit if config.collate.drop_overlong else None,
-    )
-    if not len(splits["train"]):
-        raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
-    logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+            info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
+            save_dataset(dataset, key, config.data.cache_dir, info)
+    return dataset, records, skipped
+
+
+def _streamed(
+    config: Config, style: Style, tokenizer: Tokenizer,
+) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
+    """A JSONL file read and tokenized in chunks into the store, and mapped from it."""
+    data = config.data
+    assert data.path is not None  # the config requires it with streaming
+    if is_json_array(data.path):
+        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
+                          "per line) or set data.streaming: false", path="data.streaming")
+    streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+                              format=data.format, fields=data.fields, on_invalid=data.on_invalid, cache=data.cache,
+                              directory=data.cache_dir)
+    return streamed.dataset, streamed.records, streamed.skipped
 
 
 def build_dataloaders(

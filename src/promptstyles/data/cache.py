@@ -1,15 +1,13 @@
-"""An on-disk cache of tokenized datasets: a dataset is rendered and tokenized once per content.
+"""The key of the tokenized-dataset cache: a dataset is rendered and tokenized once per content.
 
 The key covers everything the tokens depend on: every field of every record, the style (its class, every
 constructor option with defaults applied, the distribution that provides it and a hash of the source of each
 module its class is built from, a declarative style's whole declaration, and what it renders for fixed probes,
 which catches a template file's text or a date taken when the style was built), the tokenizer (name,
 vocabulary and the ids it gives the style's markup) and the special-token mode. Masks are not part of an
-entry: they are computed from the stored part runs when batches are built. Entries are written atomically and
-carry a checksum of their arrays that is checked on every read; a damaged or stale entry is rebuilt, never
-used. The folder keeps under ``$PROMPTSTYLES_DATASET_CACHE_BYTES`` (2 GiB by default), temporaries of
-interrupted writes included, by removing the least recently used entries. A folder that cannot be written is
-reported once and the run goes on uncached.
+entry: they are computed from the stored part runs when batches are built. A file read in chunks is keyed by
+a hash streamed over its bytes and its loading options instead of its records (:func:`file_key`), so
+keying it never holds the records in memory. The entries themselves live in the store (``store.py``).
 """
 
 from __future__ import annotations
@@ -17,33 +15,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
-import io
 import json
 import logging
 import os
 import sys
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .._io import atomic_write_bytes, cache_dir, sweep_temporaries, warn_unwritable
 from ..records import Conversation, InstructionRecord, Message, Record
 from ..styles._base import Style
-from .tokenized import TokenizedDataset
+from .store import FORMAT, load_dataset, save_dataset
 from .tokenizers import Tokenizer
 
-__all__ = ["dataset_key", "load_dataset", "save_dataset"]
+__all__ = ["dataset_key", "file_key", "load_dataset", "save_dataset"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2
 DISTRIBUTION = "promptstyles"
-MAX_BYTES_ENV = "PROMPTSTYLES_DATASET_CACHE_BYTES"
-DEFAULT_MAX_BYTES = 2 << 30
-_ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
 
 
 def _digest(data: bytes) -> str:
@@ -137,88 +126,29 @@ def _version() -> str:
 
 def dataset_key(records: Sequence[Record], style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
     """A name for the tokenized form of ``records`` under this style and tokenizer."""
+    return _key({"records": _records_digest(records), "count": len(records)}, style, tokenizer, special_tokens)
+
+
+def _key(content: Mapping[str, Any], style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
     identity = {
-        "format": FORMAT, "version": _version(), "records": _records_digest(records), "count": len(records),
-        "style": _style_identity(style), "tokenizer": _tokenizer_identity(tokenizer, style),
-        "special_tokens": special_tokens,
+        "format": FORMAT, "version": _version(), **content, "style": _style_identity(style),
+        "tokenizer": _tokenizer_identity(tokenizer, style), "special_tokens": special_tokens,
     }
     return _digest(json.dumps(identity, sort_keys=True).encode())
 
 
-def _path(key: str, directory: str | os.PathLike[str] | None) -> Path:
-    return cache_dir(directory) / "datasets" / f"{key}.npz"
-
-
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
+def _file_digest(path: Path) -> str:
+    """A hash of a file's bytes, read in blocks: memory stays flat whatever its size."""
     digest = hashlib.blake2b(digest_size=20)
-    for name in _ARRAYS:
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
-def save_dataset(
-    dataset: TokenizedDataset, key: str, directory: str | os.PathLike[str] | None = None
-) -> Path | None:
-    """Write ``dataset`` under ``key`` (atomically); returns the file, or None when the folder is unwritable."""
-    arrays = {name: getattr(dataset, name) for name in _ARRAYS}
-    meta = {"key": key, "eos_id": dataset.eos_id, "vocab_size": dataset.vocab_size, "checksum": _checksum(arrays)}
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-    path = _path(key, directory)
-    try:
-        atomic_write_bytes(path, buffer.getvalue())
-        _prune(path.parent, keep=path)
-    except OSError as error:
-        warn_unwritable(cache_dir(directory), error)
-        return None
-    return path
-
-
-def _prune(folder: Path, *, keep: Path) -> None:
-    """Remove stale temporaries, then the least recently used entries while the folder is over its limit.
-
-    Temporaries still being written count towards the limit, so parallel builds cannot overfill the folder.
-    """
-    limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_BYTES))
-    total = sum(size for _, size in sweep_temporaries(folder))
-    entries = []
-    for entry in folder.glob("*.npz"):
-        try:
-            stat = entry.stat()
-        except FileNotFoundError:  # removed by another process meanwhile
-            continue
-        entries.append((stat.st_mtime, stat.st_size, entry))
-    total += sum(size for _, size, _ in entries)
-    for _, size, entry in sorted(entries):
-        if total <= limit:
-            break
-        if entry != keep:
-            entry.unlink(missing_ok=True)
-            total -= size
-            logger.info("removed %s from the dataset cache (over %d bytes)", entry.name, limit)
-
-
-def load_dataset(key: str, directory: str | os.PathLike[str] | None = None) -> TokenizedDataset | None:
-    """The cached dataset for ``key``, or None when it is missing, stale or fails verification."""
-    path = _path(key, directory)
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            meta = json.loads(bytes(stored["meta"]).decode())
-            arrays = {name: stored[name] for name in _ARRAYS}
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        logger.warning("ignoring unreadable dataset cache %s: %s", path, error)
-        return None
-    if meta.get("key") != key or meta.get("checksum") != _checksum(arrays):
-        logger.warning("ignoring dataset cache %s: it does not match its checksum", path)
-        return None
-    try:
-        os.utime(path)  # recently used: pruned last
-    except OSError as error:  # a read-only cache still serves its entries
-        logger.debug("cannot mark %s as recently used: %s", path, error)
-    logger.info("loaded tokenized dataset from %s", path)
-    return TokenizedDataset(*(arrays[name] for name in _ARRAYS), eos_id=int(meta["eos_id"]),
-                            vocab_size=int(meta["vocab_size"]))
+def file_key(path: str | os.PathLike[str], loading: Mapping[str, Any], style: Style, tokenizer: Tokenizer,
+             special_tokens: str) -> str:
+    """A name for the tokenized form of a JSONL file read in chunks: its bytes and the ``loading`` options
+    (format, fields, on_invalid), with the style and tokenizer as in :func:`dataset_key`."""
+    content = {"file": _file_digest(Path(path)), "loading": json.dumps(loading, sort_keys=True)}
+    return _key(content, style, tokenizer, special_tokens)
