@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._cli_cache import add_cache_command
 from ._cli_check import add_check_command
 from ._cli_progress import ProgressBars
 from ._cli_styles import STYLE_HELP, add_style_commands, style_and_info
@@ -215,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     render.set_defaults(run=cmd_render)
 
     add_check_command(commands)
+    add_cache_command(commands, _print_table)
 
     add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 

@@ -141,7 +141,7 @@ def _file_digest(path: Path) -> str:
     """A hash of a file's bytes, read in blocks: memory stays flat whatever its size."""
     digest = hashlib.blake2b(digest_size=20)
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
+        for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
 

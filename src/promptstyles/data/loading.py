@@ -194,7 +194,7 @@ def read_record_chunks(
             start, position = position, position + len(line)
             if number == 1 and line.startswith(codecs.BOM_UTF8):
                 line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
-            text = _decode(line, f"{source}, line {number}")
+            text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
             if not text.strip():
                 continue
             try:

@@ -35,6 +35,7 @@ import errno
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import tempfile
@@ -73,16 +74,21 @@ def _digest() -> Any:
     return hashlib.blake2b(digest_size=20)
 
 
-def _sample_checksum(path: Path, size: int) -> str:
-    """A hash of blocks spread over a file (the whole file when it is small), read without mapping it."""
+def _checksum(path: Path, size: int, *, sample: bool = False) -> str:
+    """A hash of a file, or with ``sample`` of blocks spread over it (all of it when it is small); the file is
+    mapped, not read into memory."""
     digest = _digest()
-    with path.open("rb") as handle:
-        if size <= SAMPLE_BLOCKS * BLOCK_BYTES:
-            digest.update(handle.read())
-        else:
-            for offset in np.linspace(0, size - BLOCK_BYTES, SAMPLE_BLOCKS).astype(np.int64):
-                handle.seek(int(offset))
-                digest.update(handle.read(BLOCK_BYTES))
+    if size:
+        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                if not sample or size <= SAMPLE_BLOCKS * BLOCK_BYTES:
+                    digest.update(view)
+                else:
+                    for offset in np.linspace(0, size - BLOCK_BYTES, SAMPLE_BLOCKS).astype(np.int64):
+                        digest.update(view[int(offset) : int(offset) + BLOCK_BYTES])
+            finally:
+                view.release()
     return str(digest.hexdigest())
 
 
@@ -161,7 +167,7 @@ class StoreWriter:
             handle.close()
             arrays[name] = {"dtype": kind.str, "length": self._lengths[name], "checksum": digest.hexdigest()}
         tokens = self.temporary / "tokens.bin"
-        arrays["tokens"]["sample"] = _sample_checksum(tokens, tokens.stat().st_size)
+        arrays["tokens"]["sample"] = _checksum(tokens, tokens.stat().st_size, sample=True)
         meta = {"format": FORMAT, "key": self.key, "eos_id": self._ids[0], "vocab_size": self._ids[1],
                 "examples": self._examples, "arrays": arrays, "info": dict(info or {})}
         data = json.dumps({"meta": meta, "checksum": meta_checksum(meta)}, indent=1).encode()
@@ -240,14 +246,8 @@ def _check(path: Path, key: str, *, full: bool) -> dict[str, Any]:
         size = file.stat().st_size
         if size != entry["length"] * np.dtype(entry["dtype"]).itemsize:
             raise ValueError(f"{file.name} has {size} bytes, not {entry['length']} {entry['dtype']} values")
-        if name != "tokens" or full:
-            digest = _digest()
-            with file.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 22), b""):
-                    digest.update(block)
-            if digest.hexdigest() != entry["checksum"]:
-                raise ValueError(f"{file.name} does not match its checksum")
-        elif _sample_checksum(file, size) != entry["sample"]:
+        sample = name == "tokens" and not full
+        if _checksum(file, size, sample=sample) != entry["sample" if sample else "checksum"]:
             raise ValueError(f"{file.name} does not match its checksum")
     return meta
 

@@ -1,0 +1,180 @@
+"""Streaming builds: a JSONL file read and tokenized in chunks into the store, with memory that stays flat."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from promptstyles import ConfigError, DataError, RecordError, get_style
+from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.loading import JsonlRecords, load_records
+from promptstyles.data.store import open_store
+from promptstyles.data.streaming import stream_dataset
+from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.pipeline import prepare_data
+
+ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
+
+
+def jsonl(tmp_path, raw_records, count, name="data.jsonl", change=None):
+    """``count`` records cycled from the shared dataset, one per line; ``change`` maps an index to a record."""
+    change = change or {}
+    path = tmp_path / name
+    with path.open("w", encoding="utf-8") as handle:
+        for index in range(count):
+            handle.write(json.dumps(change.get(index, raw_records[index % len(raw_records)])) + "\n")
+    return path
+
+
+def assert_same_arrays(streamed, whole):
+    for name in ARRAYS:
+        assert getattr(streamed, name).tolist() == getattr(whole, name).tolist(), name
+    assert (streamed.eos_id, streamed.vocab_size) == (whole.eos_id, whole.vocab_size)
+
+
+@pytest.mark.parametrize("style", ["alpaca", "chatml"])
+def test_a_streamed_store_equals_the_whole_build_array_for_array(tmp_path, raw_records, style):
+    path = jsonl(tmp_path, raw_records, 300)
+    built = stream_dataset(path, get_style(style), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64)
+    records = load_records(path).records
+    whole = tokenize_records(records, get_style(style), get_tokenizer("gpt2"))
+    assert_same_arrays(built.dataset, whole)
+    assert isinstance(built.dataset.tokens, np.memmap) and isinstance(built.dataset.starts, np.memmap)
+    assert isinstance(built.records, JsonlRecords)
+    assert len(built.records) == 300 and list(built.records) == records
+    assert built.records[299] == built.records[-1] == records[299] and built.records[5:8] == records[5:8]
+    with pytest.raises(IndexError):
+        built.records[300]
+
+
+def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_time(
+        tmp_path, raw_records, monkeypatch):
+    path = jsonl(tmp_path, raw_records, 200)
+    config = {"data": {"path": str(path), "streaming": True, "cache_dir": str(tmp_path / "cache")}}
+    streamed = prepare_data(config)
+    whole = prepare_data({"data": {"path": str(path), "cache": False}})
+    assert_same_arrays(streamed.dataset, whole.dataset)
+    for split in ("train", "val", "test"):
+        assert streamed.splits[split].positions.tolist() == whole.splits[split].positions.tolist()
+    assert list(streamed.records) == whole.records
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr("promptstyles.data.streaming.read_record_chunks", no_reading)
+    again = prepare_data(config)
+    assert_same_arrays(again.dataset, whole.dataset)
+    (entry,) = (tmp_path / "cache" / "datasets").iterdir()
+    assert json.loads((entry / "meta.json").read_text())["meta"]["info"]["source"] == str(path)
+
+
+def test_without_the_cache_the_store_is_built_in_a_scratch_folder_and_nothing_stays(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 50)
+    data = prepare_data({"data": {"path": str(path), "streaming": True, "cache": False,
+                                  "cache_dir": str(tmp_path / "cache")}})
+    assert len(data.dataset) == 50 and isinstance(data.dataset.tokens, np.memmap)
+    assert not (tmp_path / "cache").exists()
+    assert data.dataset[49].tolist() == tokenize_records(load_records(path).records, get_style("alpaca"),
+                                                         get_tokenizer("gpt2"))[49].tolist()
+
+
+def test_a_changed_file_gets_a_new_key(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 20)
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    first = stream_dataset(path, style, tokenizer, directory=tmp_path)
+    jsonl(tmp_path, raw_records, 20, change={19: {"instruction": "Other.", "output": "Changed."}})
+    second = stream_dataset(path, style, tokenizer, directory=tmp_path)
+    assert len(list((tmp_path / "datasets").iterdir())) == 2
+    assert second.records[19].output == "Changed." and first.dataset.tokens.tolist() != second.dataset.tokens.tolist()
+    assert len(list((tmp_path / "datasets").iterdir())) == 2
+    stream_dataset(path, style, tokenizer, directory=tmp_path, fields={"output": "output"})  # other options
+    assert len(list((tmp_path / "datasets").iterdir())) == 3
+
+
+def test_an_invalid_record_in_a_late_chunk_is_named_and_leaves_no_entry(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 300, change={250: {"instruction": "No answer."}})
+    with pytest.raises(RecordError, match=f"^{path}, record 250, key 'output': missing key$"):
+        stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64)
+    assert list((tmp_path / "datasets").iterdir()) == []  # the temporary went with the error
+
+
+def test_invalid_json_in_a_late_chunk_names_its_line(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 300)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(200, "\n")
+    lines[271] = '{"instruction": "cut\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    message = f"{path}: invalid JSON at line 272, column 17: Unterminated string starting at"
+    with pytest.raises(DataError) as whole:
+        load_records(path)
+    with pytest.raises(DataError) as streamed:
+        stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64)
+    assert str(streamed.value) == str(whole.value) == message
+
+
+def test_a_record_a_style_cannot_render_in_a_late_chunk_is_named(tmp_path, raw_records):
+    chat = {"messages": [{"role": "user", "content": "Hi"}, {"role": "user", "content": "Again"}]}
+    path = jsonl(tmp_path, raw_records, 300, change={270: chat})
+    with pytest.raises(RecordError, match=f"^{path}, record 270: style 'chatml'"):
+        stream_dataset(path, get_style("chatml"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64)
+
+
+def test_skipped_records_are_counted_and_kept_with_the_store(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 100, change={10: {"instruction": "x"}, 90: {"output": "y"}})
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    built = stream_dataset(path, style, tokenizer, directory=tmp_path, on_invalid="skip", chunk_size=16)
+    reloaded = stream_dataset(path, style, tokenizer, directory=tmp_path, on_invalid="skip", chunk_size=16)
+    expected = [(10, f"{path}, record 10, key 'output': missing key"),
+                (90, f"{path}, record 90, key 'instruction': missing key")]
+    assert built.skipped == reloaded.skipped == expected
+    whole = load_records(path, on_invalid="skip")
+    assert len(built.dataset) == 98 and list(reloaded.records) == whole.records
+    assert_same_arrays(reloaded.dataset, tokenize_records(whole.records, style, tokenizer))
+
+
+def test_streaming_needs_a_local_jsonl_file(tmp_path, raw_records):
+    array = tmp_path / "data.json"
+    array.write_text(json.dumps(raw_records[:5]), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^data.streaming: {array} is a JSON array, which is read whole; convert "
+                                          "it to JSON Lines"):
+        prepare_data({"data": {"path": str(array), "streaming": True}})
+    with pytest.raises(ConfigError, match="^data.streaming: reads a local JSONL file in chunks: give data.path"):
+        prepare_data({"data": {"url": "https://example.com/data.jsonl", "streaming": True}})
+    with pytest.raises(ConfigError, match=r"^data.streaming: reads JSON Lines in chunks, not a JSON array \(data"):
+        prepare_data({"data": {"path": str(array), "format": "json", "streaming": True}})
+
+
+def test_a_file_changed_after_its_build_is_reported_when_a_record_is_read_back(tmp_path, raw_records):
+    path = jsonl(tmp_path, raw_records, 10)
+    built = stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), cache=False)
+    path.write_text("x" * 4000, encoding="utf-8")
+    with pytest.raises(DataError, match=f"^{path}: record 3 cannot be read back at byte {built.records.offsets[3]} "):
+        built.records[3]
+
+
+def _peak(function):
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_of_a_streaming_build_does_not_grow_with_the_file(tmp_path, raw_records):
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    small = jsonl(tmp_path, raw_records, 600, "small.jsonl")
+    large = jsonl(tmp_path, raw_records, 2400, "large.jsonl")
+
+    def build(path, **options):
+        return lambda: stream_dataset(path, style, tokenizer, cache=False, chunk_size=50, **options)
+
+    build(large)()  # imports, tokenizer set-up and caches bounded by the distinct texts are not part of the peak
+    growth = _peak(build(large)) - _peak(build(small))
+    extra_text = large.stat().st_size - small.stat().st_size
+    assert growth < extra_text / 20, (growth, extra_text)
+    # The bound catches holding every record: the same build reading the file whole grows by more.
+    whole = _peak(lambda: load_records(large)) - _peak(lambda: load_records(small))
+    assert whole > extra_text / 2
