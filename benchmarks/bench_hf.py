@@ -139,7 +139,7 @@ def dataset_build(raw: list[dict], model: Path, repeat: int) -> dict:
     folder = tempfile.mkdtemp(prefix="promptstyles-bench-hf-")
     filled = our_build(raw, model, folder).dataset
     cached = our_build(raw, model, folder).dataset
-    assert len(list(Path(folder, "datasets").glob("*.npz"))) == 1 and np.array_equal(filled.tokens, cached.tokens)
+    assert len(list(Path(folder, "datasets").iterdir())) == 1 and np.array_equal(filled.tokens, cached.tokens)
     tokenizer = get_tokenizer(path=model)
     peer_tokenizer = transformers.AutoTokenizer.from_pretrained(str(model))
     style = get_style("qwen2.5")

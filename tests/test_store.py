@@ -14,7 +14,14 @@ from promptstyles.data.encoding import CHUNK_SIZE, tokenize_chunks, tokenize_rec
 from promptstyles.data.loaders import make_loader
 from promptstyles.data.loading import load_records
 from promptstyles.data.store import (
-    BLOCK_BYTES, SAMPLE_BLOCKS, StoreWriter, load_dataset, open_store, save_dataset, verify_store, write_store,
+    BLOCK_BYTES,
+    SAMPLE_BLOCKS,
+    StoreWriter,
+    load_dataset,
+    open_store,
+    save_dataset,
+    verify_store,
+    write_store,
 )
 from promptstyles.data.tokenized import TokenizedDataset
 from promptstyles.data.tokenizers import get_tokenizer

@@ -11,7 +11,6 @@ import pytest
 from promptstyles import ConfigError, DataError, RecordError, get_style
 from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.loading import JsonlRecords, load_records
-from promptstyles.data.store import open_store
 from promptstyles.data.streaming import stream_dataset
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
