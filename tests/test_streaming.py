@@ -177,3 +177,11 @@ def test_peak_memory_of_a_streaming_build_does_not_grow_with_the_file(tmp_path, 
     # The bound catches holding every record: the same build reading the file whole grows by more.
     whole = _peak(lambda: load_records(large)) - _peak(lambda: load_records(small))
     assert whole > extra_text / 2
+
+
+def test_records_of_a_file_with_a_byte_order_mark_are_read_back(tmp_path, raw_records):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in raw_records[:3]).encode())
+    built = stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), cache=False)
+    assert built.records.offsets.tolist()[0] == 3
+    assert built.records[0] == load_records(path).records[0] and list(built.records) == load_records(path).records
