@@ -16,7 +16,6 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,8 +28,6 @@ from .store import FORMAT, load_dataset, save_dataset
 from .tokenizers import Tokenizer
 
 __all__ = ["dataset_key", "file_key", "load_dataset", "save_dataset"]
-
-logger = logging.getLogger(__name__)
 
 DISTRIBUTION = "promptstyles"
 
