@@ -10,7 +10,7 @@ Three figures, because each answers a different question:
   a worker's USS is what that worker costs on top of what it shares.
 All three come from ``/proc/<pid>/smaps_rollup`` (Linux 4.14+). The peak RSS of a process over its whole life
 is ``getrusage(RUSAGE_SELF).ru_maxrss``; ``RUSAGE_CHILDREN`` gives the largest peak of its waited-for children
-(a maximum, not a sum), so the tree's peak is also sampled with psutil while the measurement runs.
+(a maximum, not a sum), so the tree's peak is also sampled while the measurement runs.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import psutil
-
-__all__ = ["MemoryPeak", "TreeSampler", "memory_of", "own_peaks", "run_child", "tree_memory"]
+__all__ = ["MemoryPeak", "TreeSampler", "descendants", "memory_of", "own_peaks", "run_child", "tree_memory"]
 
 KIB = 1024
 
@@ -45,12 +43,31 @@ def memory_of(pid: int) -> dict[str, int]:
             "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
 
 
+def descendants(pid: int) -> list[int]:
+    """The ids of the living descendants of ``pid``, children first, from each process's parent in
+    ``/proc/<pid>/stat``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])  # the name in parentheses may hold spaces
+        children.setdefault(parent, []).append(int(entry.name))
+    out, queue = [], [pid]
+    while queue:
+        found = children.get(queue.pop(0), [])
+        out += found
+        queue += found
+    return out
+
+
 def tree_memory(pid: int) -> list[tuple[int, dict[str, int]]]:
     """``(pid, memory_of(pid))`` for ``pid`` and each living descendant (those that vanish meanwhile are left out)."""
-    try:
-        pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
-    except psutil.NoSuchProcess:
-        return []
+    pids = [pid, *descendants(pid)]
     out = []
     for member in pids:
         try:

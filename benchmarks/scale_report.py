@@ -35,11 +35,12 @@ def build_split(build: dict[str, Any]) -> list[tuple[str, float]]:
         return []
     first, last, calls = build["progress_s"]
     if calls == 1:
-        return [("until the only progress call: setup, tokenizer load, read, validate, render, encode", first),
+        return [("until the only progress call: setup, tokenizer load, read, validate, cache key, render, encode",
+                 first),
                 ("after it: store write, split", build["seconds"] - first),
                 ("tokenizer load alone (measured again after the build)", build["tokenizer_load_s"])]
     chunk = (last - first) / (calls - 1) if calls > 1 else 0.0
-    return [("before tokenizing: setup, tokenizer load, read, validate", first - chunk),
+    return [("before tokenizing: setup, tokenizer load, read, validate, cache key", first - chunk),
             (f"tokenizing: render + encode ({calls} progress calls)", last - first + chunk),
             ("after tokenizing: store write, split", build["seconds"] - last),
             ("tokenizer load alone (measured again after the build)", build["tokenizer_load_s"])]
@@ -179,7 +180,7 @@ def render_section(results: dict[str, Any], *, generated: dict[str, Any], featur
         lines += ["### Build against the raw tokenizer", "",
                   "Peak memory: main = the process's `ru_maxrss`; children = the largest worker's (`RUSAGE_CHILDREN`, "
                   "a maximum, not a sum); tree RSS / PSS = summed over the process and its workers, sampled every "
-                  "50 ms (psutil, `/proc/<pid>/smaps_rollup`). The verdict uses the larger of main and tree PSS.", "",
+                  "50 ms (`/proc/<pid>/smaps_rollup`). The verdict uses the larger of main and tree PSS.", "",
                   *_table(["tokenizer", "step", "time", "tokens", "tokens/s", "peak main", "peak child",
                            "tree RSS", "tree PSS", "store"], build_rows), ""]
     reloads = [[t, f"{r['load_dataset_s']:.3f} s", f"{r['prepare_data_s']:.2f} s", mib(r["tree_peak_rss"])]
