@@ -45,7 +45,8 @@ class FieldModel:
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> FieldModel:
         vocabulary: dict[str, int] = {}
-        firsts, pairs = [], []
+        firsts: list[int] = []
+        pairs: list[tuple[int, int]] = []
         for text in texts:
             ids = [vocabulary.setdefault(word, len(vocabulary)) for word in text.split()]
             if ids:

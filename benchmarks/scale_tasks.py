@@ -162,7 +162,8 @@ def shapes(task: dict) -> dict:
     packed rows of ``ROW_LENGTH`` (when ``collate.packing`` exists), from ``DataLoaders.batch_shapes``."""
     prepared = prepare_data(_config(task))
     out: dict[str, Any] = {}
-    variants = {"grouped": {"loader": {"group_by_length": True}}, "random": {}}
+    variants: dict[str, dict[str, dict[str, Any]]] = {"grouped": {"loader": {"group_by_length": True}},
+                                                      "random": {}}
     if "packing" in task["features"]:
         variants["packed"] = {"collate": {"packing": True, "allowed_max_length": ROW_LENGTH}}
     for name, sections in variants.items():
