@@ -67,7 +67,8 @@ def _targets(results: dict[str, Any], features: list[str]) -> list[tuple[str, st
         reload = results.get(f"reload-{tokenizer}")
         if reload:
             value = (f"{reload['load_dataset_s']:.3f} s" if reload["hit"] else
-                     f"not found by the records' `dataset_key` (second `prepare_data`: {reload['prepare_data_s']:.2f} s)")
+                     "not found by the records' `dataset_key` "
+                     f"(second `prepare_data`: {reload['prepare_data_s']:.2f} s)")
             add(f"{tokenizer}: store reload (`load_dataset`, fresh process)", value, "< 1 s",
                 reload["hit"] and reload["load_dataset_s"] < 1.0)
     shapes = results.get("shapes-gpt2")
