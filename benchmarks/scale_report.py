@@ -133,8 +133,15 @@ def _loader_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _notes(results: dict[str, Any], features: list[str], available: dict[str, bool], full: bool) -> list[str]:
-    notes = ["The throughput ratio sets our whole `prepare_data` (tokenizer load, read, validate, render, encode, "
+def _notes(results: dict[str, Any], features: list[str], available: dict[str, bool], full: bool,
+           machine: dict[str, str]) -> list[str]:
+    notes = []
+    load, cores = float(machine["load"].split(",")[0]), machine["cores"]
+    if cores.isdigit() and load > int(cores):
+        notes.append(f"The machine was busy (load average {load:.1f} on {cores} cores at the start): times are "
+                     "slower and noisier than on an idle machine, and ratios of times taken minutes apart "
+                     "(our build against the raw encoding) carry that noise.")
+    notes += ["The throughput ratio sets our whole `prepare_data` (tokenizer load, read, validate, render, encode, "
              "write the store) against the raw tokenizer's encoding alone, as the target asks; the raw side's read "
              "and render times are listed apart, and the build's own split comes from its progress calls."]
     if not full:
@@ -207,7 +214,7 @@ def render_section(results: dict[str, Any], *, generated: dict[str, Any], featur
                   "RSS counts a shared page in full in every process that maps it; PSS divides it among them, so "
                   "PSS adds up to what the processes occupy together; USS is what a process holds alone.", "",
                   *_table(["workers", "process", "RSS", "PSS", "USS"], loader_rows), ""]
-    lines += ["### Notes", "", *(f"- {note}" for note in _notes(results, features, available, full)), ""]
+    lines += ["### Notes", "", *(f"- {note}" for note in _notes(results, features, available, full, machine)), ""]
     text_rows: list[list[str]] = [[n, v, t, verdict(ok)] for n, v, t, ok in targets]
     width: Callable[[int], int] = lambda i: max(len(row[i]) for row in text_rows) if text_rows else 0  # noqa: E731
     table = "\n".join("  ".join(cell.ljust(width(i)) for i, cell in enumerate(row)) for row in text_rows)

@@ -160,9 +160,11 @@ def test_report_section_replaces_its_own_count(tmp_path, measured):
     section, table = scale_report.render_section(
         results, generated={"records": COUNT, "seed": 0, "bytes": 1 << 20}, features=[],
         available={"packing": False}, machine=dict.fromkeys(("machine", "cores", "python", "torch", "tiktoken",
-                                                              "tokenizers", "numpy", "load"), "x"),
+                                                              "tokenizers", "numpy"), "x")
+        | {"cores": "2", "load": "3.5, 1.0, 1.0"},
         full=False, argv=["--records", str(COUNT)])
     assert section.startswith(f"## {COUNT} records (smoke run), ")
+    assert "- The machine was busy (load average 3.5 on 2 cores at the start)" in section
     verdicts = Counter(line.split()[-1] for line in table.splitlines())
     assert set(verdicts) <= {"PASS", "**MISS**", "n/a"} and verdicts["n/a"] == 1  # packing absent
     path = tmp_path / "RESULTS-scale.md"
