@@ -99,13 +99,18 @@ def measure(args: argparse.Namespace, features: list[str], workdir: Path) -> dic
 
 
 def machine(load: tuple[float, float, float]) -> dict[str, str]:
+    import importlib.metadata
+
     import numpy
     import tiktoken
-    import tokenizers
     import torch
 
+    try:
+        tokenizers_version = importlib.metadata.version("tokenizers")
+    except importlib.metadata.PackageNotFoundError:  # only the Qwen measurements need it
+        tokenizers_version = "not installed"
     return {"machine": platform.machine(), "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "torch": torch.__version__, "tiktoken": tiktoken.__version__, "tokenizers": tokenizers.__version__,
+            "torch": torch.__version__, "tiktoken": tiktoken.__version__, "tokenizers": tokenizers_version,
             "numpy": numpy.__version__, "load": ", ".join(f"{value:.1f}" for value in load)}
 
 
