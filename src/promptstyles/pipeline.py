@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._io import cache_dir
 from .config import Config, load_config
 from .data.cache import dataset_key, load_dataset, save_dataset
 from .data.collate import Batch, Collator
@@ -24,6 +25,7 @@ from .data.model_markup import markup_ids
 from .data.samplers import IndexBatchSampler
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers import Tokenizer, get_tokenizer
+from .distributed import main_process_first, placement
 from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
@@ -133,7 +135,6 @@ def prepare_data(
     """Load, validate, render and tokenize the records of ``config`` and split them."""
     config = load_config(config)
     style = config.build_style()
-    mode = config.tokenizer.special_tokens
     tokenizer = build_tokenizer(config, style)
     skipped: list[tuple[int, str]] = []
     source = "records"
@@ -143,14 +144,7 @@ def prepare_data(
                               use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
-    dataset = None
-    key = dataset_key(records, style, tokenizer, mode) if config.data.cache else None
-    if key is not None:
-        dataset = load_dataset(key, config.data.cache_dir)
-    if dataset is None:
-        dataset = tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
-        if key is not None:
-            save_dataset(dataset, key, config.data.cache_dir)
+    dataset = _tokenized(config, records, style, tokenizer, source, progress)
     split = config.data.split
     limit = config.collate.allowed_max_length
     splits, dropped = split_dataset(
@@ -161,6 +155,35 @@ def prepare_data(
         raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
     logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
     return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+
+
+def _tokenized(
+    config: Config, records: list[Record], style: Style, tokenizer: Tokenizer, source: str,
+    progress: ProgressCallback | None,
+) -> TokenizedDataset:
+    """The tokenized records: from the cache, or built (and cached). In a multi-process job rank 0 builds
+    and caches while the other ranks wait, then load its entry; a rank that finds none (no cache, or one
+    that cannot be written) builds its own copy."""
+    mode = config.tokenizer.special_tokens
+
+    def build() -> TokenizedDataset:
+        return tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
+
+    if not config.data.cache:
+        if placement().world_size > 1:
+            logger.info("rank %d: data.cache is false, so every rank tokenizes the records", placement().rank)
+        return build()
+    key = dataset_key(records, style, tokenizer, mode)
+    with main_process_first() as main:
+        dataset = load_dataset(key, config.data.cache_dir)
+        if dataset is None:
+            if not main:
+                logger.warning("rank %d: the dataset cache %s holds no entry from rank 0 (unwritable?), so this"
+                               " rank tokenizes the records too", placement().rank, cache_dir(config.data.cache_dir))
+            dataset = build()
+            if main:
+                save_dataset(dataset, key, config.data.cache_dir)
+    return dataset
 
 
 def build_dataloaders(
@@ -189,6 +212,7 @@ def build_dataloaders(
         collator_options.setdefault("pad_token_id", data.tokenizer.pad_id)  # the model's own pad token
     collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id,
                                     device=None if to_device else device, **collator_options)
+    rank, world_size = loader.placement  # only training is sharded: every rank scores all of val and test
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
@@ -197,7 +221,8 @@ def build_dataloaders(
         built[name] = make_loader(
             dataset, collator, batch_size=loader.batch_size, shuffle=loader.shuffle and training,
             drop_last=loader.drop_last and training, seed=loader.seed,
-            group_by_length=loader.group_by_length and training, rank=loader.rank, world_size=loader.world_size,
+            group_by_length=loader.group_by_length and training, rank=rank if training else 0,
+            world_size=world_size if training else 1,
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
