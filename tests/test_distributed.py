@@ -114,6 +114,9 @@ def _worker(rank: int, port: int, folder: str) -> None:
     model = tiny_model()
     result = train(model, loaders.train, None, TrainConfig(max_steps=1), ignore_index=loaders.collator.ignore_index)
     torch.save(model.state_dict(), Path(folder) / f"rank{rank}.pt")
+    uncached = data_config(Path(folder) / "cache")
+    uncached["data"]["cache"] = False
+    pipeline.prepare_data(uncached)  # no cache to share: every rank tokenizes
     report = {"seen": seen, "builds": builds, "placement": list(loaders.data.config.loader.placement),
               "loss": result.curve.train_loss[0], "tokens": result.tokens_seen}
     (Path(folder) / f"rank{rank}.json").write_text(json.dumps(report), encoding="utf-8")
@@ -144,7 +147,7 @@ def test_ranks_share_the_training_batches_and_each_scores_all_of_val_and_test(jo
 
 def test_only_rank_0_tokenizes_and_the_other_loads_its_cache_entry(job) -> None:
     _, ranks = job
-    assert [r["builds"] for r in ranks] == [[0], []]
+    assert [r["builds"] for r in ranks] == [[0, 0], [1]]  # then data.cache: false, where every rank builds
 
 
 def test_a_ddp_step_equals_one_process_on_the_union_batch(job) -> None:
