@@ -91,6 +91,17 @@ def test_the_loader_takes_rank_and_world_size_from_torchrun_unless_configured(mo
     assert str(caught.value) == "RANK: must be from 0 to WORLD_SIZE - 1 (1), got -1"
 
 
+def test_joining_a_job_needs_the_rendezvous_address(monkeypatch) -> None:
+    for name, value in {"WORLD_SIZE": "2", "RANK": "1", "MASTER_PORT": "29500"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        distributed.process_group()
+    assert str(caught.value) == ("MASTER_ADDR: not set while WORLD_SIZE=2; launch with torchrun, which sets it, or"
+                                 " set MASTER_ADDR and MASTER_PORT to rank 0's address and a free port")
+    assert not torch.distributed.is_initialized()
+
+
 # --- two processes: loaders, a DDP step, one build ---------------------------------------------------------
 
 

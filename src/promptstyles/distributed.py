@@ -110,6 +110,10 @@ def process_group() -> Placement:
     where = placement()
     if where.world_size == 1 or dist.is_initialized():
         return where
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        if not os.environ.get(name):
+            raise ConfigError(f"not set while WORLD_SIZE={where.world_size}; launch with torchrun, which sets it, or"
+                              " set MASTER_ADDR and MASTER_PORT to rank 0's address and a free port", path=name)
     if torch.cuda.is_available():
         torch.cuda.set_device(where.local_rank)
         backend = "cpu:gloo,cuda:nccl"
