@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import distributed
 from ._cli_cache import add_cache_command
 from ._cli_check import add_check_command
 from ._cli_progress import ProgressBars
@@ -186,7 +187,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .experiments.compare import compare, default_experiment_path
 
     experiment = args.experiment or default_experiment_path()
-    results = compare(experiment, output=args.output, overwrite=args.overwrite, progress=ProgressBars())
+    try:  # under torchrun every rank computes and rank 0 writes and prints
+        leader = distributed.is_main_process()
+        results = compare(experiment, output=args.output, overwrite=args.overwrite,
+                          progress=ProgressBars() if leader else None)
+    finally:
+        distributed.close()
+    if not leader:
+        return 0
     files = results["files"]
     reused = f" ({len(results['resumed'])} finished runs reused)" if results["resumed"] else ""
     print(f"report: {files['markdown']}{reused}")

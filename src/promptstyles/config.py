@@ -35,11 +35,14 @@ Example (every key optional; these are the defaults unless noted)::
       attention_mask: false
       device: cpu
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
-             group_by_length: false, rank: 0, world_size: 1}
+             group_by_length: false, rank: null, world_size: null}
 
 ``shuffle``, ``drop_last`` and ``group_by_length`` (batches of similar lengths, less padding) apply to
-the training loader; validation and test keep their order and their last batch. With ``world_size`` > 1
-every loader gives rank ``rank`` its share of the batches, for data-parallel training. Relative
+the training loader; validation and test keep their order and their last batch. ``rank`` and
+``world_size`` default to what ``torchrun`` sets (``RANK``, ``WORLD_SIZE``; 0 and 1 without it); with
+``world_size`` > 1 the training loader gives rank ``rank`` its share of the batches, the same number on
+every rank, while validation and test give every rank the whole split, so each rank scores every example
+and the losses equal a single process's. Relative
 ``data.path`` values are read relative to the YAML file, and a ``plugins`` module whose ``.py`` file or
 package folder sits beside the YAML file is loaded from there.
 """
@@ -55,6 +58,7 @@ from ._config_paths import resolve_paths
 from ._schema import Invalid, Lines, from_mapping, read_yaml, to_mapping
 from .data.loading import REFERENCE_DATA_URL
 from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
+from .distributed import from_environment, placement
 from .errors import ConfigError
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, is_style_file, read_style_file
@@ -177,18 +181,32 @@ class LoaderConfig:
     seed: int = 123
     num_workers: int = 0
     group_by_length: bool = False
-    rank: int = 0
-    world_size: int = 1
+    rank: int | None = None
+    world_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise Invalid("batch_size", f"must be at least 1, got {self.batch_size}")
-        if self.world_size < 1:
+        if self.world_size is not None and self.world_size < 1:
             raise Invalid("world_size", f"must be at least 1, got {self.world_size}")
-        if not 0 <= self.rank < self.world_size:
-            raise Invalid("rank", f"must be from 0 to world_size - 1 ({self.world_size - 1}), got {self.rank}")
+        found = from_environment()
+        for key, variable in (("world_size", "WORLD_SIZE"), ("rank", "RANK")):
+            value = getattr(self, key)
+            if found is not None and value is not None and value != getattr(found, key):
+                raise Invalid(key, f"is {value} but torchrun set {variable}={getattr(found, key)}; remove"
+                                   f" loader.{key} to take it from the environment")
+        rank, world_size = self.placement
+        if not 0 <= rank < world_size:
+            raise Invalid("rank", f"must be from 0 to world_size - 1 ({world_size - 1}), got {rank}")
         if self.num_workers < 0:
             raise Invalid("num_workers", f"must be 0 or more, got {self.num_workers}")
+
+    @property
+    def placement(self) -> tuple[int, int]:
+        """``(rank, world_size)``: the configured values, else the running job's (see :mod:`.distributed`)."""
+        where = placement()
+        return (where.rank if self.rank is None else self.rank,
+                where.world_size if self.world_size is None else self.world_size)
 
 
 @dataclass(frozen=True)

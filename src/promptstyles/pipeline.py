@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._io import cache_dir
 from .config import Config, load_config
 from .data.cache import dataset_key, load_dataset, save_dataset
 from .data.collate import Batch, Collator
@@ -25,6 +26,7 @@ from .data.samplers import IndexBatchSampler
 from .data.streaming import stream_dataset
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers import Tokenizer, get_tokenizer
+from .distributed import main_process_first, placement
 from .errors import ConfigError, DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
@@ -157,7 +159,6 @@ def _tokenized(
     progress: ProgressCallback | None,
 ) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
     """Records read whole and tokenized at once, or their dataset loaded from the cache."""
-    mode = config.tokenizer.special_tokens
     skipped: list[tuple[int, str]] = []
     source = "records"
     if records is None:
@@ -166,30 +167,54 @@ def _tokenized(
                               use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
-    dataset = None
-    key = dataset_key(records, style, tokenizer, mode) if config.data.cache else None
-    if key is not None:
-        dataset = load_dataset(key, config.data.cache_dir)
-    if dataset is None:
-        dataset = tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
-        if key is not None:
-            info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
-            save_dataset(dataset, key, config.data.cache_dir, info)
+    dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
     return dataset, records, skipped
+
+
+def _cached_or_built(
+    config: Config, records: list[Record], style: Style, tokenizer: Tokenizer, source: str,
+    progress: ProgressCallback | None,
+) -> TokenizedDataset:
+    """The tokenized records: from the cache, or built (and cached). In a multi-process job rank 0 builds
+    and caches while the other ranks wait, then load its entry; a rank that finds none (no cache, or one
+    that cannot be written) builds its own copy."""
+    mode = config.tokenizer.special_tokens
+
+    def build() -> TokenizedDataset:
+        return tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
+
+    if not config.data.cache:
+        if placement().world_size > 1:
+            logger.info("rank %d: data.cache is false, so every rank tokenizes the records", placement().rank)
+        return build()
+    key = dataset_key(records, style, tokenizer, mode)
+    with main_process_first() as main:
+        dataset = load_dataset(key, config.data.cache_dir)
+        if dataset is None:
+            if not main:
+                logger.warning("rank %d: the dataset cache %s holds no entry from rank 0 (unwritable?), so this"
+                               " rank tokenizes the records too", placement().rank, cache_dir(config.data.cache_dir))
+            dataset = build()
+            if main:
+                info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
+                save_dataset(dataset, key, config.data.cache_dir, info)
+    return dataset
 
 
 def _streamed(
     config: Config, style: Style, tokenizer: Tokenizer,
 ) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
-    """A JSONL file read and tokenized in chunks into the store, and mapped from it."""
+    """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
+    rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
     if is_json_array(data.path):
         raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
                           "per line) or set data.streaming: false", path="data.streaming")
-    streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
-                              format=data.format, fields=data.fields, on_invalid=data.on_invalid, cache=data.cache,
-                              directory=data.cache_dir)
+    with main_process_first():
+        streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+                                  format=data.format, fields=data.fields, on_invalid=data.on_invalid,
+                                  cache=data.cache, directory=data.cache_dir)
     return streamed.dataset, streamed.records, streamed.skipped
 
 
@@ -219,6 +244,7 @@ def build_dataloaders(
         collator_options.setdefault("pad_token_id", data.tokenizer.pad_id)  # the model's own pad token
     collator = Collator.from_config(config.collate, eos_token_id=data.tokenizer.eos_id,
                                     device=None if to_device else device, **collator_options)
+    rank, world_size = loader.placement  # only training is sharded: every rank scores all of val and test
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
@@ -227,7 +253,8 @@ def build_dataloaders(
         built[name] = make_loader(
             dataset, collator, batch_size=loader.batch_size, shuffle=loader.shuffle and training,
             drop_last=loader.drop_last and training, seed=loader.seed,
-            group_by_length=loader.group_by_length and training, rank=loader.rank, world_size=loader.world_size,
+            group_by_length=loader.group_by_length and training, rank=rank if training else 0,
+            world_size=world_size if training else 1,
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)

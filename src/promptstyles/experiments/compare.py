@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ..distributed import barrier, broadcast_object, is_main_process, local_device, placement
 from ..errors import ConfigError, UnknownMarkupError
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from ..styles.freeze import frozen
@@ -96,6 +97,9 @@ def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
         "seeds": described["seeds"],
         "results": RESULTS_FORMAT,
     }
+    world_size = placement().world_size
+    if world_size > 1:  # ranks split the batches: the numbers depend on how many there are
+        settings["world_size"] = world_size
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
     for record in data.records:
         digest.update(json.dumps(dataclasses.asdict(record), sort_keys=True).encode("utf-8"))
@@ -167,7 +171,7 @@ def _over_seeds(seeds: tuple[int, ...], results: list[dict[str, Any]]) -> dict[s
 def _device(experiment: Experiment, data: PreparedData) -> str:
     """Where a run trains: ``training.device``, or the collator's device when only that one is set."""
     device = experiment.training.device
-    return data.config.collate.device if device == "cpu" else device
+    return local_device(data.config.collate.device if device == "cpu" else device)
 
 
 def compare(
@@ -186,6 +190,10 @@ def compare(
     with the same fingerprint are reused unless ``overwrite`` is set, which first removes the earlier
     outputs (only those). ``progress`` is called as each phase of each run advances. The returned dict is
     ``results.json`` plus ``files``, the paths written.
+
+    Under ``torchrun`` every rank prepares the data (rank 0 tokenizes, the others load its cache entry) and
+    trains its share of each run's batches in DistributedDataParallel; rank 0 alone decides what to resume,
+    generates the responses and writes every file, and every rank returns rank 0's results.
     """
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
@@ -207,9 +215,12 @@ def compare(
     if not runs:
         raise ConfigError("no style's markup is known to the tokenizer, so nothing is left to compare",
                           path="styles")
-    prepare_output(folder)
-    if overwrite:
-        clear_output(folder)
+    main = is_main_process()
+    if main:
+        prepare_output(folder)
+        if overwrite:
+            clear_output(folder)
+    barrier()
     factories: dict[int | None, Callable[[int], Any]] = {}
     styles: dict[str, dict[str, Any]] = {}
     responses: dict[str, list[dict[str, Any]]] = {}
@@ -223,7 +234,7 @@ def compare(
 
         fingerprint = _fingerprint(experiment, run, data)
         path = folder / RUNS / f"{_slug(run.label)}.json"
-        stored = None if overwrite else _read_run(path, fingerprint)
+        stored = broadcast_object(None if overwrite or not main else _read_run(path, fingerprint))
         if stored is not None:
             logger.info("%s: reusing the finished run in %s", run.label, path)
             resumed.append(run.label)
@@ -231,7 +242,6 @@ def compare(
         else:
             logger.info("run %d/%d: %s", index, len(runs), run.label)
             report("static")
-            static, run_lengths = measure_static(data)
             trained = []
             for seed in experiment.seeds or (None,):
                 if seed not in factories:
@@ -245,6 +255,10 @@ def compare(
                 loaders = build_dataloaders(seeded.config, data=seeded, response_mask=True)
                 trained.append((model, fine_tune(model, loaders, budget,
                                                  progress=lambda d, t: report("train", d, t))))
+            if not main:  # rank 0 generates and writes; the others go on to the next run's training
+                report("done")
+                continue
+            static, run_lengths = measure_static(data)
             model, training = trained[0]  # responses come from the first seed's model
             if experiment.seeds:
                 training = _over_seeds(experiment.seeds, [result for _, result in trained])
@@ -262,7 +276,8 @@ def compare(
         lengths[run.label] = stored["lengths"]
         responses[run.label] = stored["responses"]
         report("done")
-
+    if not main:
+        return broadcast_object({})  # rank 0 sends its results
     first_data = prepared[0]
     notes = _compare_lengths(styles, runs) + [f"Skipped {label}: {reason}." for label, reason in skipped.items()]
     settings = experiment.to_dict()
@@ -281,7 +296,7 @@ def compare(
     results["warnings"] = style_warnings(results)  # derived again by the report; kept here for tools
     results["paired"] = paired_differences(results)
     files = _write_outputs(folder, results, lengths, responses, first_data.config.collate.allowed_max_length)
-    return {**results, "files": {name: str(p) for name, p in files.items()}}
+    return broadcast_object({**results, "files": {name: str(p) for name, p in files.items()}})
 
 
 def _write_outputs(

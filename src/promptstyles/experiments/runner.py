@@ -149,7 +149,7 @@ def check_loaders(loaders: DataLoaders, *, generation_records: int = 0) -> None:
         raise ConfigError(
             f"{counts}: {sizes['train']} training examples make no batch of loader.batch_size={loader.batch_size}"
             f"{' (loader.drop_last drops a short batch)' if loader.drop_last else ''}, so no training step"
-            f" would run; lower loader.batch_size to {max(sizes['train'] // loader.world_size, 1)} or less, add"
+            f" would run; lower loader.batch_size to {max(sizes['train'] // loader.placement[1], 1)} or less, add"
             " records, or raise data.split.train", path="base.loader.batch_size")
     if sizes["val"] == 0:
         raise ConfigError(f"{counts}: the validation split is empty; add records or lower data.split.train"

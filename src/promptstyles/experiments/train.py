@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._schema import Invalid
+from ..distributed import all_reduce_sum, local_device, process_group
 from .precision import PRECISIONS, Precision, autocast, check_precision, grad_scaler
 
 __all__ = [
@@ -248,6 +249,14 @@ def _total_steps(loader: Iterable[Any], config: TrainConfig) -> int:
     return per_epoch * config.epochs
 
 
+def _data_parallel(model: nn.Module, device: str) -> nn.Module:
+    """``model`` in DistributedDataParallel, which starts every rank from rank 0's weights."""
+    where = torch.device(device)
+    ids = [where.index if where.index is not None else torch.cuda.current_device()] if where.type == "cuda" else None
+    logger.info("training with DistributedDataParallel on %d processes", process_group().world_size)
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
 def train(
     model: nn.Module,
     train_loader: Iterable[Any],
@@ -262,15 +271,24 @@ def train(
     The seed is set before the first step, so with the same model, loaders and config a run gives the
     same numbers. The data order is the loader's own (seed its sampler for identical order per style).
     ``ignore_index`` must be the one the loaders' collator writes into untrained targets.
+
+    In a multi-process job (``torchrun``; see :mod:`promptstyles.distributed`) the model trains wrapped in
+    DistributedDataParallel on each rank's share of the batches; the step losses and ``tokens_seen`` are
+    over all ranks, and every rank evaluates the whole validation loader, so every rank returns the same
+    result. A bare ``cuda`` device means this rank's ``cuda:LOCAL_RANK``.
     """
     config = config or TrainConfig()
+    config = replace(config, device=local_device(config.device))
     check_precision(config.precision, config.device)
     torch.manual_seed(config.seed)
     model.to(config.device).train()
     trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scaler = grad_scaler(config.precision, config.device)
-    forward: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    world_size = process_group().world_size
+    wrapped = model if world_size == 1 else _data_parallel(model, config.device)
+    forward: nn.Module = torch.compile(wrapped) if config.compile else wrapped  # type: ignore[assignment]
+    scorer = forward if world_size == 1 else model  # every rank evaluates alone, outside the wrapper's syncs
     total_steps = _total_steps(train_loader, config)
     curve = LossCurve()
     step = tokens_seen = 0
@@ -281,7 +299,7 @@ def train(
     def record() -> EvalResult | None:
         result = None
         if val_loader is not None:
-            result = evaluate(forward, val_loader, max_batches=config.eval_batches, device=config.device,
+            result = evaluate(scorer, val_loader, max_batches=config.eval_batches, device=config.device,
                               ignore_index=ignore_index, precision=config.precision)
         curve.step.append(step)
         curve.tokens_seen.append(tokens_seen)
@@ -297,7 +315,11 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         with autocast(config.precision, config.device):
             logits = logits_of(forward, inputs, batch)
-        loss = lm_loss(logits, targets, ignore_index=ignore_index)
+        total, count = _summed_nll(logits, targets, None, ignore_index)
+        (scored,) = all_reduce_sum(count) if world_size > 1 else (count,)
+        # DDP averages gradients over ranks: scaling by world_size / all scored tokens makes that average the
+        # gradient of the mean loss over every rank's scored tokens, as one process on the union batch.
+        loss = total * world_size / max(scored, 1)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -311,8 +333,8 @@ def train(
         else:
             optimizer.step()
         step += 1
-        tokens_seen += int((targets != ignore_index).sum())
-        value = loss.item()
+        tokens_seen += int(scored)
+        value = loss.item() if world_size == 1 else all_reduce_sum(total.item())[0] / max(scored, 1)
         window.append(value)
         val = None
         if step % config.eval_every == 0:
