@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -81,6 +82,21 @@ def test_dataloader_workers_read_the_mapped_arrays(tmp_path, whole):
     reference = make_loader(whole, collator, batch_size=8, shuffle=False, drop_last=False)
     for got, want in zip(loader, reference, strict=True):
         assert torch.equal(got.inputs, want.inputs) and torch.equal(got.targets, want.targets)
+
+
+def test_a_pickled_dataset_maps_the_store_files_again_instead_of_copying_tokens(tmp_path, whole):
+    save_dataset(whole, KEY, tmp_path)
+    mapped = load_dataset(KEY, tmp_path).select([5, 2, 9])
+    payload = pickle.dumps(mapped)
+    assert len(payload) < whole.tokens.nbytes // 4  # the token buffer travels as its path
+    copy = pickle.loads(payload)
+    assert isinstance(copy.tokens, np.memmap) and str(copy.tokens.filename) == str(mapped.tokens.filename)
+    assert [copy[i].tolist() for i in range(3)] == [whole[i].tolist() for i in (5, 2, 9)]
+    loader = torch.utils.data.DataLoader(mapped, batch_sampler=[[0, 1]], collate_fn=Collator(), num_workers=1,
+                                         multiprocessing_context="spawn")
+    assert torch.equal(next(iter(loader)).inputs, Collator()(whole.batch([5, 2])).inputs)
+    in_memory = pickle.loads(pickle.dumps(whole))  # arrays not from a store are pickled as data
+    assert in_memory[3].tolist() == whole[3].tolist() and not isinstance(in_memory.tokens, np.memmap)
 
 
 def test_chunks_are_appended_with_their_offsets_into_one_entry(tmp_path, dataset_path, whole):

@@ -7,6 +7,8 @@ Masks are derived from the runs (see ``masks.py``); building a dataset from reco
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -24,6 +26,27 @@ class IndexBatch(NamedTuple):
 
     dataset: TokenizedDataset
     indices: np.ndarray
+
+
+class _MappedFile(NamedTuple):
+    """A whole-file read-only memory map, pickled as where to map it again rather than as its bytes."""
+
+    filename: str
+    dtype: str
+    shape: tuple[int, ...]
+
+    def open(self) -> np.ndarray:
+        return np.memmap(self.filename, dtype=np.dtype(self.dtype), mode="r", shape=self.shape)
+
+
+def _as_mapped_file(array: Any) -> _MappedFile | None:
+    """The recipe of ``array`` when it maps a whole file that still exists (not a slice, not a scratch file)."""
+    if not isinstance(array, np.memmap) or not isinstance(array.base, mmap.mmap) or array.offset:
+        return None
+    filename = array.filename
+    if not filename or not os.path.exists(filename) or os.path.getsize(filename) != array.nbytes:
+        return None
+    return _MappedFile(os.fspath(filename), array.dtype.str, tuple(array.shape))
 
 
 class TokenizedDataset(torch.utils.data.Dataset):
@@ -73,6 +96,22 @@ class TokenizedDataset(torch.utils.data.Dataset):
         return IndexBatch(self, np.asarray(indices, dtype=np.int64))
 
     __getitems__ = batch  # what ``DataLoader`` calls for a whole batch
+
+    # -- pickling: worker processes started with spawn or forkserver, DDP ranks ---------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Memory-mapped store files travel as their paths, so a worker maps the same page cache instead of
+        receiving a copy of every token."""
+        state = dict(self.__dict__)
+        for name, value in state.items():
+            recipe = _as_mapped_file(value)
+            if recipe is not None:
+                state[name] = recipe
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({name: value.open() if isinstance(value, _MappedFile) else value
+                              for name, value in state.items()})
 
     # -- views and derived data -------------------------------------------------------------------------
 
