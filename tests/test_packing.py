@@ -4,11 +4,14 @@ rank-aware rows, and at least 98% real tokens on the shared dataset at row lengt
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from test_collate import SHORT, TWO_TURNS, H, P, R, _dataset
 
 from promptstyles.cli import main
@@ -99,6 +102,15 @@ def test_pack_rows_places_every_item_once_within_the_row_length_and_beats_best_f
         pack_rows(np.array([1025]), 1024)
 
 
+def test_a_million_examples_pack_in_seconds():
+    lengths = np.clip(np.random.default_rng(4).lognormal(4.3, 0.6, 1_000_000), 1, 1024).astype(np.int64)
+    started = time.perf_counter()
+    order, offsets = pack_rows(lengths, 1024, seed=0)
+    seconds = time.perf_counter() - started
+    assert len(order) == 1_000_000 and int(lengths.sum()) / ((len(offsets) - 1) * 1024) > 0.999
+    assert seconds < 5, f"packing took {seconds:.1f} s"
+
+
 def epoch(sampler):
     return [batch.tolist() for batch in sampler]
 
@@ -109,9 +121,18 @@ def test_rows_are_seeded_and_change_with_the_epoch():
     def make(seed):
         return PackedBatchSampler(lengths, 32, 4, shuffle=True, seed=seed)
 
+    def rows(batches):
+        grouped: dict[tuple[int, int], set[int]] = {}
+        for number, batch in enumerate(batches):
+            for row, index in batch:
+                grouped.setdefault((number, row), set()).add(index)
+        return {frozenset(members) for members in grouped.values()}
+
     first = make(5)
     one, two = epoch(first), epoch(first)
     assert one == epoch(make(5)) and one != two and one != epoch(make(6))
+    assert rows(one) != rows(two) and rows(one) != rows(epoch(make(6)))  # other examples share a row, not only
+    assert len(rows(one)) == len(rows(two))  # another row order; as many rows, since only equal sizes swap
     first.set_epoch(1)
     assert epoch(first) == two
     for batches in (one, two):
@@ -192,6 +213,8 @@ def test_packed_rows_of_the_shared_dataset_are_at_least_98_percent_real_tokens(d
     real = sum(int((b.inputs != E).sum()) for b in batches)  # gpt2 text never holds the end-of-text id
     assert sum(shape[0] for shape in shapes) == 52  # 52,760 tokens need 52 rows of 1024
     assert sum(shape[2] for shape in shapes) == real == int(loaders.datasets["train"].lengths.sum()) == 52760
+    lengths = loaders.datasets["train"].lengths
+    assert len(best_fit_rows(lengths, 1024)[1]) - 1 == 53  # best fit alone: 97.2% real tokens
     share = padding_share(shapes)
     assert share == pytest.approx(1 - 52760 / (52 * 1024)) and share <= 0.02  # 99.1% real tokens
 
@@ -203,6 +226,11 @@ def test_stats_reports_packed_padding(dataset_path, tmp_path, capsys):
     assert main(["stats", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[-1] for line in lines[2:5]] == ["0.9%", "23.9%", "14.2%"]
+
+
+def test_an_over_long_example_takes_a_whole_row():
+    sampler = PackedBatchSampler(np.array([9, 1, 4]), 5, 1)
+    assert epoch(sampler) == [[[0, 0]], [[0, 2], [0, 1]]]
 
 
 def test_over_long_examples_are_cut_or_dropped(dataset_path):
@@ -239,3 +267,11 @@ def test_packing_needs_a_row_length(tmp_path):
         PackedCollator(Collator(allowed_max_length=8), 16)
     with pytest.raises(DataError, match=r"\(row, example\) index pairs"):
         PackedCollator(Collator(), 16)(_dataset([SHORT]).batch([0]))
+
+
+def test_the_readme_packing_block_gives_packed_rows(dataset_path):
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("### Grouping or packing", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = {**yaml.safe_load(block), "data": {"path": str(dataset_path)}}
+    batch = next(iter(build_dataloaders(config).train))
+    assert batch.inputs.shape == (8, 1024) and batch.cu_seqlens is not None
