@@ -104,7 +104,7 @@ def pack_rows(
     return np.concatenate(rows), block_offsets(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
 
 
-_WINDOW = 128
+_WINDOW = 256
 """The last stretch of a refilled row that is filled by an exact subset sum rather than largest-first."""
 
 
