@@ -137,7 +137,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
     indices = batches[args.index]
     batch = loaders.batch(args.split, indices)
-    views = view_batch(dataset, indices, loaders.collator, loaders.tokenizer, batch)
+    packed = indices.ndim == 2  # (row, example) pairs: each example is shown as the padded collator builds it
+    views = view_batch(dataset, indices[:, 1] if packed else indices, loaders.collator, loaders.tokenizer,
+                       None if packed else batch)
     colour = _use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
           f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")

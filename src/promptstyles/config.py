@@ -33,10 +33,14 @@ Example (every key optional; these are the defaults unless noted)::
       drop_overlong: false
       pad_to_multiple_of: null
       attention_mask: false
+      packing: false              # true: rows of allowed_max_length tokens, examples end to end (required then)
       device: cpu
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
              group_by_length: false, rank: null, world_size: null}
 
+``packing: true`` makes every loader give ``batch_size`` rows of ``allowed_max_length`` tokens, each
+holding whole examples end to end with position ids that restart per example (see
+``promptstyles/data/packed.py``); ``group_by_length`` is then moot.
 ``shuffle``, ``drop_last`` and ``group_by_length`` (batches of similar lengths, less padding) apply to
 the training loader; validation and test keep their order and their last batch. ``rank`` and
 ``world_size`` default to what ``torchrun`` sets (``RANK``, ``WORLD_SIZE``; 0 and 1 without it); with
@@ -162,6 +166,7 @@ class CollateConfig:
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False
+    packing: bool = False
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -171,6 +176,8 @@ class CollateConfig:
             raise Invalid("pad_to_multiple_of", f"must be at least 1, got {self.pad_to_multiple_of}")
         if self.drop_overlong and self.allowed_max_length is None:
             raise Invalid("drop_overlong", "needs collate.allowed_max_length")
+        if self.packing and self.allowed_max_length is None:
+            raise Invalid("packing", "needs collate.allowed_max_length: the length of a packed row, e.g. 1024")
 
 
 @dataclass(frozen=True)

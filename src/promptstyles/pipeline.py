@@ -22,6 +22,7 @@ from .data.encoding import ProgressCallback, tokenize_records
 from .data.loaders import SPLITS, make_loader, split_dataset
 from .data.loading import is_json_array, load_records
 from .data.model_markup import markup_ids
+from .data.packing import PackedBatchSampler
 from .data.samplers import IndexBatchSampler
 from .data.streaming import stream_dataset
 from .data.tokenized import TokenizedDataset
@@ -87,9 +88,10 @@ class DataLoaders:
         """The example indices of each batch the next epoch of the ``split`` loader gives, in order.
 
         A look ahead: the loader's shuffle does not advance, so iterating it next gives these batches.
+        With ``collate.packing`` each batch is ``(row, example)`` pairs (see ``PackedBatchSampler``).
         """
         sampler = self[split].batch_sampler
-        assert isinstance(sampler, IndexBatchSampler)
+        assert isinstance(sampler, (IndexBatchSampler, PackedBatchSampler))
         epoch = sampler.epoch
         batches = [np.asarray(indices) for indices in sampler]
         sampler.set_epoch(epoch)
@@ -97,17 +99,21 @@ class DataLoaders:
 
     def batch_shapes(self, split: str) -> list[tuple[int, int, int]]:
         """``(examples, padded length, real tokens)`` of each batch the next epoch of ``split`` gives: what a
-        forward pass pays for, and how much of it is padding (see :func:`padding_share`)."""
+        forward pass pays for, and how much of it is padding (see :func:`padding_share`). Packed: ``(rows,
+        row length, real tokens)``."""
         lengths = self.datasets[split].lengths
         shapes = []
         for indices in self.batch_indices(split):
-            width = int(self.batch(split, indices).inputs.shape[1])
-            shapes.append((len(indices), width, int(np.minimum(lengths[indices], width).sum())))
+            rows, width = self.batch(split, indices).inputs.shape
+            examples = indices[:, 1] if indices.ndim == 2 else indices
+            shapes.append((int(rows), int(width), int(np.minimum(lengths[examples], width).sum())))
         return shapes
 
     def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
-        """The batch the collator builds from examples ``indices`` of ``split``, as the loader would."""
-        return self.collator(self.datasets[split].batch(indices))
+        """The batch the ``split`` loader builds from ``indices`` (example indices, or packed pairs)."""
+        collate = self[split].collate_fn
+        assert collate is not None
+        return collate(self.datasets[split].batch(indices))  # type: ignore[arg-type]  # our collators take IndexBatch
 
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
@@ -256,6 +262,7 @@ def build_dataloaders(
             group_by_length=loader.group_by_length and training, rank=rank if training else 0,
             world_size=world_size if training else 1,
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
+            row_length=config.collate.allowed_max_length if config.collate.packing else None,
         )
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
 

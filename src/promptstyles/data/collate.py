@@ -31,17 +31,22 @@ class Batch:
 
     ``attention_mask`` (1 for tokens and the appended end-of-text) and ``response_mask`` (True where the
     target is a token of the final response's own text) are set when the collator was asked for them.
+    Packed batches (``data/packed.py``) also carry ``position_ids`` (restarting at 0 for each example) and
+    ``cu_seqlens`` (int32 boundaries of the sequences in the flattened batch, as varlen attention takes them).
     """
 
-    __slots__ = ("attention_mask", "inputs", "response_mask", "targets")
-    _TENSORS = ("inputs", "targets", "attention_mask", "response_mask")
+    __slots__ = ("attention_mask", "cu_seqlens", "inputs", "position_ids", "response_mask", "targets")
+    _TENSORS = ("inputs", "targets", "attention_mask", "response_mask", "position_ids", "cu_seqlens")
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                 response_mask: torch.Tensor | None = None) -> None:
+                 response_mask: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                 cu_seqlens: torch.Tensor | None = None) -> None:
         self.inputs = inputs
         self.targets = targets
         self.attention_mask = attention_mask
         self.response_mask = response_mask
+        self.position_ids = position_ids
+        self.cu_seqlens = cu_seqlens
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         yield self.inputs
@@ -57,10 +62,9 @@ class Batch:
         return (Batch, tuple(getattr(self, name) for name in self._TENSORS))
 
     def _map(self, function: Any) -> Batch:
-        tensors = [getattr(self, name) for name in self._TENSORS]
-        inputs, targets, attention, response = (None if t is None else function(t) for t in tensors)
+        inputs, targets, *rest = (None if t is None else function(t) for t in (getattr(self, n) for n in self._TENSORS))
         assert inputs is not None and targets is not None
-        return Batch(inputs, targets, attention, response)
+        return Batch(inputs, targets, *rest)
 
     def to(self, device: str | torch.device, non_blocking: bool = False) -> Batch:
         return self._map(lambda tensor: tensor.to(device, non_blocking=non_blocking))
@@ -147,6 +151,23 @@ class Collator:
         dataset: TokenizedDataset | None, indices: np.ndarray | None,
     ) -> Batch:
         """Pad, shift and mask; ``tokens`` holds each example followed by one ``buffer_eos`` id."""
+        inputs, targets, lengths, response = self._padded(tokens, starts, lengths, buffer_eos, dataset, indices)
+        batch = Batch(torch.from_numpy(inputs), torch.from_numpy(targets))
+        if self.attention_mask:
+            positions = self._positions(inputs.shape[1])
+            batch.attention_mask = torch.from_numpy((positions <= lengths[:, None]).astype(np.int64))
+        if response is not None:
+            batch.response_mask = torch.from_numpy(response)
+        if self.device is not None:
+            batch = batch.to(self.device)
+        return batch
+
+    def _padded(
+        self, tokens: np.ndarray, starts: np.ndarray, lengths: np.ndarray, buffer_eos: int,
+        dataset: TokenizedDataset | None, indices: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Padded, shifted, masked ``inputs`` and ``targets``, the lengths after ``keep_eos`` cuts, and the
+        response mask when asked for: the arrays behind every batch, padded or packed."""
         limit = self.allowed_max_length
         lengths = lengths.astype(np.int64)
         longest = int(lengths.max())
@@ -170,15 +191,11 @@ class Collator:
             np.putmask(targets, ~self._trained(dataset, indices, self.mask, lengths, target_positions),
                        self.ignore_index)
 
-        batch = Batch(torch.from_numpy(inputs), torch.from_numpy(targets))
-        if self.attention_mask:
-            batch.attention_mask = torch.from_numpy((target_positions <= column).astype(np.int64))
+        response = None
         if self.response_mask:
             scored = self._trained(dataset, indices, "response_text", lengths, target_positions, eos=False)
-            batch.response_mask = torch.from_numpy(scored & (target_positions < column - 1))
-        if self.device is not None:
-            batch = batch.to(self.device)
-        return batch
+            response = scored & (target_positions < column - 1)
+        return inputs, targets, lengths, response
 
     def _gather(
         self, tokens: np.ndarray, starts: np.ndarray, column: np.ndarray, width: int, *, fix_eos: bool,

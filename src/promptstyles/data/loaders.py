@@ -10,6 +10,8 @@ import torch
 
 from ..errors import DataError
 from .collate import Collator
+from .packed import PackedCollator
+from .packing import PackedBatchSampler
 from .samplers import IndexBatchSampler
 from .splits import split_indices
 from .tokenized import TokenizedDataset
@@ -49,15 +51,27 @@ def make_loader(
     dataset: TokenizedDataset, collator: Collator, *, batch_size: int, shuffle: bool = False,
     drop_last: bool = False, seed: int = 0, group_by_length: bool = False, rank: int = 0, world_size: int = 1,
     num_workers: int = 0, pin_memory: bool = False, device: str | torch.device | None = None,
+    row_length: int | None = None,
 ) -> DeviceDataLoader:
-    """A DataLoader of whole-batch index arrays: the sampler picks indices, the collator builds tensors."""
-    sampler = IndexBatchSampler(
-        len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, lengths=dataset.lengths,
-        group_by_length=group_by_length, rank=rank, world_size=world_size,
-    )
+    """A DataLoader of whole-batch index arrays: the sampler picks indices, the collator builds tensors.
+
+    With ``row_length``, a batch is ``batch_size`` packed rows of that many tokens (``group_by_length`` has
+    nothing left to do then).
+    """
+    sampler: IndexBatchSampler | PackedBatchSampler
+    collate: Collator | PackedCollator = collator
+    if row_length is not None:
+        sampler = PackedBatchSampler(dataset.lengths, row_length, batch_size, shuffle=shuffle, drop_last=drop_last,
+                                     seed=seed, rank=rank, world_size=world_size)
+        collate = PackedCollator(collator, row_length)
+    else:
+        sampler = IndexBatchSampler(
+            len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, lengths=dataset.lengths,
+            group_by_length=group_by_length, rank=rank, world_size=world_size,
+        )
     return DeviceDataLoader(
         dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
-        collate_fn=collator, num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=pin_memory,
+        collate_fn=collate, num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=pin_memory,
         device=device,
     )
 

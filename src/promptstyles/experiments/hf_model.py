@@ -59,8 +59,13 @@ class HFCausalLM(nn.Module):
         context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
         self.config = ModelShape(int(model.get_input_embeddings().num_embeddings), int(context or 2**31 - 1))
 
-    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model(input_ids=ids, attention_mask=attention_mask, use_cache=False).logits
+    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Packed rows come as ``position_ids`` restarting at 0 for each example and no attention mask:
+        ``transformers`` then finds the sequences from the positions and keeps each to itself (SDPA and
+        eager build a block-diagonal mask; flash-attention takes them as varlen sequences)."""
+        return self.model(input_ids=ids, attention_mask=attention_mask, position_ids=position_ids,
+                          use_cache=False).logits
 
     def next_token_logits(self, ids: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, vocab_size)`` for the last position only: the head over a 128k vocabulary is most of

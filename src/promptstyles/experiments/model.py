@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._schema import Invalid
+from ..data.packed import block_causal_mask
 from ..errors import ModelError
 
 __all__ = ["GPT", "GPTConfig", "PRESETS", "resize_token_embeddings"]
@@ -84,13 +85,14 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.emb_dim, config.emb_dim)
         self.resid_drop = nn.Dropout(config.drop_rate)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask``: a boolean ``(B, 1, T, T)`` mask (True: may attend) in place of the plain causal one."""
         batch, length, emb = x.shape
         q, k, v = self.qkv(x).split(emb, dim=2)
         shape = (batch, length, self.n_heads, emb // self.n_heads)
         q, k, v = (t.view(shape).transpose(1, 2) for t in (q, k, v))
         dropout = self.drop_rate if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=mask is None)
         out = out.transpose(1, 2).contiguous().view(batch, length, emb)
         return self.resid_drop(self.proj(out))
 
@@ -118,8 +120,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(config.emb_dim)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), mask)
         return x + self.mlp(self.ln2(x))
 
 
@@ -154,22 +156,27 @@ class GPT(nn.Module):
         """Distinct parameters (a tied head counts once)."""
         return sum(p.numel() for p in self.parameters())
 
-    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
-        """The final-LayerNorm output ``(B, T, emb_dim)``, before the head."""
+    def hidden_states(self, ids: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The final-LayerNorm output ``(B, T, emb_dim)``, before the head.
+
+        ``position_ids`` (``(B, T)``, restarting at 0 for each example) make a packed row: each example gets
+        its own positions and attends only to itself (see ``promptstyles.data.packed``).
+        """
         length = ids.shape[1]
         if length > self.config.context_length:
             raise ModelError(
                 f"input of {length} tokens exceeds the model's context length {self.config.context_length};"
                 " truncate it (collate.allowed_max_length) or crop it"
             )
-        positions = torch.arange(length, device=ids.device)
+        mask = None if position_ids is None else block_causal_mask(position_ids)
+        positions = torch.arange(length, device=ids.device) if position_ids is None else position_ids
         x = self.drop(self.tok_emb(ids) + self.pos_emb(positions))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask)
         return self.ln_f(x)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.head(self.hidden_states(ids))
+    def forward(self, ids: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.hidden_states(ids, position_ids))
 
     def next_token_logits(self, ids: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, vocab_size)`` for the last position only; generation needs no more."""

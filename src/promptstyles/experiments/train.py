@@ -85,7 +85,11 @@ def response_loss(
 
 
 def logits_of(model: nn.Module, inputs: torch.Tensor, batch: Any) -> torch.Tensor:
-    """``model``'s logits for ``inputs``, with the batch's attention mask for a model that takes one."""
+    """``model``'s logits for ``inputs``, with the batch's attention mask for a model that takes one, or a
+    packed batch's position ids (which tell the model where each example starts)."""
+    positions = getattr(batch, "position_ids", None)
+    if positions is not None:
+        return model(inputs, position_ids=positions.to(inputs.device))
     mask = getattr(batch, "attention_mask", None)
     if mask is not None and getattr(model, "takes_attention_mask", False):
         return model(inputs, attention_mask=mask.to(inputs.device))
