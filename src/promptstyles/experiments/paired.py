@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .train import unpack_batch
+from .losses import unpack_batch
 
 __all__ = ["bootstrap_interval", "example_losses", "paired_bootstrap"]
 

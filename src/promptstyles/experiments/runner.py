@@ -25,11 +25,12 @@ from .config import ModelSpec
 from .generate import generate
 from .hf_model import hf_model_factory
 from .leaks import MarkupCheck
+from .losses import evaluate
 from .metrics import summarise_generations
 from .model import GPT, resize_token_embeddings
 from .paired import example_losses
 from .stats import static_stats
-from .train import Progress, TrainConfig, evaluate, train
+from .train import Progress, TrainConfig, train
 
 __all__ = [
     "bare_lengths",
