@@ -18,8 +18,6 @@ fingerprint, so an interrupted comparison resumes where it stopped. The folder t
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -31,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from ..distributed import barrier, broadcast_object, is_main_process, local_device, placement
+from ..distributed import barrier, broadcast_object, is_main_process, local_device
 from ..errors import ConfigError, UnknownMarkupError
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
 from ..styles.freeze import frozen
@@ -41,16 +39,16 @@ from .differences import GENERATION_PLOTTED, metric_intervals, paired_difference
 from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
 from .plots import plot_generation_metrics, plot_length_distributions, plot_loss_curves, plot_padding_truncation
 from .report import write_json, write_report
+from .resume import read_run, run_fingerprint
 from .runner import check_loaders, fine_tune, generate_responses, measure_static, model_factory
 
 __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
 logger = logging.getLogger(__name__)
 
-RESULTS_FORMAT = 2
-"""Bumped when a run's saved results gain fields (2: generation metrics per example), so resume recomputes."""
-
 Phase = Literal["static", "train", "generate", "resumed", "done"]
+
+
 @dataclass(frozen=True)
 class CompareProgress:
     """Handed to the progress callback: which run (1-based ``index`` of ``runs``), which phase, how far."""
@@ -70,52 +68,6 @@ def default_experiment_path() -> Path:
 
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-") or "run"
-
-
-def _fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str:
-    """Everything that decides a run's numbers, hashed: a saved run with another fingerprint is recomputed.
-
-    The records and their tokens, the split, the style and its options, the tokenizer, collate and loader
-    settings, the model (and its checkpoint or weight files), the training budget, the generation settings and
-    the seeds, and the format of the saved results.
-    """
-    described = experiment.to_dict()
-    checkpoint = experiment.model.checkpoint
-    stat = Path(checkpoint).stat() if checkpoint and Path(checkpoint).is_file() else None
-    folder = Path(experiment.model.path) if experiment.model.path else None  # a model folder's weight files
-    weights = sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.glob("*")
-                     if p.suffix in (".safetensors", ".bin")) if folder and folder.is_dir() else None
-    settings = {
-        "config": run.config.to_dict(),
-        "style": [run.style.name, run.style.options, type(data.style).__module__, type(data.style).__qualname__],
-        "tokenizer": [data.tokenizer.name, data.tokenizer.vocab_size],
-        "model": described["model"],
-        "checkpoint": None if stat is None else [stat.st_size, stat.st_mtime_ns],
-        "weights": weights,
-        "training": described["training"],
-        "generation": described["generation"],
-        "seeds": described["seeds"],
-        "results": RESULTS_FORMAT,
-    }
-    world_size = placement().world_size
-    if world_size > 1:  # ranks split the batches: the numbers depend on how many there are
-        settings["world_size"] = world_size
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
-    for record in data.records:
-        digest.update(json.dumps(dataclasses.asdict(record), sort_keys=True).encode("utf-8"))
-    digest.update(data.dataset.tokens.tobytes())
-    digest.update(data.dataset.lengths.tobytes())
-    for split in ("train", "val", "test"):
-        digest.update(split.encode("ascii") + data.splits[split].positions.tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _read_run(path: Path, fingerprint: str) -> dict[str, Any] | None:
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stored if isinstance(stored, dict) and stored.get("hash") == fingerprint else None
 
 
 def _display_path(path: str) -> str:
@@ -232,9 +184,9 @@ def compare(
             if progress is not None:
                 progress(CompareProgress(run.label, index, len(runs), phase, done, total))
 
-        fingerprint = _fingerprint(experiment, run, data)
+        fingerprint = run_fingerprint(experiment, run, data)
         path = folder / RUNS / f"{_slug(run.label)}.json"
-        stored = broadcast_object(None if overwrite or not main else _read_run(path, fingerprint))
+        stored = broadcast_object(None if overwrite or not main else read_run(path, fingerprint))
         if stored is not None:
             logger.info("%s: reusing the finished run in %s", run.label, path)
             resumed.append(run.label)
