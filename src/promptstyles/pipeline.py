@@ -148,7 +148,8 @@ def prepare_data(
     if key is not None:
         dataset = load_dataset(key, config.data.cache_dir)
     if dataset is None:
-        dataset = tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
+        dataset = tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress,
+                                   num_proc=config.data.num_proc)
         if key is not None:
             save_dataset(dataset, key, config.data.cache_dir)
     split = config.data.split

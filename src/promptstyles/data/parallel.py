@@ -1,0 +1,300 @@
+"""Tokenizing in worker processes: :func:`tokenize_chunks` spread over ``num_proc`` processes, in order.
+
+Chunks are handed to a pool of worker processes and their datasets come back in input order, with at most
+two chunks per worker in flight: the input is pulled lazily, so memory stays bounded on a stream of any
+length, and a consumer (a token store appending chunks) sees exactly what the serial build yields.
+
+Why processes: tiktoken holds the GIL in our piece-wise encoder (a Python segment cache) and rendering is
+Python, so threads would not help. Hugging Face ``tokenizers`` already encode a batch on a Rust thread pool;
+inside worker processes that pool is switched off (``TOKENIZERS_PARALLELISM=false``), or two processes
+would each start one thread per core.
+
+Start method: ``forkserver`` (``spawn`` where there is none). ``fork`` starts fastest but copies a process
+that may already run threads (torch's intra-op pool, the Rust pool of ``tokenizers``, a DataLoader's pin
+thread), and a lock held by one of them at the fork stays held forever in the child. The fork server is a
+fresh single-threaded process that imports this module once; each worker forks from it and rebuilds the
+style and tokenizer from their pickles once (``TiktokenTokenizer`` and ``HFTokenizer`` pickle as their name
+or path). Workers die with the fork server, which dies with the parent (``PR_SET_PDEATHSIG``), so a parent
+killed outright leaves no workers behind; an interrupted or abandoned build shuts its pool down.
+
+Measured on 2 cores, the shared dataset replicated to 49,500 records (``benchmarks/bench_parallel.py``):
+
+=====================================  ===========  ===========  ============================
+tokenizer, style                       serial       num_proc=2   raw batch encoding, 2 threads
+=====================================  ===========  ===========  ============================
+gpt2, alpaca                           FILL         FILL         FILL
+Qwen2.5 ``tokenizer.json``, qwen2.5    FILL         FILL         FILL
+=====================================  ===========  ===========  ============================
+
+Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
+or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
+of a ``__main__`` script), or a pool that breaks (a worker killed). A bad record is reported by tokenizing
+its chunk again in this process, which raises the very :class:`~promptstyles.errors.RecordError` (index in
+the whole input, cause and traceback) the serial build raises.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import DataError
+from ..records import Record
+from ..styles._base import Style
+from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
+from .modes import SpecialTokensMode
+from .tokenizers import Tokenizer
+
+if TYPE_CHECKING:
+    from .tokenized import TokenizedDataset
+
+__all__ = ["NumProc", "resolve_num_proc", "tokenize_chunks_parallel"]
+
+logger = logging.getLogger(__name__)
+
+NumProc = int | Literal["auto"]
+"""Processes that tokenize, this one included (1: this one alone), or ``"auto"``: one per usable core."""
+
+_IN_FLIGHT_PER_WORKER = 2
+"""Chunks submitted per worker ahead of the one being yielded: enough to keep workers busy while the
+parent unpickles a result, few enough that memory does not grow with the input."""
+
+_worker: dict[str, Any] = {}
+"""A worker process's style and tokenizer, or the reason it could not rebuild them."""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_num_proc(num_proc: NumProc) -> int:
+    """The number of processes ``num_proc`` asks for: ``"auto"`` means one per usable core."""
+    if num_proc == "auto":
+        return usable_cores()
+    if isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1:
+        raise DataError(f"num_proc must be at least 1, or 'auto' for one process per core; got {num_proc!r}")
+    return num_proc
+
+
+def _start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this process when the process that forked it ends (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no libc to ask: the pool's own shutdown still ends the workers
+        pass
+
+
+def _init_worker(recipe: bytes) -> None:
+    """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
+    _die_with_parent()
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
+    try:
+        _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
+    except Exception as error:
+        _worker["failure"] = f"{type(error).__name__}: {error}"
+
+
+def _tokenize_in_worker(
+    records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode, source: str | None,
+) -> ChunkArrays | str:
+    """One chunk, or (the worker could not rebuild the style or tokenizer) the reason as a string."""
+    if "failure" in _worker:
+        return _worker["failure"]
+    return encode_chunk(records, _worker["style"], _worker["tokenizer"], special_tokens=special_tokens,
+                          first_index=first_index, source=source)
+
+
+def _recipe(style: Style, tokenizer: Tokenizer) -> bytes | None:
+    """The pickled style and tokenizer, or None (with a warning) when either does not pickle."""
+    try:
+        return pickle.dumps((style, tokenizer), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # PicklingError, AttributeError, TypeError: whatever the object raises
+        logger.warning("style %r or tokenizer %r cannot be sent to worker processes (%s: %s); tokenizing in this "
+                       "process (define the style class at the top level of an importable module to use "
+                       "num_proc)", style.name, tokenizer.name, type(error).__name__, error)
+        return None
+
+
+def tokenize_chunks_parallel(
+    chunks: Iterable[Sequence[Record]],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    source: str | None = None,
+    num_proc: NumProc = "auto",
+) -> Iterator[TokenizedDataset]:
+    """:func:`~promptstyles.data.encoding.tokenize_chunks` in ``num_proc`` worker processes: the same
+    datasets, in the same order, pulled lazily from ``chunks``.
+
+    With one process, or a single chunk, nothing is started. See the module docstring for what degrades to
+    the serial build and how errors are reported.
+    """
+    processes = resolve_num_proc(num_proc)
+    pending = iter(chunks)
+    first_chunks = _take(pending, 2)
+    recipe = _recipe(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None
+    if recipe is None:
+        yield from tokenize_chunks(chain(first_chunks, pending), style, tokenizer, special_tokens=special_tokens,
+                                   source=source)
+    else:
+        yield from _Pool(chain(first_chunks, pending), style, tokenizer, recipe, processes - 1, special_tokens,
+                         source)
+
+
+def _take(iterator: Iterator[Sequence[Record]], count: int) -> list[Sequence[Record]]:
+    """Up to ``count`` non-empty chunks from ``iterator``."""
+    taken: list[Sequence[Record]] = []
+    for records in iterator:
+        if len(records):
+            taken.append(records)
+            if len(taken) == count:
+                break
+    return taken
+
+
+class _Entry:
+    """A chunk in order: submitted to a worker (``future``) or already tokenized here (``arrays``)."""
+
+    __slots__ = ("arrays", "first_index", "future", "records")
+
+    def __init__(self, records: Sequence[Record], first_index: int, future: Future[ChunkArrays | str] | None = None,
+                 arrays: ChunkArrays | None = None) -> None:
+        self.records, self.first_index, self.future, self.arrays = records, first_index, future, arrays
+
+
+class _Pool:
+    """Chunks in input order, tokenized by ``workers`` processes and by this one while it would wait."""
+
+    def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: bytes,
+                 workers: int, special_tokens: SpecialTokensMode, source: str | None) -> None:
+        self.chunks, self.style, self.tokenizer = chunks, style, tokenizer
+        self.special_tokens, self.source = special_tokens, source
+        self.workers = workers
+        self.queue: collections.deque[_Entry] = collections.deque()
+        self.next_index = 0
+        self.exhausted = False
+        self.done = {"worker": 0, "here": 0}
+        context = multiprocessing.get_context(_start_method())
+        if context.get_start_method() == "forkserver":
+            # Workers import what they need themselves, in parallel: a preload would keep the first
+            # submit waiting for the fork server's imports.
+            context.set_forkserver_preload([])
+        self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(recipe,))
+        logger.info("tokenizing with %d worker processes (%s) and this one", workers, context.get_start_method())
+
+    def _next(self) -> tuple[Sequence[Record], int] | None:
+        if not self.exhausted:
+            for records in self.chunks:
+                if len(records):
+                    first = self.next_index
+                    self.next_index += len(records)
+                    return records, first
+            self.exhausted = True
+        return None
+
+    def here(self, records: Sequence[Record], first_index: int) -> ChunkArrays:
+        return encode_chunk(records, self.style, self.tokenizer, special_tokens=self.special_tokens,
+                            first_index=first_index, source=self.source)
+
+    def _fill(self) -> None:
+        """Keep every worker busy with up to ``_IN_FLIGHT_PER_WORKER`` chunks."""
+        while self.executor is not None and sum(entry.future is not None for entry in self.queue) < (
+            self.workers * _IN_FLIGHT_PER_WORKER
+        ):
+            taken = self._next()
+            if taken is None:
+                return
+            future = self.executor.submit(_tokenize_in_worker, *taken, self.special_tokens, self.source)
+            self.queue.append(_Entry(*taken, future=future))
+
+    def _work_here(self) -> bool:
+        """Tokenize the next chunk here while the first one is still in a worker; whether there was one."""
+        if sum(entry.future is None for entry in self.queue) >= self.workers * _IN_FLIGHT_PER_WORKER:
+            return False
+        taken = self._next()
+        if taken is None:
+            return False
+        self.queue.append(_Entry(*taken, arrays=self.here(*taken)))
+        return True
+
+    def _result(self, entry: _Entry) -> ChunkArrays:
+        if entry.arrays is not None:
+            return entry.arrays
+        assert entry.future is not None
+        try:
+            result = entry.future.result()
+        except BrokenProcessPool as error:
+            self._serial(f"worker processes stopped ({error})")
+            return self.here(entry.records, entry.first_index)
+        except Exception as error:
+            # Deterministic failures (a bad record) raise again here, with their cause and traceback.
+            arrays = self.here(entry.records, entry.first_index)
+            logger.warning("a worker failed on records %d-%d (%s: %s) that tokenize here; kept this result",
+                           entry.first_index, entry.first_index + len(entry.records) - 1, type(error).__name__,
+                           error)
+            return arrays
+        if isinstance(result, str):
+            self._serial(f"worker processes cannot rebuild style {self.style.name!r} or tokenizer "
+                         f"{self.tokenizer.name!r}: {result}; define the style class in an importable module")
+            return self.here(entry.records, entry.first_index)
+        return result
+
+    def _serial(self, reason: str) -> None:
+        """Go on in this process alone: every chunk still in a worker is tokenized again here."""
+        logger.warning("%s; tokenizing the rest in this process", reason)
+        self.close()
+        for entry in self.queue:
+            entry.future = None
+
+    def __iter__(self) -> Iterator[TokenizedDataset]:
+        try:
+            while self.executor is not None:
+                self._fill()
+                if not self.queue:
+                    return
+                head = self.queue[0]
+                if head.future is not None and not head.future.done() and self._work_here():
+                    continue
+                arrays = self._result(head)
+                self.done["worker" if head.future is not None else "here"] += 1
+                self.queue.popleft()
+                yield arrays.dataset()
+            # After a fall-back: the chunks taken, then the rest, all here and in order.
+            while self.queue:
+                entry = self.queue.popleft()
+                arrays = entry.arrays if entry.arrays is not None else self.here(entry.records, entry.first_index)
+                yield arrays.dataset()
+            for taken in iter(self._next, None):
+                yield self.here(*taken).dataset()
+        finally:
+            self.close()
+            logger.debug("chunks tokenized by workers: %(worker)d, here: %(here)d", self.done)
+
+    def close(self) -> None:
+        """Stop the workers (chunks not started are dropped), and wait for them to exit."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
