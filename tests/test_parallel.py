@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
+import signal
+import subprocess
 import sys
+import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +178,50 @@ def test_num_proc_in_the_config_reaches_the_build_and_is_validated(records, capl
         with pytest.raises(ConfigError, match=r"^data\.num_proc: ") as error:
             load_config({"data": {"num_proc": value}})
         assert str(error.value) == f"data.num_proc: {message}"
+
+
+KILLED_PARENT = """
+import multiprocessing, time
+from promptstyles import get_style, to_record
+from promptstyles.data.parallel import tokenize_chunks_parallel
+from promptstyles.data.tokenizers import get_tokenizer
+
+def chunks():
+    while True:
+        yield [to_record({"instruction": "a b c", "output": "d"})] * 50
+        time.sleep(0.05)
+
+if __name__ == "__main__":
+    stream = tokenize_chunks_parallel(chunks(), get_style("alpaca"), get_tokenizer("gpt2"), num_proc=3)
+    next(stream)
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    for _ in stream:
+        pass
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_their_parent_is_killed_outright(tmp_path):
+    script = tmp_path / "build.py"
+    script.write_text(KILLED_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]  # type: ignore[union-attr]
+    finally:
+        parent.kill()
+        parent.wait()
+    assert len(workers) == 2
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+
+    deadline = time.monotonic() + 20
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:  # leave nothing behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left

@@ -14,8 +14,9 @@ that may already run threads (torch's intra-op pool, the Rust pool of ``tokenize
 thread), and a lock held by one of them at the fork stays held forever in the child. The fork server is a
 fresh single-threaded process that imports this module once; each worker forks from it and rebuilds the
 style and tokenizer from their pickles once (``TiktokenTokenizer`` and ``HFTokenizer`` pickle as their name
-or path). Workers die with the fork server, which dies with the parent (``PR_SET_PDEATHSIG``), so a parent
-killed outright leaves no workers behind; an interrupted or abandoned build shuts its pool down.
+or path). A worker exits when the parent does, even one killed outright, and an interrupted or abandoned
+build shuts its pool down: no worker outlives its build. As with any ``spawn`` or ``forkserver`` code, a
+script must guard its entry point with ``if __name__ == "__main__":`` (workers import the main module).
 
 Measured on 2 cores, the shared dataset replicated to 49,500 records (``benchmarks/bench_parallel.py``):
 
@@ -38,10 +39,10 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
-import signal
-import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -93,21 +94,26 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to end this process when the process that forked it ends (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
+def _exit_with_parent() -> None:
+    """End this worker as soon as the process that started it ends, even when it was killed outright.
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # no libc to ask: the pool's own shutdown still ends the workers
-        pass
+    A worker waiting for its next chunk would otherwise wait forever: it holds both ends of the task queue,
+    and the fork server it came from stays up while its children hold the server's liveness pipe.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _init_worker(recipe: bytes) -> None:
     """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
-    _die_with_parent()
+    _exit_with_parent()
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
     try:
         _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
