@@ -18,6 +18,7 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import ConfigError, RecordError, get_style, load_config, to_record
+from promptstyles.data import parallel
 from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.parallel import resolve_num_proc, tokenize_chunks_parallel
 from promptstyles.data.tokenizers import get_tokenizer
@@ -59,16 +60,22 @@ def chunks_by_workers(caplog) -> int:
     return done[0]["worker"]
 
 
+@pytest.fixture
+def workers_only(monkeypatch):
+    """Every chunk to the workers: on inputs this small, this process would tokenize them all while they start."""
+    monkeypatch.setattr(parallel, "_WORK_HERE", False)
+
+
 def build(records, style, tokenizer, caplog, **options):
-    """The dataset with num_proc=2 in chunks of 150, checked to have used a worker and logged no warning."""
+    """The dataset with num_proc=2 in chunks of 150, checked to have come from workers and logged no warning."""
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     dataset = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150, **options)
-    assert chunks_by_workers(caplog) >= 1
+    assert chunks_by_workers(caplog) == -(-len(records) // 150)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     return dataset
 
 
-def test_gpt2_alpaca_equals_the_serial_build_and_reports_progress(records, caplog):
+def test_gpt2_alpaca_from_workers_equals_the_serial_build_and_reports_progress(records, caplog, workers_only):
     style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
     calls: list[tuple[int, int]] = []
     built = build(records, style, tokenizer, caplog, progress=lambda done, total: calls.append((done, total)))
@@ -76,7 +83,16 @@ def test_gpt2_alpaca_equals_the_serial_build_and_reports_progress(records, caplo
     assert calls == [(min(done, 1100), 1100) for done in range(150, 1101 + 149, 150)]
 
 
-def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records, caplog):
+def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog):
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    built = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150)
+    assert_same(built, tokenize_records(records, style, tokenizer))
+    [done] = [r.args for r in caplog.records if r.msg.startswith("chunks tokenized by workers")]
+    assert done["worker"] + done["here"] == 8 and done["here"] >= 2  # the first two went to a starting worker
+
+
+def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records, caplog, workers_only):
     style = get_style("chatml")
     tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens)
     conversations = [to_record({"messages": [{"role": "user", "content": f"<|im_start|>{i} hi"},
@@ -89,7 +105,7 @@ def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records
     assert tokenizer.special_id("<|im_start|>") in built.tokens.tolist()
 
 
-def test_qwen_tokenizer_with_its_style_equals_the_serial_build(records, caplog):
+def test_qwen_tokenizer_with_its_style_equals_the_serial_build(records, caplog, workers_only):
     pytest.importorskip("tokenizers")
     folder = MODELS / "qwen2.5-7b-instruct"
     if not folder.is_dir():
@@ -100,7 +116,9 @@ def test_qwen_tokenizer_with_its_style_equals_the_serial_build(records, caplog):
     assert built.tokens.dtype == np.uint32 and int(built.tokens.max()) >= 151643  # the model's own markup ids
 
 
-def test_a_bad_record_in_a_worker_raises_the_serial_error_with_its_index_in_the_whole_input(records, caplog):
+def test_a_bad_record_in_a_worker_raises_the_serial_error_with_its_index_in_the_whole_input(
+    records, caplog, workers_only
+):
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     bad = [*records[:257], to_record({"instruction": "boom", "output": "!"}), *records[257:600]]
     style, tokenizer = Picky(), get_tokenizer("gpt2")
@@ -131,7 +149,9 @@ def test_a_style_defined_in_a_function_falls_back_to_the_serial_build_with_a_war
     assert not multiprocessing.active_children()
 
 
-def test_a_style_that_workers_cannot_import_falls_back_to_the_serial_build_with_a_warning(records, caplog, monkeypatch):
+def test_a_style_that_workers_cannot_import_falls_back_to_the_serial_build_with_a_warning(
+    records, caplog, workers_only, monkeypatch
+):
     module = types.ModuleType("promptstyles_nowhere")  # in this process only, as a class of a __main__ script
     style_class = type("Nowhere", (AlpacaStyle,), {"name": "nowhere", "__module__": module.__name__})
     module.Nowhere = style_class  # type: ignore[attr-defined]
@@ -166,7 +186,7 @@ def test_an_interrupted_or_abandoned_build_leaves_no_worker_processes(records):
     assert not multiprocessing.active_children()
 
 
-def test_num_proc_in_the_config_reaches_the_build_and_is_validated(records, caplog):
+def test_num_proc_in_the_config_reaches_the_build_and_is_validated(records, caplog, workers_only):
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     data = prepare_data({"data": {"num_proc": 2, "cache": False}}, records=records * 4)  # two chunks of 4096
     assert chunks_by_workers(caplog) >= 1

@@ -70,6 +70,12 @@ _IN_FLIGHT_PER_WORKER = 2
 """Chunks submitted per worker ahead of the one being yielded: enough to keep workers busy while the
 parent unpickles a result, few enough that memory does not grow with the input."""
 
+_SLOTS = 1 << 12
+"""Claim flags, one per chunk submitted, reused in turn: far more than the chunks ever in flight."""
+
+_WORK_HERE = True
+"""Whether this process tokenizes too (off only to test the workers on inputs they would otherwise miss)."""
+
 _worker: dict[str, Any] = {}
 """A worker process's style and tokenizer, or the reason it could not rebuild them."""
 
@@ -111,9 +117,10 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init_worker(recipe: bytes) -> None:
+def _init_worker(recipe: bytes, claims: Any, lock: Any) -> None:
     """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
     _exit_with_parent()
+    _worker["claims"], _worker["lock"] = claims, lock
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
     try:
         _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
@@ -121,12 +128,24 @@ def _init_worker(recipe: bytes) -> None:
         _worker["failure"] = f"{type(error).__name__}: {error}"
 
 
+def _claim(claims: Any, lock: Any, slot: int) -> bool:
+    """Claim a chunk for the process that calls this; False when another process claimed it first."""
+    with lock:
+        if claims[slot]:
+            return False
+        claims[slot] = 1
+        return True
+
+
 def _tokenize_in_worker(
-    records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode, source: str | None,
-) -> ChunkArrays | str:
-    """One chunk, or (the worker could not rebuild the style or tokenizer) the reason as a string."""
+    slot: int, records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode, source: str | None,
+) -> ChunkArrays | str | None:
+    """One chunk; None when the parent claimed it first; the reason when the worker could not rebuild the style
+    or tokenizer."""
     if "failure" in _worker:
         return _worker["failure"]
+    if not _claim(_worker["claims"], _worker["lock"], slot):
+        return None
     return encode_chunk(records, _worker["style"], _worker["tokenizer"], special_tokens=special_tokens,
                           first_index=first_index, source=source)
 
@@ -181,25 +200,33 @@ def _take(iterator: Iterator[Sequence[Record]], count: int) -> list[Sequence[Rec
 
 
 class _Entry:
-    """A chunk in order: submitted to a worker (``future``) or already tokenized here (``arrays``)."""
+    """A chunk in order: in a worker's queue (``future``) or already tokenized here (``arrays``)."""
 
-    __slots__ = ("arrays", "first_index", "future", "records")
+    __slots__ = ("arrays", "first_index", "future", "records", "slot")
 
-    def __init__(self, records: Sequence[Record], first_index: int, future: Future[ChunkArrays | str] | None = None,
-                 arrays: ChunkArrays | None = None) -> None:
-        self.records, self.first_index, self.future, self.arrays = records, first_index, future, arrays
+    def __init__(self, records: Sequence[Record], first_index: int, *, slot: int = -1,
+                 future: Future[ChunkArrays | str | None] | None = None, arrays: ChunkArrays | None = None) -> None:
+        self.records, self.first_index, self.slot, self.future, self.arrays = records, first_index, slot, future, arrays
 
 
 class _Pool:
-    """Chunks in input order, tokenized by ``workers`` processes and by this one while it would wait."""
+    """Chunks in input order, tokenized by ``workers`` processes and by this one.
+
+    Whoever claims a chunk first tokenizes it (a flag per chunk in shared memory): this process takes the
+    first chunk no worker has started whenever it would otherwise wait, so slow-starting workers or a busy
+    machine never make the build slower than the serial one, and no chunk is tokenized twice.
+    """
 
     def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: bytes,
                  workers: int, special_tokens: SpecialTokensMode, source: str | None) -> None:
         self.chunks, self.style, self.tokenizer = chunks, style, tokenizer
         self.special_tokens, self.source = special_tokens, source
         self.workers = workers
+        self.limit = workers * _IN_FLIGHT_PER_WORKER
         self.queue: collections.deque[_Entry] = collections.deque()
+        self.busy: set[Future[ChunkArrays | str | None]] = set()  # worker tasks not finished, claimed here or not
         self.next_index = 0
+        self.submitted = 0
         self.exhausted = False
         self.done = {"worker": 0, "here": 0}
         context = multiprocessing.get_context(_start_method())
@@ -207,8 +234,9 @@ class _Pool:
             # Workers import what they need themselves, in parallel: a preload would keep the first
             # submit waiting for the fork server's imports.
             context.set_forkserver_preload([])
+        self.claims, self.lock = context.RawArray("b", _SLOTS), context.Lock()
         self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(recipe,))
+            workers, mp_context=context, initializer=_init_worker, initargs=(recipe, self.claims, self.lock))
         logger.info("tokenizing with %d worker processes (%s) and this one", workers, context.get_start_method())
 
     def _next(self) -> tuple[Sequence[Record], int] | None:
@@ -226,19 +254,30 @@ class _Pool:
                             first_index=first_index, source=self.source)
 
     def _fill(self) -> None:
-        """Keep every worker busy with up to ``_IN_FLIGHT_PER_WORKER`` chunks."""
-        while self.executor is not None and sum(entry.future is not None for entry in self.queue) < (
-            self.workers * _IN_FLIGHT_PER_WORKER
-        ):
+        """Give the workers up to ``_IN_FLIGHT_PER_WORKER`` chunks each."""
+        self.busy = {future for future in self.busy if not future.done()}
+        while self.executor is not None and len(self.busy) < self.limit:
             taken = self._next()
             if taken is None:
                 return
-            future = self.executor.submit(_tokenize_in_worker, *taken, self.special_tokens, self.source)
-            self.queue.append(_Entry(*taken, future=future))
+            slot = self.submitted % _SLOTS
+            self.submitted += 1
+            self.claims[slot] = 0
+            future = self.executor.submit(_tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
+            self.busy.add(future)
+            self.queue.append(_Entry(*taken, slot=slot, future=future))
 
     def _work_here(self) -> bool:
-        """Tokenize the next chunk here while the first one is still in a worker; whether there was one."""
-        if sum(entry.future is None for entry in self.queue) >= self.workers * _IN_FLIGHT_PER_WORKER:
+        """Tokenize here the first chunk no worker has started, else the next chunk of the input (up to a
+        bound); whether there was one."""
+        if not _WORK_HERE:
+            return False
+        for entry in self.queue:
+            if entry.future is not None and not entry.future.done() and _claim(self.claims, self.lock, entry.slot):
+                entry.arrays = self.here(entry.records, entry.first_index)
+                entry.future = None
+                return True
+        if sum(entry.future is None for entry in self.queue) >= self.limit:
             return False
         taken = self._next()
         if taken is None:
@@ -262,6 +301,8 @@ class _Pool:
                            entry.first_index, entry.first_index + len(entry.records) - 1, type(error).__name__,
                            error)
             return arrays
+        if result is None:  # claimed here meanwhile: cannot happen unless a slot was reused, yet costs nothing
+            return self.here(entry.records, entry.first_index)
         if isinstance(result, str):
             self._serial(f"worker processes cannot rebuild style {self.style.name!r} or tokenizer "
                          f"{self.tokenizer.name!r}: {result}; define the style class in an importable module")
@@ -280,6 +321,8 @@ class _Pool:
             while self.executor is not None:
                 self._fill()
                 if not self.queue:
+                    if self._work_here():
+                        continue
                     return
                 head = self.queue[0]
                 if head.future is not None and not head.future.done() and self._work_here():
