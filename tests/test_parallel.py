@@ -89,7 +89,8 @@ def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog):
     built = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150)
     assert_same(built, tokenize_records(records, style, tokenizer))
     [done] = [r.args for r in caplog.records if r.msg.startswith("chunks tokenized by workers")]
-    assert done["worker"] + done["here"] == 8 and done["here"] >= 2  # the first two went to a starting worker
+    # The first two chunks went to the worker; it was still starting, so this process claimed them too.
+    assert done == {"worker": 0, "here": 8}
 
 
 def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records, caplog, workers_only):
@@ -224,7 +225,9 @@ if __name__ == "__main__":
 def test_workers_exit_when_their_parent_is_killed_outright(tmp_path):
     script = tmp_path / "build.py"
     script.write_text(KILLED_PARENT)
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    # stderr: the killed parent leaves its semaphores to the resource tracker, which warns there
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True)
     try:
         workers = [int(pid) for pid in parent.stdout.readline().split()]  # type: ignore[union-attr]
     finally:

@@ -1,31 +1,49 @@
 """Tokenizing in worker processes: :func:`tokenize_chunks` spread over ``num_proc`` processes, in order.
 
-Chunks are handed to a pool of worker processes and their datasets come back in input order, with at most
-two chunks per worker in flight: the input is pulled lazily, so memory stays bounded on a stream of any
-length, and a consumer (a token store appending chunks) sees exactly what the serial build yields.
+``num_proc`` counts this process too: ``num_proc=2`` starts one worker. Chunks go to the workers, two per
+worker in flight, and this process takes whichever chunk no worker has started yet whenever it would
+otherwise wait (a claim flag per chunk in shared memory, so no chunk is tokenized twice). Datasets come back
+in input order and the input is pulled lazily, so memory stays bounded on a stream of any length and a
+consumer (a token store appending chunks) sees exactly what the serial build yields. While workers start
+(about half a second: imports, then the tokenizer), this process is already tokenizing, so a small input
+costs little more than the serial build.
 
 Why processes: tiktoken holds the GIL in our piece-wise encoder (a Python segment cache) and rendering is
-Python, so threads would not help. Hugging Face ``tokenizers`` already encode a batch on a Rust thread pool;
-inside worker processes that pool is switched off (``TOKENIZERS_PARALLELISM=false``), or two processes
-would each start one thread per core.
+Python, so threads would not help. Hugging Face ``tokenizers`` encode a batch on a Rust thread pool already,
+but only the encoding: rendering and mapping offsets to parts (half the time with Qwen2.5, see below) run in
+one thread. So ``num_proc`` applies to both kinds, and inside worker processes the Rust pool is switched off
+(``TOKENIZERS_PARALLELISM=false``) so that processes do not each start one thread per core.
 
 Start method: ``forkserver`` (``spawn`` where there is none). ``fork`` starts fastest but copies a process
 that may already run threads (torch's intra-op pool, the Rust pool of ``tokenizers``, a DataLoader's pin
 thread), and a lock held by one of them at the fork stays held forever in the child. The fork server is a
-fresh single-threaded process that imports this module once; each worker forks from it and rebuilds the
-style and tokenizer from their pickles once (``TiktokenTokenizer`` and ``HFTokenizer`` pickle as their name
-or path). A worker exits when the parent does, even one killed outright, and an interrupted or abandoned
-build shuts its pool down: no worker outlives its build. As with any ``spawn`` or ``forkserver`` code, a
-script must guard its entry point with ``if __name__ == "__main__":`` (workers import the main module).
+fresh single-threaded process; each worker forks from it, imports what it needs (not torch: it sends plain
+arrays back) and rebuilds the style and tokenizer from their pickles once (``TiktokenTokenizer`` and
+``HFTokenizer`` pickle as their name or path). A worker exits when the parent does, even one killed
+outright, and an interrupted or abandoned build shuts its pool down. As with any ``spawn`` or
+``forkserver`` code, a script must guard its entry point with ``if __name__ == "__main__":`` (workers import
+the main module).
 
-Measured on 2 cores, the shared dataset replicated to 49,500 records (``benchmarks/bench_parallel.py``):
+Measured with ``benchmarks/bench_parallel.py`` (best of 3) on the 2-core machine while it ran other work
+(load average 3 to 4): the shared dataset replicated to 49,500 records, plain (every line repeats, which our
+tiktoken segment cache serves) or with each replica's words shuffled (every line new). Throughput in
+millions of tokens per second; raw: the tokenizer alone on the same rendered texts, on both cores
+(tiktoken ``encode_ordinary_batch(num_threads=2)``, ``tokenizers`` ``encode_batch``):
 
-=====================================  ===========  ===========  ============================
-tokenizer, style                       serial       num_proc=2   raw batch encoding, 2 threads
-=====================================  ===========  ===========  ============================
-gpt2, alpaca                           FILL         FILL         FILL
-Qwen2.5 ``tokenizer.json``, qwen2.5    FILL         FILL         FILL
-=====================================  ===========  ===========  ============================
+==============================  =======  ==========  =====  ===========================
+records, tokenizer + style      serial   num_proc=2  raw    ours / raw (serial, num_proc=2)
+==============================  =======  ==========  =====  ===========================
+plain, gpt2 + alpaca            4.06     2.40        1.58   2.57, 1.52
+shuffled, gpt2 + alpaca         2.52     1.90        1.47   1.71, 1.29
+plain, Qwen2.5 + qwen2.5        0.54     0.83        1.75   0.31, 0.47
+shuffled, Qwen2.5 + qwen2.5     0.51     0.46        0.94   0.54, 0.49
+==============================  =======  ==========  =====  ===========================
+
+On a machine this busy a second process mostly competes for the same core (this process's chunks took
+twice as long while the worker ran), so ``num_proc`` pays off on idle cores and inputs that outlast the
+workers' start; ``"auto"`` takes every usable core for both tokenizer kinds. With Qwen2.5 the serial build
+spends about 48% of its time in ``encode_batch``, 29% rendering (the style's ``parts``) and 21% turning
+character offsets into UTF-8 byte starts per token; the last two are what keeps it below raw encoding.
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -39,7 +57,6 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import threading
@@ -47,13 +64,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import DataError
 from ..records import Record
 from ..styles._base import Style
 from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .modes import SpecialTokensMode
+from .parallel_worker import claim, init_worker, tokenize_in_worker
 from .tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -70,15 +88,15 @@ _IN_FLIGHT_PER_WORKER = 2
 """Chunks submitted per worker ahead of the one being yielded: enough to keep workers busy while the
 parent unpickles a result, few enough that memory does not grow with the input."""
 
+_AHEAD_HERE = 8
+"""Chunks this process may tokenize ahead of the first chunk a worker holds: while a worker is slower (still
+starting, or on a core shared with other work) this process keeps going, within a fixed bound."""
+
 _SLOTS = 1 << 12
 """Claim flags, one per chunk submitted, reused in turn: far more than the chunks ever in flight."""
 
 _WORK_HERE = True
 """Whether this process tokenizes too (off only to test the workers on inputs they would otherwise miss)."""
-
-_worker: dict[str, Any] = {}
-"""A worker process's style and tokenizer, or the reason it could not rebuild them."""
-
 
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity where the platform tells it)."""
@@ -98,56 +116,6 @@ def resolve_num_proc(num_proc: NumProc) -> int:
 
 def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-def _exit_with_parent() -> None:
-    """End this worker as soon as the process that started it ends, even when it was killed outright.
-
-    A worker waiting for its next chunk would otherwise wait forever: it holds both ends of the task queue,
-    and the fork server it came from stays up while its children hold the server's liveness pipe.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _init_worker(recipe: bytes, claims: Any, lock: Any) -> None:
-    """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
-    _exit_with_parent()
-    _worker["claims"], _worker["lock"] = claims, lock
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
-    try:
-        _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
-    except Exception as error:
-        _worker["failure"] = f"{type(error).__name__}: {error}"
-
-
-def _claim(claims: Any, lock: Any, slot: int) -> bool:
-    """Claim a chunk for the process that calls this; False when another process claimed it first."""
-    with lock:
-        if claims[slot]:
-            return False
-        claims[slot] = 1
-        return True
-
-
-def _tokenize_in_worker(
-    slot: int, records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode, source: str | None,
-) -> ChunkArrays | str | None:
-    """One chunk; None when the parent claimed it first; the reason when the worker could not rebuild the style
-    or tokenizer."""
-    if "failure" in _worker:
-        return _worker["failure"]
-    if not _claim(_worker["claims"], _worker["lock"], slot):
-        return None
-    return encode_chunk(records, _worker["style"], _worker["tokenizer"], special_tokens=special_tokens,
-                          first_index=first_index, source=source)
 
 
 def _recipe(style: Style, tokenizer: Tokenizer) -> bytes | None:
@@ -236,7 +204,7 @@ class _Pool:
             context.set_forkserver_preload([])
         self.claims, self.lock = context.RawArray("b", _SLOTS), context.Lock()
         self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(recipe, self.claims, self.lock))
+            workers, mp_context=context, initializer=init_worker, initargs=(recipe, self.claims, self.lock))
         logger.info("tokenizing with %d worker processes (%s) and this one", workers, context.get_start_method())
 
     def _next(self) -> tuple[Sequence[Record], int] | None:
@@ -263,7 +231,7 @@ class _Pool:
             slot = self.submitted % _SLOTS
             self.submitted += 1
             self.claims[slot] = 0
-            future = self.executor.submit(_tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
+            future = self.executor.submit(tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
             self.busy.add(future)
             self.queue.append(_Entry(*taken, slot=slot, future=future))
 
@@ -273,11 +241,11 @@ class _Pool:
         if not _WORK_HERE:
             return False
         for entry in self.queue:
-            if entry.future is not None and not entry.future.done() and _claim(self.claims, self.lock, entry.slot):
+            if entry.future is not None and not entry.future.done() and claim(self.claims, self.lock, entry.slot):
                 entry.arrays = self.here(entry.records, entry.first_index)
                 entry.future = None
                 return True
-        if sum(entry.future is None for entry in self.queue) >= self.limit:
+        if sum(entry.future is None for entry in self.queue) >= _AHEAD_HERE:
             return False
         taken = self._next()
         if taken is None:
@@ -323,6 +291,7 @@ class _Pool:
                 if not self.queue:
                     if self._work_here():
                         continue
+                    self.close(wait=False)  # every chunk is done: workers still starting exit on their own
                     return
                 head = self.queue[0]
                 if head.future is not None and not head.future.done() and self._work_here():
@@ -342,8 +311,16 @@ class _Pool:
             self.close()
             logger.debug("chunks tokenized by workers: %(worker)d, here: %(here)d", self.done)
 
-    def close(self) -> None:
-        """Stop the workers (chunks not started are dropped), and wait for them to exit."""
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (chunks not started are dropped); ``wait`` for them to exit, or let a thread wait."""
+        executor, self.executor = self.executor, None
+        if executor is None:
+            return
+        if wait:
+            executor.shutdown(wait=True, cancel_futures=True)
+        else:  # a worker still starting needs the claim flags and lock until it exits: the thread keeps them
+            threading.Thread(target=_shut_down, args=(executor, self.claims, self.lock), daemon=True).start()
+
+
+def _shut_down(executor: ProcessPoolExecutor, *keep_alive: object) -> None:
+    executor.shutdown(wait=True, cancel_futures=True)
