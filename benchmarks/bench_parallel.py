@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
              ("qwen", "qwen2.5", lambda: get_tokenizer(path=QWEN))]
     print(f"{len(records)} records ({'distinct' if args.distinct else 'plain'} replicas), {cores} cores, "
           f"num_proc={args.num_proc}, best of {args.repeat}", file=sys.stderr)
-    print("| tokenizer, style | tokens | serial | num_proc | raw batch, all cores | raw / serial | "
-          "raw / num_proc |\n|---|---|---|---|---|---|---|")
+    print("| tokenizer, style | tokens | serial | num_proc | raw batch, all cores | serial / raw throughput | "
+          "num_proc / raw throughput |\n|---|---|---|---|---|---|---|")
     for name, style_name, make in cases:
         if not args.only or args.only == name:
             print(measure(name, style_name, make, records, cores, args.num_proc, args.repeat), flush=True)

@@ -167,6 +167,20 @@ def test_a_style_that_workers_cannot_import_falls_back_to_the_serial_build_with_
     assert chunks_by_workers(caplog) == 0
 
 
+def test_workers_that_cannot_start_leave_the_build_to_this_process(records, caplog, monkeypatch):
+    class NoProcesses(parallel.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise OSError("no processes here")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", NoProcesses)
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    built = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150)
+    assert_same(built, tokenize_records(records, style, tokenizer))
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage() == ("cannot start worker processes (OSError: no processes here); tokenizing the "
+                                    "rest in this process")
+
+
 def test_an_interrupted_or_abandoned_build_leaves_no_worker_processes(records):
     style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
 

@@ -25,25 +25,26 @@ outright, and an interrupted or abandoned build shuts its pool down. As with any
 the main module).
 
 Measured with ``benchmarks/bench_parallel.py`` (best of 3) on the 2-core machine while it ran other work
-(load average 3 to 4): the shared dataset replicated to 49,500 records, plain (every line repeats, which our
-tiktoken segment cache serves) or with each replica's words shuffled (every line new). Throughput in
+(load average about 1.8): the shared dataset replicated to 49,500 records, plain (every line repeats, which
+our tiktoken segment cache serves) or with each replica's words shuffled (every line new). Throughput in
 millions of tokens per second; raw: the tokenizer alone on the same rendered texts, on both cores
-(tiktoken ``encode_ordinary_batch(num_threads=2)``, ``tokenizers`` ``encode_batch``):
+(tiktoken ``encode_ordinary_batch(num_threads=2)``, ``tokenizers`` ``encode_batch`` on its Rust pool):
 
 ==============================  =======  ==========  =====  ===========================
 records, tokenizer + style      serial   num_proc=2  raw    ours / raw (serial, num_proc=2)
 ==============================  =======  ==========  =====  ===========================
-plain, gpt2 + alpaca            4.06     2.40        1.58   2.57, 1.52
-shuffled, gpt2 + alpaca         2.52     1.90        1.47   1.71, 1.29
-plain, Qwen2.5 + qwen2.5        0.54     0.83        1.75   0.31, 0.47
-shuffled, Qwen2.5 + qwen2.5     0.51     0.46        0.94   0.54, 0.49
+plain, gpt2 + alpaca            4.63     3.99        1.30   3.56, 3.06
+shuffled, gpt2 + alpaca         2.65     3.08        1.56   1.70, 1.98
+plain, Qwen2.5 + qwen2.5        0.73     0.80        1.80   0.41, 0.45
+shuffled, Qwen2.5 + qwen2.5     0.71     0.79        1.79   0.39, 0.44
 ==============================  =======  ==========  =====  ===========================
 
-On a machine this busy a second process mostly competes for the same core (this process's chunks took
-twice as long while the worker ran), so ``num_proc`` pays off on idle cores and inputs that outlast the
-workers' start; ``"auto"`` takes every usable core for both tokenizer kinds. With Qwen2.5 the serial build
-spends about 48% of its time in ``encode_batch``, 29% rendering (the style's ``parts``) and 21% turning
-character offsets into UTF-8 byte starts per token; the last two are what keeps it below raw encoding.
+Two processes beat the Rust pool alone with Qwen2.5 (0.79 against 0.71), so ``num_proc`` and ``"auto"``
+(every usable core) mean processes for both tokenizer kinds. The gain is modest on 2 cores: the plain gpt2
+build is over in 0.6 s, less than the workers take to start, and on a busier machine (load 3 to 4) the
+worker mostly competed for the same core (1.90 against 2.52 serially, shuffled gpt2). With Qwen2.5 the
+serial build spends about 48% of its time in ``encode_batch``, 29% rendering (the style's ``parts``) and 21%
+turning character offsets into UTF-8 byte starts per token; the last two keep it below raw encoding.
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -148,12 +149,16 @@ def tokenize_chunks_parallel(
     pending = iter(chunks)
     first_chunks = _take(pending, 2)
     recipe = _recipe(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None
-    if recipe is None:
-        yield from tokenize_chunks(chain(first_chunks, pending), style, tokenizer, special_tokens=special_tokens,
-                                   source=source)
-    else:
-        yield from _Pool(chain(first_chunks, pending), style, tokenizer, recipe, processes - 1, special_tokens,
-                         source)
+    chunks = chain(first_chunks, pending)
+    if recipe is not None:
+        try:
+            pool = _Pool(chunks, style, tokenizer, recipe, processes - 1, special_tokens, source)
+        except OSError as error:  # no shared memory for the claim flags
+            logger.warning("cannot share memory with worker processes (%s); tokenizing in this process", error)
+        else:
+            yield from pool
+            return
+    yield from tokenize_chunks(chunks, style, tokenizer, special_tokens=special_tokens, source=source)
 
 
 def _take(iterator: Iterator[Sequence[Record]], count: int) -> list[Sequence[Record]]:
@@ -231,7 +236,12 @@ class _Pool:
             slot = self.submitted % _SLOTS
             self.submitted += 1
             self.claims[slot] = 0
-            future = self.executor.submit(tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
+            try:
+                future = self.executor.submit(tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
+            except (OSError, RuntimeError) as error:  # no process could be started (no fork server, no /dev/shm)
+                self.queue.append(_Entry(*taken))
+                self._serial(f"cannot start worker processes ({type(error).__name__}: {error})")
+                return
             self.busy.add(future)
             self.queue.append(_Entry(*taken, slot=slot, future=future))
 
@@ -288,6 +298,8 @@ class _Pool:
         try:
             while self.executor is not None:
                 self._fill()
+                if self.executor is None:
+                    break
                 if not self.queue:
                     if self._work_here():
                         continue
