@@ -99,6 +99,7 @@ _SLOTS = 1 << 12
 _WORK_HERE = True
 """Whether this process tokenizes too (off only to test the workers on inputs they would otherwise miss)."""
 
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity where the platform tells it)."""
     if hasattr(os, "sched_getaffinity"):
@@ -186,8 +187,8 @@ class _Pool:
     """Chunks in input order, tokenized by ``workers`` processes and by this one.
 
     Whoever claims a chunk first tokenizes it (a flag per chunk in shared memory): this process takes the
-    first chunk no worker has started whenever it would otherwise wait, so slow-starting workers or a busy
-    machine never make the build slower than the serial one, and no chunk is tokenized twice.
+    first chunk no worker has started whenever it would otherwise wait, so it rarely waits for slow-starting
+    workers or ones on a busy core, and no chunk is tokenized twice.
     """
 
     def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: bytes,
