@@ -17,6 +17,7 @@ Example (every key optional; these are the defaults unless noted)::
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       streaming: false            # true: a JSONL data.path is read and tokenized in chunks into a memory-mapped
                                   # store, so memory does not grow with the file (not for JSON arrays or URLs)
+      num_proc: 1                 # processes that tokenize (this one included), or auto: one per usable core
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
       name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's
@@ -114,6 +115,7 @@ class DataConfig:
     cache: bool = True
     cache_dir: str | None = None
     streaming: bool = False
+    num_proc: int | Literal["auto"] = 1
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:
@@ -127,6 +129,8 @@ class DataConfig:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise Invalid("url", f"must start with http:// or https://, got {self.url!r}")
+        if self.num_proc != "auto" and self.num_proc < 1:
+            raise Invalid("num_proc", f"must be at least 1 (or auto: one process per core), got {self.num_proc}")
         known = {"instruction", "input", "output", "messages", "conversations"}
         for key in self.fields:
             if key not in known:

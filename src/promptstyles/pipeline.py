@@ -6,6 +6,7 @@ This module sits above ``data/``: it reads the config and hands ``data/`` plain 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from .data.loaders import SPLITS, make_loader, split_dataset
 from .data.loading import is_json_array, load_records
 from .data.model_markup import markup_ids
 from .data.packing import PackedBatchSampler
+from .data.parallel import tokenize_chunks_parallel
 from .data.samplers import IndexBatchSampler
 from .data.streaming import stream_dataset
 from .data.tokenized import TokenizedDataset
@@ -187,7 +189,8 @@ def _cached_or_built(
     mode = config.tokenizer.special_tokens
 
     def build() -> TokenizedDataset:
-        return tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress)
+        return tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress,
+                                num_proc=config.data.num_proc)
 
     if not config.data.cache:
         if placement().world_size > 1:
@@ -220,7 +223,8 @@ def _streamed(
     with main_process_first():
         streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
-                                  cache=data.cache, directory=data.cache_dir)
+                                  cache=data.cache, directory=data.cache_dir,
+                                  tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc))
     return streamed.dataset, streamed.records, streamed.skipped
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -19,12 +20,15 @@ from ..styles._base import Part, PartKind, Style, without_final_answer
 from .arrays import block_offsets
 from .masks import HEADER, KIND_CODES
 from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
-from .tokenized import TokenizedDataset
 from .tokenizers import Tokenizer
 
+if TYPE_CHECKING:
+    from .parallel import NumProc
+    from .tokenized import TokenizedDataset  # imports torch: only where a dataset is built
+
 __all__ = [
-    "CHUNK_SIZE", "ProgressCallback", "concat_datasets", "encode_generation_prompt", "encode_parts", "render_parts",
-    "tokenize_chunk", "tokenize_chunks", "tokenize_records",
+    "CHUNK_SIZE", "ChunkArrays", "ProgressCallback", "concat_datasets", "encode_chunk", "encode_generation_prompt",
+    "encode_parts", "render_parts", "tokenize_chunk", "tokenize_chunks", "tokenize_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -33,6 +37,24 @@ CHUNK_SIZE = 4096
 """Records rendered and encoded together: bounds the memory of the Python lists a chunk builds."""
 
 ProgressCallback = Callable[[int, int], None]
+
+
+class ChunkArrays(NamedTuple):
+    """A tokenized chunk as plain arrays: what a worker process sends back (it need not import torch)."""
+
+    tokens: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    run_ends: np.ndarray
+    run_kinds: np.ndarray
+    run_offsets: np.ndarray
+    eos_id: int
+    vocab_size: int
+
+    def dataset(self) -> TokenizedDataset:
+        from .tokenized import TokenizedDataset
+
+        return TokenizedDataset(*self[:6], eos_id=self.eos_id, vocab_size=self.vocab_size)
 
 
 def _style_origin(style: Style) -> str:
@@ -140,22 +162,34 @@ def tokenize_records(
     special_tokens: SpecialTokensMode = "text",
     source: str | None = None,
     progress: ProgressCallback | None = None,
+    num_proc: NumProc = 1,
+    chunk_size: int | None = None,
 ) -> TokenizedDataset:
     """Render and tokenize every record once into a :class:`TokenizedDataset`.
 
-    ``progress(done, total)`` is called after each chunk of records. ``special_tokens="extend"`` encodes
-    the style's declared markup tokens as special ids; the tokenizer must have been built with them
-    (``get_tokenizer(name, special_tokens=style.special_tokens)``). A model's own tokenizer
-    (``own_special_tokens``) always encodes markup with the model's special ids.
+    ``progress(done, total)`` is called after each chunk of ``chunk_size`` records (default ``CHUNK_SIZE``).
+    ``special_tokens="extend"`` encodes the style's declared markup tokens as special ids; the tokenizer must
+    have been built with them (``get_tokenizer(name, special_tokens=style.special_tokens)``). A model's own
+    tokenizer (``own_special_tokens``) always encodes markup with the model's special ids. ``num_proc`` > 1
+    (or ``"auto"``) tokenizes chunks in worker processes as well (see :mod:`promptstyles.data.parallel`): the
+    same dataset, sooner.
     """
+    from .parallel import tokenize_chunks_parallel
+
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
-    pieces = (records[first : first + CHUNK_SIZE] for first in range(0, len(records), CHUNK_SIZE))
+    chunk_size = CHUNK_SIZE if chunk_size is None else chunk_size
+    if chunk_size < 1:
+        raise DataError(f"chunk_size must be at least 1, got {chunk_size}")
+    pieces = (records[first : first + chunk_size] for first in range(0, len(records), chunk_size))
     chunks = []
-    for chunk in tokenize_chunks(pieces, style, tokenizer, special_tokens=special_tokens, source=source):
+    done = 0
+    for chunk in tokenize_chunks_parallel(pieces, style, tokenizer, special_tokens=special_tokens, source=source,
+                                          num_proc=num_proc):
         chunks.append(chunk)
+        done += len(chunk)
         if progress is not None:
-            progress(sum(map(len, chunks)), len(records))
+            progress(done, len(records))
     return concat_datasets(chunks)
 
 
@@ -166,9 +200,13 @@ def tokenize_chunks(
     *,
     special_tokens: SpecialTokensMode = "text",
     source: str | None = None,
+    first_index: int = 0,
 ) -> Iterator[TokenizedDataset]:
-    """Each chunk of records tokenized, in order: a stream whose memory does not grow with the input."""
-    first = 0
+    """Each chunk of records tokenized, in order: a stream whose memory does not grow with the input.
+
+    ``first_index`` is the position of the first chunk's first record in the whole input (for errors).
+    """
+    first = first_index
     for records in chunks:
         if not len(records):
             continue
@@ -191,6 +229,20 @@ def tokenize_chunk(
     ``first_index`` is the position of the chunk's first record in the whole input, so errors name the
     record where the user can find it. Chunks join with :func:`concat_datasets`.
     """
+    return encode_chunk(records, style, tokenizer, special_tokens=special_tokens, first_index=first_index,
+                        source=source).dataset()
+
+
+def encode_chunk(
+    records: Sequence[Record],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    first_index: int = 0,
+    source: str | None = None,
+) -> ChunkArrays:
+    """:func:`tokenize_chunk` as plain arrays."""
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
     if special_tokens not in SPECIAL_TOKEN_MODES:
@@ -216,6 +268,8 @@ def concat_datasets(chunks: Sequence[TokenizedDataset]) -> TokenizedDataset:
         raise DataError("no tokenized chunks to join")
     if len(chunks) == 1:
         return chunks[0]
+    from .tokenized import TokenizedDataset
+
     token_base = block_offsets(np.array([len(chunk.tokens) for chunk in chunks], dtype=np.int64))[:-1]
     run_base = block_offsets(np.array([len(chunk.run_kinds) for chunk in chunks], dtype=np.int64))[:-1]
     first = chunks[0]
@@ -257,7 +311,7 @@ def _drop_final_end_of_text(
 def _assemble(
     flat: list[int], example_lengths: list[int], kinds: list[int], ends: list[int], counts: list[int],
     text_bytes: list[int], token_starts: np.ndarray, tokenizer: Tokenizer, first_index: int,
-) -> TokenizedDataset:
+) -> ChunkArrays:
     lengths = np.asarray(example_lengths, dtype=np.int64)
     if np.any(lengths == 0):
         raise DataError(f"record {first_index + int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
@@ -288,8 +342,7 @@ def _assemble(
     global_ends = example_byte_base[run_example] + np.asarray(ends, dtype=np.int64)
     run_token_ends = np.searchsorted(byte_starts, global_ends, side="left") - starts[run_example]
     run_dtype = np.uint16 if int(lengths.max()) < 1 << 16 else np.int32
-    return TokenizedDataset(
+    return ChunkArrays(
         tokens, starts, lengths.astype(np.int32), run_token_ends.astype(run_dtype),
-        np.asarray(kinds, dtype=np.uint8), block_offsets(run_counts), eos_id=tokenizer.eos_id,
-        vocab_size=tokenizer.vocab_size,
+        np.asarray(kinds, dtype=np.uint8), block_offsets(run_counts), tokenizer.eos_id, tokenizer.vocab_size,
     )

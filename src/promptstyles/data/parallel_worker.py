@@ -1,0 +1,74 @@
+"""The worker side of :mod:`promptstyles.data.parallel`: one style and tokenizer per process, and chunks to
+tokenize that this process claims before the parent does (or leaves, when the parent claimed them first).
+
+Importing this module does not import torch: a worker sends plain arrays back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ..records import Record
+from .encoding import ChunkArrays, encode_chunk
+from .modes import SpecialTokensMode
+
+__all__ = ["claim", "init_worker", "tokenize_in_worker"]
+
+_worker: dict[str, Any] = {}
+"""A worker process's style and tokenizer, or the reason it could not rebuild them."""
+
+
+def _exit_with_parent() -> None:
+    """End this worker as soon as the process that started it ends, even when it was killed outright.
+
+    A worker waiting for its next chunk would otherwise wait forever: it holds both ends of the task queue,
+    and the fork server it came from stays up while its children hold the server's liveness pipe.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def init_worker(recipe: bytes, claims: Any, lock: Any) -> None:
+    """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
+    _exit_with_parent()
+    _worker["claims"], _worker["lock"] = claims, lock
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
+    try:
+        _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
+    except Exception as error:
+        _worker["failure"] = f"{type(error).__name__}: {error}"
+
+
+def claim(claims: Any, lock: Any, slot: int) -> bool:
+    """Claim a chunk for the process that calls this; False when another process claimed it first."""
+    with lock:
+        if claims[slot]:
+            return False
+        claims[slot] = 1
+        return True
+
+
+def tokenize_in_worker(
+    slot: int, records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode, source: str | None,
+) -> ChunkArrays | str | None:
+    """One chunk; None when the parent claimed it first; the reason when the worker could not rebuild the style
+    or tokenizer."""
+    if "failure" in _worker:
+        return _worker["failure"]
+    if not claim(_worker["claims"], _worker["lock"], slot):
+        return None
+    return encode_chunk(records, _worker["style"], _worker["tokenizer"], special_tokens=special_tokens,
+                          first_index=first_index, source=source)
