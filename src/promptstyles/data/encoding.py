@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..errors import DataError, RecordError, StyleError
-from ..records import Conversation, Record
+from ..errors import DataError
+from ..records import Record
 from ..styles._base import Part, PartKind, Style, without_final_answer
 from .arrays import block_offsets
-from .masks import HEADER, KIND_CODES
 from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
+from .rendering import render_chunk, render_parts
 from .tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_SIZE", "ChunkArrays", "ProgressCallback", "concat_datasets", "encode_chunk", "encode_generation_prompt",
-    "encode_parts", "render_parts", "tokenize_chunk", "tokenize_chunks", "tokenize_records",
+    "encode_parts", "tokenize_chunk", "tokenize_chunks", "tokenize_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,73 +55,6 @@ class ChunkArrays(NamedTuple):
         from .tokenized import TokenizedDataset
 
         return TokenizedDataset(*self[:6], eos_id=self.eos_id, vocab_size=self.vocab_size)
-
-
-def _style_origin(style: Style) -> str:
-    """The plugin that registered the style's class, or (not registered) the module that defines it."""
-    cls = type(style)
-    try:
-        from ..styles.registry import default_registry
-
-        for info in default_registry().infos():
-            if info.style is cls:
-                return f"plugin {info.plugin!r}" + (f" ({info.distribution})" if info.distribution else "")
-    except Exception:  # naming the culprit must never hide the error being reported
-        logger.debug("cannot look up the plugin of %s", cls, exc_info=True)
-    return f"module {cls.__module__!r}"
-
-
-def render_parts(style: Style, record: Record, *, index: int | None = None, source: str | None = None,
-                 generation: bool = False) -> list[Part]:
-    """``style.parts(record)``; any failure becomes a :class:`RecordError` naming the record, style and plugin."""
-    try:
-        return style.parts(record, generation=generation)
-    except Exception as error:
-        cause = str(error) if isinstance(error, StyleError) else f"{type(error).__name__}: {error}"
-        hint = ""
-        if isinstance(record, Conversation) and not style.supports_conversations:
-            hint = (f"; style {style.name!r} is instruction-only (supports_conversations is False): give it "
-                    "instruction records, or pick a style that renders conversations")
-        raise RecordError(f"style {style.name!r} from {_style_origin(style)} cannot render it: {cause}{hint}",
-                          index=index, source=source) from error
-
-
-def _render_chunk(
-    style: Style, records: Sequence[Record], first_index: int, source: str | None,
-) -> tuple[list[list[Part]], list[int], list[int], list[int], list[int]]:
-    """Render a chunk of records: their parts, and for every run its kind code and end in UTF-8 bytes, the
-    runs per record and each record's text bytes."""
-    rendered: list[list[Part]] = []
-    run_kinds: list[int] = []
-    run_ends: list[int] = []
-    run_counts: list[int] = []
-    text_bytes: list[int] = []
-    codes = KIND_CODES
-    for offset, record in enumerate(records):
-        parts = render_parts(style, record, index=first_index + offset, source=source)
-        position = 0
-        previous = -1
-        count = 0
-        has_header = False
-        for part in parts:
-            code = codes[part.kind]
-            text = part.text
-            position += len(text) if text.isascii() else len(text.encode("utf-8"))
-            if code == previous:
-                run_ends[-1] = position
-            else:
-                run_kinds.append(code)
-                run_ends.append(position)
-                previous = code
-                count += 1
-            has_header = has_header or code == HEADER
-        if not has_header:
-            raise RecordError(f"style {style.name!r} rendered no assistant response to train on",
-                              index=first_index + offset, source=source)
-        rendered.append(parts)
-        run_counts.append(count)
-        text_bytes.append(position)
-    return rendered, run_kinds, run_ends, run_counts, text_bytes
 
 
 def encode_parts(
@@ -249,7 +182,7 @@ def encode_chunk(
         raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
                         f"{', '.join(SPECIAL_TOKEN_MODES)}")
     extend = special_tokens == "extend" or tokenizer.own_special_tokens
-    rendered, run_kinds, run_ends, run_counts, text_bytes = _render_chunk(style, records, first_index, source)
+    rendered, run_kinds, run_ends, run_counts, text_bytes = render_chunk(style, records, first_index, source)
     encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
     if extend:
         starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, text_bytes, tokenizer.eos_id)

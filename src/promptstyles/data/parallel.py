@@ -10,41 +10,17 @@ costs little more than the serial build.
 
 Why processes: tiktoken holds the GIL in our piece-wise encoder (a Python segment cache) and rendering is
 Python, so threads would not help. Hugging Face ``tokenizers`` encode a batch on a Rust thread pool already,
-but only the encoding: rendering and mapping offsets to parts (half the time with Qwen2.5, see below) run in
+but only the encoding: rendering and mapping offsets to parts (about half the time with Qwen2.5) run in
 one thread. So ``num_proc`` applies to both kinds, and inside worker processes the Rust pool is switched off
 (``TOKENIZERS_PARALLELISM=false``) so that processes do not each start one thread per core.
 
-Start method: ``forkserver`` (``spawn`` where there is none). ``fork`` starts fastest but copies a process
-that may already run threads (torch's intra-op pool, the Rust pool of ``tokenizers``, a DataLoader's pin
-thread), and a lock held by one of them at the fork stays held forever in the child. The fork server is a
-fresh single-threaded process; each worker forks from it, imports what it needs (not torch: it sends plain
-arrays back) and rebuilds the style and tokenizer from their pickles once (``TiktokenTokenizer`` and
-``HFTokenizer`` pickle as their name or path). A worker exits when the parent does, even one killed
-outright, and an interrupted or abandoned build shuts its pool down. As with any ``spawn`` or
-``forkserver`` code, a script must guard its entry point with ``if __name__ == "__main__":`` (workers import
-the main module).
+Workers start from a fork server (see :func:`~.parallel_worker.start_method`), rebuild the style and
+tokenizer from their pickles once, exit when the parent does, and a script using them must guard its entry
+point with ``if __name__ == "__main__":``.
 
-Measured with ``benchmarks/bench_parallel.py`` (best of 3) on the 2-core machine while it ran other work
-(load average about 1.8): the shared dataset replicated to 49,500 records, plain (every line repeats, which
-our tiktoken segment cache serves) or with each replica's words shuffled (every line new). Throughput in
-millions of tokens per second; raw: the tokenizer alone on the same rendered texts, on both cores
-(tiktoken ``encode_ordinary_batch(num_threads=2)``, ``tokenizers`` ``encode_batch`` on its Rust pool):
-
-==============================  =======  ==========  =====  ===========================
-records, tokenizer + style      serial   num_proc=2  raw    ours / raw (serial, num_proc=2)
-==============================  =======  ==========  =====  ===========================
-plain, gpt2 + alpaca            4.63     3.99        1.30   3.56, 3.06
-shuffled, gpt2 + alpaca         2.65     3.08        1.56   1.70, 1.98
-plain, Qwen2.5 + qwen2.5        0.73     0.80        1.80   0.41, 0.45
-shuffled, Qwen2.5 + qwen2.5     0.71     0.79        1.79   0.39, 0.44
-==============================  =======  ==========  =====  ===========================
-
-Two processes beat the Rust pool alone with Qwen2.5 (0.79 against 0.71), so ``num_proc`` and ``"auto"``
-(every usable core) mean processes for both tokenizer kinds. The gain is modest on 2 cores: the plain gpt2
-build is over in 0.6 s, less than the workers take to start, and on a busier machine (load 3 to 4) the
-worker mostly competed for the same core (1.90 against 2.52 serially, shuffled gpt2). With Qwen2.5 the
-serial build spends about 48% of its time in ``encode_batch``, 29% rendering (the style's ``parts``) and 21%
-turning character offsets into UTF-8 byte starts per token; the last two keep it below raw encoding.
+Two processes beat the Rust pool alone with Qwen2.5, so ``num_proc`` and ``"auto"`` (every usable core)
+mean processes for both tokenizer kinds; ``benchmarks/bench_parallel.py`` measures it (results in
+``benchmarks/RESULTS-parallel.md``).
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -59,7 +35,6 @@ import collections
 import logging
 import multiprocessing
 import os
-import pickle
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -72,7 +47,7 @@ from ..records import Record
 from ..styles._base import Style
 from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .modes import SpecialTokensMode
-from .parallel_worker import claim, init_worker, tokenize_in_worker
+from .parallel_worker import claim, init_worker, recipe_of, start_method, tokenize_in_worker
 from .tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -116,21 +91,6 @@ def resolve_num_proc(num_proc: NumProc) -> int:
     return num_proc
 
 
-def _start_method() -> str:
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-def _recipe(style: Style, tokenizer: Tokenizer) -> bytes | None:
-    """The pickled style and tokenizer, or None (with a warning) when either does not pickle."""
-    try:
-        return pickle.dumps((style, tokenizer), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:  # PicklingError, AttributeError, TypeError: whatever the object raises
-        logger.warning("style %r or tokenizer %r cannot be sent to worker processes (%s: %s); tokenizing in this "
-                       "process (define the style class at the top level of an importable module to use "
-                       "num_proc)", style.name, tokenizer.name, type(error).__name__, error)
-        return None
-
-
 def tokenize_chunks_parallel(
     chunks: Iterable[Sequence[Record]],
     style: Style,
@@ -149,7 +109,7 @@ def tokenize_chunks_parallel(
     processes = resolve_num_proc(num_proc)
     pending = iter(chunks)
     first_chunks = _take(pending, 2)
-    recipe = _recipe(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None
+    recipe = recipe_of(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None
     chunks = chain(first_chunks, pending)
     if recipe is not None:
         try:
@@ -203,7 +163,7 @@ class _Pool:
         self.submitted = 0
         self.exhausted = False
         self.done = {"worker": 0, "here": 0}
-        context = multiprocessing.get_context(_start_method())
+        context = multiprocessing.get_context(start_method())
         if context.get_start_method() == "forkserver":
             # Workers import what they need themselves, in parallel: a preload would keep the first
             # submit waiting for the fork server's imports.

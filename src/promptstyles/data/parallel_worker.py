@@ -6,6 +6,7 @@ Importing this module does not import torch: a worker sends plain arrays back.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -15,10 +16,40 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..records import Record
+from ..styles._base import Style
 from .encoding import ChunkArrays, encode_chunk
 from .modes import SpecialTokensMode
+from .tokenizers import Tokenizer
 
-__all__ = ["claim", "init_worker", "tokenize_in_worker"]
+__all__ = ["claim", "init_worker", "recipe_of", "start_method", "tokenize_in_worker"]
+
+logger = logging.getLogger(__name__)
+
+def start_method() -> str:
+    """``forkserver`` where there is one, else ``spawn``.
+
+    ``fork`` starts fastest but copies a process that may already run threads (torch's intra-op pool, the Rust
+    pool of ``tokenizers``, a DataLoader's pin thread), and a lock held by one of them at the fork stays held
+    forever in the child. The fork server is a fresh single-threaded process; each worker forks from it,
+    imports what it needs (not torch: it sends plain arrays back) and rebuilds the style and tokenizer from
+    their pickles once (``TiktokenTokenizer`` and ``HFTokenizer`` pickle as their name or path). As with any
+    ``spawn`` or ``forkserver`` code, a script must guard its entry point with ``if __name__ == "__main__":``
+    (workers import the main module).
+    """
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def recipe_of(style: Style, tokenizer: Tokenizer) -> bytes | None:
+    """The pickled style and tokenizer, or None (with a warning) when either does not pickle."""
+    try:
+        return pickle.dumps((style, tokenizer), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # PicklingError, AttributeError, TypeError: whatever the object raises
+        logger.warning("style %r or tokenizer %r cannot be sent to worker processes (%s: %s); tokenizing in this "
+                       "process (define the style class at the top level of an importable module to use "
+                       "num_proc)", style.name, tokenizer.name, type(error).__name__, error)
+        return None
+
+
 
 _worker: dict[str, Any] = {}
 """A worker process's style and tokenizer, or the reason it could not rebuild them."""
