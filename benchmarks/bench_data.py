@@ -34,13 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 import tiktoken  # noqa: E402
 import torch  # noqa: E402
+from results_file import write_region  # noqa: E402
 
 from promptstyles import get_style, to_record  # noqa: E402
-from promptstyles._io import atomic_write_bytes  # noqa: E402
 from promptstyles.data.cache import dataset_key, load_dataset, save_dataset  # noqa: E402
 from promptstyles.data.encoding import tokenize_records  # noqa: E402
 from promptstyles.data.samplers import IndexBatchSampler  # noqa: E402
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     short = data_path(raw, 8, args.repeat, ref, litgpt)
     long = data_path(long_records(raw, args.long_records), 32, args.repeat, ref, litgpt)
     text = report(build, short, long, reference_name, litgpt is not None, args.repeat)
-    atomic_write_bytes(args.output, text.encode("utf-8"))
+    write_region(args.output, "data", text)  # other benchmarks' regions of the file stay
     print(text)
     return 0
 

@@ -2,7 +2,7 @@
 
 Run from the repository root (the shared dataset and tokenizer folders beside it):
 
-    python benchmarks/bench_scale.py                        # 1,000,000 records; writes benchmarks/RESULTS-scale.md
+    python benchmarks/bench_scale.py                        # 1,000,000 records; writes benchmarks/RESULTS.md
     python benchmarks/bench_scale.py --records 20000        # a smoke run
     python benchmarks/bench_scale.py --only build,raw --tokenizers gpt2
 
@@ -125,7 +125,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tokenizers", default="gpt2,qwen", help="some of gpt2,qwen")
     parser.add_argument("--features", default="auto", help="auto, none, or some of " + ",".join(FEATURES))
     parser.add_argument("--batches", type=int, default=200, help="batches the loader measurement iterates")
-    parser.add_argument("--output", type=Path, default=BENCHMARKS / "RESULTS-scale.md")
+    parser.add_argument("--output", type=Path, default=BENCHMARKS / "RESULTS.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]

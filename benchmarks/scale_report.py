@@ -1,4 +1,4 @@
-"""The scale benchmark's report: a Markdown section per record count in ``RESULTS-scale.md``, and a table."""
+"""The scale benchmark's report: a Markdown section per record count in ``RESULTS.md``'s scale region, and a table."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from promptstyles._io import atomic_write_bytes
+from results_file import read_region, write_region
 
 __all__ = ["render_section", "update_results"]
 
 MIB = 1 << 20
 PEAK_TARGET = 1_000_000_000  # bytes: "under 1 GB"
+REGION = "scale"
 HEADER = """# Scale benchmark results
 
 Written by `python benchmarks/bench_scale.py` (see its docstring), one section per record count; a new run
@@ -222,11 +223,11 @@ def render_section(results: dict[str, Any], *, generated: dict[str, Any], featur
 
 
 def update_results(path: Path, section: str, records: int) -> None:
-    """Put ``section`` first under the header, replacing an earlier section for the same record count."""
-    old = path.read_text(encoding="utf-8") if path.is_file() else HEADER
+    """Put ``section`` first in the scale region of ``path``, replacing an earlier one for the same record count;
+    the other benchmarks' regions stay as they are."""
+    old = read_region(path, REGION) or HEADER
     parts = re.split(r"(?m)^(?=## )", old)
     head, sections = parts[0], parts[1:]
     prefix = f"## {records:,} records "
     kept = [part.rstrip("\n") + "\n" for part in sections if not part.startswith(prefix)]
-    text = head.rstrip("\n") + "\n\n" + "\n".join([section.rstrip("\n") + "\n", *kept])
-    atomic_write_bytes(path, text.encode("utf-8"))
+    write_region(path, REGION, head.rstrip("\n") + "\n\n" + "\n".join([section.rstrip("\n") + "\n", *kept]))

@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SOURCE = BENCHMARKS.parent.parent / "shared" / "data" / "instruction-data.json"
 sys.path.insert(0, str(BENCHMARKS))
 
+import results_file  # noqa: E402
 import scale_data  # noqa: E402
 import scale_memory  # noqa: E402
 import scale_report  # noqa: E402
@@ -167,11 +168,13 @@ def test_report_section_replaces_its_own_count(tmp_path, measured):
     assert "- The machine was busy (load average 3.5 on 2 cores at the start)" in section
     verdicts = Counter(line.split()[-1] for line in table.splitlines())
     assert set(verdicts) <= {"PASS", "**MISS**", "n/a"} and verdicts["n/a"] == 1  # packing absent
-    path = tmp_path / "RESULTS-scale.md"
+    path = tmp_path / "RESULTS.md"
+    path.write_text("<!-- data:begin -->\nData figures.\n<!-- data:end -->\n", encoding="utf-8")
     scale_report.update_results(path, section, COUNT)
     scale_report.update_results(path, "## 20,000 records (smoke run), later\n\nB\n", 20_000)
     scale_report.update_results(path, section.replace("smoke run", "smoke run again"), COUNT)
-    text = path.read_text(encoding="utf-8")
+    assert path.read_text(encoding="utf-8").startswith("<!-- data:begin -->\nData figures.\n<!-- data:end -->\n")
+    text = results_file.read_region(path, "scale")
     assert text.startswith(scale_report.HEADER)
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         section.splitlines()[0].replace("smoke run", "smoke run again"), "## 20,000 records (smoke run), later"]
