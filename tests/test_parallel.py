@@ -18,7 +18,7 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import ConfigError, RecordError, get_style, load_config, to_record
-from promptstyles.data import parallel
+from promptstyles.data import parallel, parallel_worker
 from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.parallel import resolve_num_proc, tokenize_chunks_parallel
 from promptstyles.data.tokenizers import get_tokenizer
@@ -83,14 +83,24 @@ def test_gpt2_alpaca_from_workers_equals_the_serial_build_and_reports_progress(r
     assert calls == [(min(done, 1100), 1100) for done in range(150, 1101 + 149, 150)]
 
 
-def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog):
+def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    starting = parallel.init_worker
+
+    def slow_start(*args):  # a worker on a busy machine: still starting when every chunk is done here
+        time.sleep(1)
+        starting(*args)
+
+    monkeypatch.setattr(parallel, "init_worker", slow_start)
     built = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150)
     assert_same(built, tokenize_records(records, style, tokenizer))
     [done] = [r.args for r in caplog.records if r.msg.startswith("chunks tokenized by workers")]
     # The first two chunks went to the worker; it was still starting, so this process claimed them too.
     assert done == {"worker": 0, "here": 8}
+    for child in multiprocessing.active_children():  # the worker exits once it has started and found no work
+        child.join(timeout=30)
+    assert not multiprocessing.active_children()
 
 
 def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records, caplog, workers_only):
@@ -135,13 +145,30 @@ def test_a_bad_record_in_a_worker_raises_the_serial_error_with_its_index_in_the_
     assert chunks_by_workers(caplog) >= 1
 
 
-def test_a_style_defined_in_a_function_falls_back_to_the_serial_build_with_a_warning(records, caplog):
+@pytest.fixture
+def forkserver(monkeypatch):
+    """Workers as macOS and Windows start them: from a fork server, rebuilding the style from its pickle."""
+    monkeypatch.setattr(parallel_worker, "start_method", lambda: "forkserver")
+    monkeypatch.setattr(parallel, "start_method", lambda: "forkserver")
+
+
+def local_style():
     class Local(AlpacaStyle):
         name = "local"
 
-    style, tokenizer = Local(), get_tokenizer("gpt2")
+    return Local()
+
+
+def test_forked_workers_take_a_style_defined_in_a_function_or_a_script(records, caplog, workers_only):
+    style, tokenizer = local_style(), get_tokenizer("gpt2")
     with pytest.raises((pickle.PicklingError, AttributeError)):
         pickle.dumps(style)
+    built = build(records, style, tokenizer, caplog)
+    assert_same(built, tokenize_records(records, style, tokenizer))
+
+
+def test_a_style_defined_in_a_function_falls_back_to_the_serial_build_with_a_warning(records, caplog, forkserver):
+    style, tokenizer = local_style(), get_tokenizer("gpt2")
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     built = tokenize_records(records, style, tokenizer, num_proc=2, chunk_size=150)
     assert_same(built, tokenize_records(records, style, tokenizer))
@@ -151,7 +178,7 @@ def test_a_style_defined_in_a_function_falls_back_to_the_serial_build_with_a_war
 
 
 def test_a_style_that_workers_cannot_import_falls_back_to_the_serial_build_with_a_warning(
-    records, caplog, workers_only, monkeypatch
+    records, caplog, workers_only, monkeypatch, forkserver
 ):
     module = types.ModuleType("promptstyles_nowhere")  # in this process only, as a class of a __main__ script
     style_class = type("Nowhere", (AlpacaStyle,), {"name": "nowhere", "__module__": module.__name__})

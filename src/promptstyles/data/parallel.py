@@ -14,9 +14,8 @@ but only the encoding: rendering and mapping offsets to parts (about half the ti
 one thread. So ``num_proc`` applies to both kinds, and inside worker processes the Rust pool is switched off
 (``TOKENIZERS_PARALLELISM=false``) so that processes do not each start one thread per core.
 
-Workers start from a fork server (see :func:`~.parallel_worker.start_method`), rebuild the style and
-tokenizer from their pickles once, exit when the parent does, and a script using them must guard its entry
-point with ``if __name__ == "__main__":``.
+Workers are forked on Linux (see :func:`~.parallel_worker.start_method` for why, and what other platforms
+do), rebuild the style and tokenizer from their pickles once, and exit when the parent does.
 
 Two processes beat the Rust pool alone with Qwen2.5, so ``num_proc`` and ``"auto"`` (every usable core)
 mean processes for both tokenizer kinds; ``benchmarks/bench_parallel.py`` measures it (results in
@@ -47,7 +46,7 @@ from ..records import Record
 from ..styles._base import Style
 from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .modes import SpecialTokensMode
-from .parallel_worker import claim, init_worker, recipe_of, start_method, tokenize_in_worker
+from .parallel_worker import Recipe, claim, init_worker, recipe_of, start_method, tokenize_in_worker
 from .tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -151,7 +150,7 @@ class _Pool:
     workers or ones on a busy core, and no chunk is tokenized twice.
     """
 
-    def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: bytes,
+    def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: Recipe,
                  workers: int, special_tokens: SpecialTokensMode, source: str | None) -> None:
         self.chunks, self.style, self.tokenizer = chunks, style, tokenizer
         self.special_tokens, self.source = special_tokens, source

@@ -6,11 +6,13 @@ Importing this module does not import torch: a worker sends plain arrays back.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -21,26 +23,38 @@ from .encoding import ChunkArrays, encode_chunk
 from .modes import SpecialTokensMode
 from .tokenizers import Tokenizer
 
-__all__ = ["claim", "init_worker", "recipe_of", "start_method", "tokenize_in_worker"]
+__all__ = ["Recipe", "claim", "init_worker", "recipe_of", "start_method", "tokenize_in_worker"]
 
 logger = logging.getLogger(__name__)
 
+Recipe = bytes | tuple[Style, Tokenizer]
+"""A style and tokenizer as a worker receives them: pickled, or as objects a forked worker inherits."""
+
+
 def start_method() -> str:
-    """``forkserver`` where there is one, else ``spawn``.
+    """``fork`` on Linux, else ``forkserver`` where there is one, else ``spawn``.
 
-    ``fork`` starts fastest but copies a process that may already run threads (torch's intra-op pool, the Rust
-    pool of ``tokenizers``, a DataLoader's pin thread), and a lock held by one of them at the fork stays held
-    forever in the child. The fork server is a fresh single-threaded process; each worker forks from it,
-    imports what it needs (not torch: it sends plain arrays back) and rebuilds the style and tokenizer from
-    their pickles once (``TiktokenTokenizer`` and ``HFTokenizer`` pickle as their name or path). As with any
-    ``spawn`` or ``forkserver`` code, a script must guard its entry point with ``if __name__ == "__main__":``
-    (workers import the main module).
+    ``fork`` starts a worker in milliseconds and, unlike ``spawn`` and ``forkserver``, never imports the main
+    module again, so a script without an ``if __name__ == "__main__":`` guard does not run twice; it is what
+    PyTorch's DataLoader and ``datasets.map(num_proc=...)`` use on Linux. What makes forking after threads
+    risky does not reach the workers: they never touch torch or an accelerator, the Rust pool of
+    ``tokenizers`` is switched off in them (the library itself disables it in a forked child), and each
+    freezes the objects it inherited out of the garbage collector's sight (:func:`gc.freeze`), so the
+    parent's records are shared, not copied page by page. On macOS, where ``fork`` is unsafe, and Windows the
+    workers come from a fork server or are spawned; a script there must guard its entry point.
     """
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def recipe_of(style: Style, tokenizer: Tokenizer) -> bytes | None:
-    """The pickled style and tokenizer, or None (with a warning) when either does not pickle."""
+def recipe_of(style: Style, tokenizer: Tokenizer) -> Recipe | None:
+    """What a worker rebuilds the style and tokenizer from: the objects themselves when workers are forked
+    (they inherit them, so a style class defined anywhere works), else their pickle; None (with a warning)
+    when they do not pickle."""
+    if start_method() == "fork":
+        return (style, tokenizer)
     try:
         return pickle.dumps((style, tokenizer), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # PicklingError, AttributeError, TypeError: whatever the object raises
@@ -72,13 +86,14 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def init_worker(recipe: bytes, claims: Any, lock: Any) -> None:
+def init_worker(recipe: Recipe, claims: Any, lock: Any) -> None:
     """Rebuild the style and tokenizer once per worker; a failure is kept and reported by every task."""
+    gc.freeze()  # inherited objects (the parent's records) stay shared pages: no collection touches them
     _exit_with_parent()
     _worker["claims"], _worker["lock"] = claims, lock
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
     try:
-        _worker["style"], _worker["tokenizer"] = pickle.loads(recipe)
+        _worker["style"], _worker["tokenizer"] = pickle.loads(recipe) if isinstance(recipe, bytes) else recipe
     except Exception as error:
         _worker["failure"] = f"{type(error).__name__}: {error}"
 
