@@ -1,0 +1,255 @@
+"""Rendered examples to ids and token byte starts without asking the Rust side for offsets.
+
+Why: building a Python tuple of character offsets for every token, and mapping characters to UTF-8 bytes,
+cost as much as the encoding itself. For a byte-level BPE tokenizer (Qwen2.5, Llama-3) every token stands
+for a fixed number of bytes of the text, so where each token starts follows from the ids alone: a running
+sum of the tokens' byte lengths (a token that starts inside a character starts, as the offsets say, where
+that character starts). The ids come from ``encode_batch_fast``, which tracks no offsets.
+
+Added tokens in record text are caught by counting: under :func:`unsupported`'s conditions every added
+token written in markup is matched by the tokenizer exactly where the markup has it, so an example whose
+ids hold more added tokens than its markup wrote has one touching record text; it, and any example whose
+token bytes do not add up to its text's bytes, goes through :class:`~.hf_encoding.PartsEncoder`'s exact path.
+
+Used only where it is proven: :func:`unsupported` checks the tokenizer's configuration, and
+:meth:`FastEncoder.build` then checks that a probe batch encodes to the same ids and starts both ways.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .arrays import block_offsets
+from .hf_encoding import PartsEncoder, TextPart, utf8_starts
+from .tokenizers import Encoded
+
+__all__ = ["FastEncoder", "unsupported"]
+
+logger = logging.getLogger(__name__)
+
+_PRE_TOKENIZERS = frozenset({"Sequence", "Split", "ByteLevel", "Digits", "Punctuation", "Whitespace",
+                             "WhitespaceSplit"})
+_NORMALIZERS = frozenset({"Sequence", "NFC"})  # NFC leaves text already in NFC unchanged
+_POST_PROCESSORS = frozenset({"Sequence", "ByteLevel", "TemplateProcessing"})
+_MARKUP_CACHE_SIZE = 4096
+
+
+def _nodes(component: Any) -> list[dict[str, Any]]:
+    """Every typed node of a serialized normalizer, pre-tokenizer or post-processor."""
+    if component is None:
+        return []
+    found: list[dict[str, Any]] = []
+    stack: list[Any] = [json.loads(component.__getstate__())]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "type" in node:
+                found.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _overlapping(contents: Sequence[str]) -> str | None:
+    """An added token that could be matched across another one written in markup, or instead of it."""
+    prefixes = {content[:end] for content in contents for end in range(1, len(content) + 1)}
+    lengths = sorted({len(content) for content in contents})
+    known = set(contents)
+    for content in contents:
+        if any(content[:n] in known for n in lengths if n < len(content)):
+            return content  # matched instead of a shorter one that starts it
+        for k in range(1, len(content)):
+            tail = content[k:]
+            if tail in prefixes or any(tail[:n] in known for n in lengths if n <= len(tail)):
+                return content
+    return None
+
+
+def unsupported(tokenizer: Any) -> str | None:
+    """Why the fast path would not be exact for ``tokenizer`` (a ``tokenizers.Tokenizer``), or None."""
+    model = tokenizer.model
+    if type(model).__name__ != "BPE" or getattr(model, "dropout", None):
+        return "the model is not a BPE without dropout"
+    pre = _nodes(tokenizer.pre_tokenizer)
+    types = {node["type"] for node in pre}
+    if "ByteLevel" not in types or types - _PRE_TOKENIZERS:
+        return f"the pre-tokenizer ({', '.join(sorted(types)) or 'none'}) is not byte-level"
+    if any(node["type"] == "ByteLevel" and node.get("add_prefix_space") for node in pre):
+        return "the byte-level pre-tokenizer adds a prefix space"
+    if {node["type"] for node in _nodes(tokenizer.normalizer)} - _NORMALIZERS:
+        return "the normalizer may change the text"
+    post = _nodes(tokenizer.post_processor)
+    if {node["type"] for node in post} - _POST_PROCESSORS or any(node.get("trim_offsets") for node in post):
+        return "the post-processor trims offsets or is of an unknown kind"
+    added = tokenizer.get_added_tokens_decoder().values()
+    if any(token.normalized or token.lstrip or token.rstrip or token.single_word for token in added):
+        return "an added token is normalized or strips whitespace around it"
+    clash = _overlapping([token.content for token in added])
+    if clash is not None:
+        return f"added token {clash!r} overlaps another added token"
+    return None
+
+
+def _byte_lengths(tokenizer: Any, vocab_size: int) -> np.ndarray | None:
+    """Each id's length in bytes (None when some vocabulary token is not in the byte-level alphabet)."""
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    alphabet = set(ByteLevel.alphabet())
+    lengths = np.zeros(vocab_size, dtype=np.int64)
+    for token, token_id in tokenizer.get_vocab(with_added_tokens=False).items():
+        if not alphabet.issuperset(token):
+            return None
+        lengths[token_id] = len(token)
+    for token_id, token in tokenizer.get_added_tokens_decoder().items():
+        lengths[token_id] = len(token.content.encode("utf-8"))
+    return lengths
+
+
+def _probe(added: Sequence[str]) -> list[list[tuple[str, bool]]]:
+    """Examples that exercise seams: whitespace and non-ASCII around added tokens, and an added token in
+    record text."""
+    a, b = added[0], added[-1]
+    texts = [" hello  ", "\n\n", "é\u0301 😀x'sé", "  \n a", "12345", "", "\t", "€"]
+    examples = []
+    for left, right in itertools.product(texts, repeat=2):
+        examples.append([(a + "x\n", True), (left, False), ("\n" + b, True), (right, False), (a, True)])
+        examples.append([(left, False), (b, True), (right + a, False), (b + " ", True)])
+    return examples
+
+
+class _Part:
+    __slots__ = ("markup", "text")
+
+    def __init__(self, text: str, markup: bool) -> None:
+        self.text, self.markup = text, markup
+
+
+class FastEncoder:
+    """Encodes rendered examples as :class:`PartsEncoder` with :func:`~.hf_encoding.utf8_starts` does,
+    faster (see the module docstring); build it with :meth:`build`."""
+
+    def __init__(self, tokenizer: Any, exact: PartsEncoder, byte_lengths: np.ndarray, is_added: np.ndarray,
+                 added: Iterable[str]) -> None:
+        self._tokenizer = tokenizer
+        self._exact = exact
+        self._byte_lengths = byte_lengths
+        self._is_added = is_added
+        ordered = sorted(added, key=len, reverse=True)  # leftmost-longest, as the tokenizer matches them
+        self._added_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._markup_counts: dict[str, int] = {}
+        self._nfc = any(node["type"] == "NFC" for node in _nodes(tokenizer.normalizer))
+        self._encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
+
+    @classmethod
+    def build(cls, tokenizer: Any, exact: PartsEncoder, added: Mapping[int, str],
+              vocab_size: int) -> FastEncoder | None:
+        """The fast encoder when the tokenizer's configuration and a probe batch prove it exact, else None."""
+        reason = unsupported(tokenizer)
+        lengths = None if reason else _byte_lengths(tokenizer, vocab_size)
+        if reason is None and lengths is None:
+            reason = "some vocabulary token is not byte-level"
+        if reason is not None or lengths is None or not added:
+            logger.debug("encoding whole texts with offsets: %s", reason or "no added tokens")
+            return None
+        is_added = np.zeros(vocab_size, dtype=bool)
+        is_added[list(added)] = True
+        fast = cls(tokenizer, exact, lengths, is_added, added.values())
+        probe = [[_Part(text, markup) for text, markup in example] for example in _probe(list(added.values()))]
+        ids, starts = fast.encode_examples(probe)
+        want_ids, want_starts = exact_examples(exact, probe)
+        if ids != want_ids or not np.array_equal(starts, want_starts):
+            logger.debug("encoding whole texts with offsets: the probe batch encodes differently without them")
+            return None
+        return fast
+
+    def _count_added(self, text: str) -> int:
+        """How many added tokens the tokenizer matches in markup ``text`` (cached: markup repeats)."""
+        count = self._markup_counts.get(text)
+        if count is None:
+            count = len(self._added_pattern.findall(text)) if self._added_pattern is not None else 0
+            if len(self._markup_counts) < _MARKUP_CACHE_SIZE:
+                self._markup_counts[text] = count
+        return count
+
+    def encode_examples(self, examples: Sequence[Sequence[TextPart]]) -> Encoded:
+        """Each example's ids, and the UTF-8 byte at which each token starts (all examples end to end)."""
+        if not examples:
+            return Encoded([], np.zeros(0, np.int64))
+        texts: list[str] = []
+        expected: list[int] = []
+        counts = self._markup_counts
+        for parts in examples:
+            added = 0
+            for part in parts:
+                if part.markup:
+                    count = counts.get(part.text)
+                    added += self._count_added(part.text) if count is None else count
+            expected.append(added)
+            texts.append("".join([part.text for part in parts]))
+        ids = [encoding.ids for encoding in self._encode(texts, add_special_tokens=False)]
+        n = len(ids)
+        token_counts = np.fromiter(map(len, ids), dtype=np.int64, count=n)
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(token_counts.sum()))
+        example = np.repeat(np.arange(n), token_counts)
+        text_bytes = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
+                                 dtype=np.int64, count=n)
+        lengths = self._byte_lengths[flat]
+        ends = np.cumsum(lengths)
+        token_base = block_offsets(token_counts)
+        bytes_before = np.concatenate(([0], ends))[token_base]  # token bytes of the examples before each
+        starts = ends - lengths - bytes_before[example]
+        slow = (np.bincount(example[self._is_added[flat]], minlength=n) != np.asarray(expected)) | (
+            np.diff(bytes_before) != text_bytes)
+        ascii_ = np.fromiter(map(str.isascii, texts), dtype=bool, count=n)
+        if not ascii_.all():
+            if self._nfc:
+                slow |= np.fromiter((not a and not unicodedata.is_normalized("NFC", t)
+                                     for t, a in zip(texts, ascii_, strict=True)), dtype=bool, count=n)
+            starts = self._char_starts(texts, starts, example, text_bytes)
+        return self._splice(examples, ids, starts, token_base, np.flatnonzero(slow).tolist())
+
+    @staticmethod
+    def _char_starts(texts: list[str], starts: np.ndarray, example: np.ndarray, text_bytes: np.ndarray
+                     ) -> np.ndarray:
+        """Byte starts moved back to the start of their character (a token may begin inside one)."""
+        data = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
+        if not len(data):
+            return starts
+        lead = (data & 0xC0) != 0x80
+        char_start = np.maximum.accumulate(np.where(lead, np.arange(len(data)), 0))
+        text_base = block_offsets(text_bytes)[:-1]
+        where = np.minimum(text_base[example] + starts, len(data) - 1)
+        return np.where(starts < text_bytes[example], char_start[where] - text_base[example], starts)
+
+    def _splice(self, examples: Sequence[Sequence[TextPart]], ids: list[list[int]], starts: np.ndarray,
+                token_base: np.ndarray, slow: list[int]) -> Encoded:
+        """The fast results, with the examples that need the exact path encoded by it."""
+        if not slow:
+            return Encoded(ids, starts)
+        pieces = [starts[token_base[i] : token_base[i + 1]] for i in range(len(ids))]
+        exact_ids, _ = exact_examples(self._exact, [examples[i] for i in slow], pieces=(pieces, slow))
+        for i, example_ids in zip(slow, exact_ids, strict=True):
+            ids[i] = example_ids
+        return Encoded(ids, np.concatenate(pieces))
+
+
+def exact_examples(exact: PartsEncoder, examples: Sequence[Sequence[TextPart]],
+                   pieces: tuple[list[np.ndarray], list[int]] | None = None) -> Encoded:
+    """Ids and token byte starts by the exact path: whole texts encoded with offsets. With ``pieces``
+    (per-example starts and the indices ``examples`` come from), their starts are replaced in place."""
+    encoded = exact.encode_with_starts(examples)
+    starts = [utf8_starts("".join(part.text for part in parts), token_starts)
+              for parts, (_, token_starts) in zip(examples, encoded, strict=True)]
+    if pieces is not None:
+        for i, example_starts in zip(pieces[1], starts, strict=True):
+            pieces[0][i] = example_starts
+    return Encoded([ids for ids, _ in encoded], np.concatenate(starts) if starts else np.zeros(0, np.int64))
