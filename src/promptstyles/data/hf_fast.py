@@ -39,7 +39,7 @@ _PRE_TOKENIZERS = frozenset({"Sequence", "Split", "ByteLevel", "Digits", "Punctu
                              "WhitespaceSplit"})
 _NORMALIZERS = frozenset({"Sequence", "NFC"})  # NFC leaves text already in NFC unchanged
 _POST_PROCESSORS = frozenset({"Sequence", "ByteLevel", "TemplateProcessing"})
-_MARKUP_CACHE_SIZE = 4096
+_CACHE_SIZE = 1024
 
 
 def _nodes(component: Any) -> list[dict[str, Any]]:
@@ -114,23 +114,28 @@ def _byte_lengths(tokenizer: Any, vocab_size: int) -> np.ndarray | None:
     return lengths
 
 
-def _probe(added: Sequence[str]) -> list[list[tuple[str, bool]]]:
+def _probe(added: Sequence[str]) -> list[list[tuple[str, bool, str]]]:
     """Examples that exercise seams: whitespace and non-ASCII around added tokens, and an added token in
     record text."""
-    a, b = added[0], added[-1]
+    a, b = min(added), max(added)
     texts = [" hello  ", "\n\n", "é\u0301 😀x'sé", "  \n a", "12345", "", "\t", "€"]
     examples = []
     for left, right in itertools.product(texts, repeat=2):
-        examples.append([(a + "x\n", True), (left, False), ("\n" + b, True), (right, False), (a, True)])
-        examples.append([(left, False), (b, True), (right + a, False), (b + " ", True)])
+        examples.append([(a + "x\n", True, "system"), (left, False, "system"), ("\n" + b + left, True, "prompt"),
+                         (right, False, "prompt"), (a, True, "end")])
+        examples.append([(left, False, "prompt"), (b, True, "prompt"), (right + a, False, "prompt"),
+                         (b + " ", True, "end")])
+    for token in added:  # each added token once at every kind of seam
+        examples.append([(token + "x\n", True, "system"), (" hi  ", False, "system"), ("\n" + token + " ", True, "prompt"),
+                         ("\n a", False, "prompt"), (token, True, "end"), ("é😀", False, "end")])
     return examples
 
 
 class _Part:
-    __slots__ = ("markup", "text")
+    __slots__ = ("kind", "markup", "text")
 
-    def __init__(self, text: str, markup: bool) -> None:
-        self.text, self.markup = text, markup
+    def __init__(self, text: str, markup: bool, kind: str) -> None:
+        self.text, self.markup, self.kind = text, markup, kind
 
 
 class FastEncoder:
@@ -145,7 +150,8 @@ class FastEncoder:
         self._is_added = is_added
         ordered = sorted(added, key=len, reverse=True)  # leftmost-longest, as the tokenizer matches them
         self._added_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._markup_counts: dict[str, int] = {}
+        self._markup_info: dict[str, tuple[int, int]] = {}
+        self._heads: dict[str, list[int]] = {"": []}
         self._nfc = any(node["type"] == "NFC" for node in _nodes(tokenizer.normalizer))
         self._encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
 
@@ -163,7 +169,7 @@ class FastEncoder:
         is_added = np.zeros(vocab_size, dtype=bool)
         is_added[list(added)] = True
         fast = cls(tokenizer, exact, lengths, is_added, added.values())
-        probe = [[_Part(text, markup) for text, markup in example] for example in _probe(list(added.values()))]
+        probe = [[_Part(*part) for part in example] for example in _probe(list(added.values()))]
         ids, starts = fast.encode_examples(probe)
         want_ids, want_starts = exact_examples(exact, probe)
         if ids != want_ids or not np.array_equal(starts, want_starts):
@@ -171,31 +177,69 @@ class FastEncoder:
             return None
         return fast
 
-    def _count_added(self, text: str) -> int:
-        """How many added tokens the tokenizer matches in markup ``text`` (cached: markup repeats)."""
-        count = self._markup_counts.get(text)
-        if count is None:
-            count = len(self._added_pattern.findall(text)) if self._added_pattern is not None else 0
-            if len(self._markup_counts) < _MARKUP_CACHE_SIZE:
-                self._markup_counts[text] = count
-        return count
+    def _markup(self, text: str) -> tuple[int, int]:
+        """How many added tokens the tokenizer matches in markup ``text``, and where the last one ends (-1:
+        none); cached, as markup repeats."""
+        info = self._markup_info.get(text)
+        if info is None:
+            found = list(self._added_pattern.finditer(text)) if self._added_pattern is not None else []
+            info = (len(found), found[-1].end() if found else -1)
+            if len(self._markup_info) < _CACHE_SIZE:
+                self._markup_info[text] = info
+        return info
+
+    def _split(self, examples: Sequence[Sequence[TextPart]]) -> tuple[list[str], list[str], list[str], list[int]]:
+        """Each example's text, its head (its text up to the last markup added token before any record text but a
+        system prompt), the rest of its text, and how many added tokens its markup holds."""
+        texts: list[str] = []
+        heads: list[str] = []
+        tails: list[str] = []
+        expected: list[int] = []
+        markup_info = self._markup_info
+        for parts in examples:
+            added = 0
+            split = 0
+            position = 0
+            head = True
+            for part in parts:
+                text = part.text
+                if part.markup:
+                    count, end = markup_info.get(text) or self._markup(text)
+                    added += count
+                    if head and end >= 0:
+                        split = position + end
+                elif head and getattr(part, "kind", None) != "system":
+                    head = False
+                position += len(text)
+            text = "".join([part.text for part in parts])
+            texts.append(text)
+            heads.append(text[:split])
+            tails.append(text[split:])
+            expected.append(added)
+        return texts, heads, tails, expected
+
+    def _encode_split(self, heads: list[str], tails: list[str]) -> list[list[int]]:
+        """The ids of each head and tail, joined; heads come from a bounded cache (they repeat)."""
+        cache = self._heads
+        missing = list(dict.fromkeys(head for head in heads if head not in cache))
+        room = _CACHE_SIZE - len(cache)
+        if missing and room > 0:
+            missing = missing[:room]
+            cache.update(zip(missing, [e.ids for e in self._encode(missing, add_special_tokens=False)],
+                             strict=True))
+        uncached = [i for i, head in enumerate(heads) if head not in cache]
+        for i in uncached:  # the cache is full: encode the whole text
+            tails[i] = heads[i] + tails[i]
+            heads[i] = ""
+        ids = [encoding.ids for encoding in self._encode(tails, add_special_tokens=False)]
+        return [cache[head] + rest if head else rest for head, rest in zip(heads, ids, strict=True)]
 
     def encode_examples(self, examples: Sequence[Sequence[TextPart]]) -> Encoded:
         """Each example's ids, and the UTF-8 byte at which each token starts (all examples end to end)."""
         if not examples:
             return Encoded([], np.zeros(0, np.int64))
-        texts: list[str] = []
-        expected: list[int] = []
-        counts = self._markup_counts
-        for parts in examples:
-            added = 0
-            for part in parts:
-                if part.markup:
-                    count = counts.get(part.text)
-                    added += self._count_added(part.text) if count is None else count
-            expected.append(added)
-            texts.append("".join([part.text for part in parts]))
-        ids = [encoding.ids for encoding in self._encode(texts, add_special_tokens=False)]
+        texts, heads, tails, expected = self._split(examples)
+        ids = self._encode_split(heads, tails)
         n = len(ids)
         token_counts = np.fromiter(map(len, ids), dtype=np.int64, count=n)
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(token_counts.sum()))
