@@ -47,6 +47,7 @@ class _Default:
 
 
 _DEFAULT: Any = _Default()
+_SHARED_MARKUP = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +226,8 @@ class ChatStyle(Style):
         parts: list[Part] = []
         fold_at = -1
         if system is not None and self.system_turn == "own":
-            parts += [Part(self.system_turn_prefix(), SYSTEM, markup=True),
-                      *self.text(system, SYSTEM), Part(self.system_suffix, SYSTEM, markup=True)]
+            parts += [self._markup(self.system_turn_prefix(), SYSTEM), *self.text(system, SYSTEM),
+                      self._markup(self.system_suffix, SYSTEM)]
         elif system is not None:
             users = [position for position, turn in enumerate(turns) if turn.role == "user"]
             if not users:
@@ -238,25 +239,36 @@ class ChatStyle(Style):
                 parts += self.user_parts(turn, first=first_user, system=system if position == fold_at else None)
                 first_user = False
             else:
-                parts += [Part(self.response_header, HEADER, markup=True), Part(self.response_lead, RESPONSE, True),
-                          *self.text(turn, RESPONSE), Part(self.response_end, END, markup=True)]
+                parts += [self._markup(self.response_header, HEADER), self._markup(self.response_lead, RESPONSE),
+                          *self.text(turn, RESPONSE), self._markup(self.response_end, END)]
         if generation:
-            parts.append(Part(self.response_header, HEADER, markup=True))
+            parts.append(self._markup(self.response_header, HEADER))
         elif self.closing:
-            parts.append(Part(self.closing, END, markup=True))
+            parts.append(self._markup(self.closing, END))
         if self.bos and self.bos_token:
-            parts.insert(0, Part(self.bos_token, parts[0].kind if parts else SYSTEM, markup=True))
+            parts.insert(0, self._markup(self.bos_token, parts[0].kind if parts else SYSTEM))
         return _tidy(parts)
 
     def user_parts(self, turn: Turn, *, first: bool, system: Turn | None) -> list[Part]:
         """A user turn, with the system prompt folded in when ``system`` is given."""
-        parts = [Part(self.user_turn_prefix(first=first), PROMPT, markup=True)]
+        parts = [self._markup(self.user_turn_prefix(first=first), PROMPT)]
         if system is not None:
             before, after = self.fold_template
-            parts += [Part(before, SYSTEM, markup=True), *self.text(system, SYSTEM), Part(after, SYSTEM, True)]
+            parts += [self._markup(before, SYSTEM), *self.text(system, SYSTEM), self._markup(after, SYSTEM)]
         parts += self.text(turn, PROMPT, folded=system is not None)
-        parts.append(Part(self.user_suffix, PROMPT, markup=True))
+        parts.append(self._markup(self.user_suffix, PROMPT))
         return parts
+
+    def _markup(self, text: str, kind: PartKind) -> Part:
+        """A markup part, one object shared by every record that has it: parts are immutable, and fewer
+        live objects keep the garbage collector's full passes rare while a large dataset is rendered."""
+        shared = self.__dict__.setdefault("_shared_markup", {})
+        part = shared.get((text, kind))
+        if part is None:
+            part = Part(text, kind, markup=True)
+            if len(shared) < _SHARED_MARKUP:
+                shared[text, kind] = part
+        return part
 
     def system_turn_prefix(self) -> str:
         """The markup opening the system turn (Llama-3.1 writes a dated preamble there, set by an option)."""
