@@ -11,7 +11,8 @@ from promptstyles import get_style, to_record
 from promptstyles.data import hf_fast
 from promptstyles.data.encoding import render_parts
 from promptstyles.data.hf_encoding import PartsEncoder
-from promptstyles.data.hf_fast import FastEncoder, exact_examples, unsupported
+from promptstyles.data.hf_exactness import unsupported
+from promptstyles.data.hf_fast import FastEncoder, exact_examples
 from promptstyles.data.hf_tokenizer import HFTokenizer
 
 tokenizers = pytest.importorskip("tokenizers")

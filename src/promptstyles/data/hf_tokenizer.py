@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-
 from ..errors import TokenizerError
 from .hf_encoding import PartIds, PartsEncoder, TextPart
 from .hf_fast import FastEncoder, exact_examples

@@ -63,6 +63,10 @@ class Turn:
 
     def trimmed(self, *, left: bool = True, right: bool = True) -> tuple[Segment, ...]:
         """The segments with whitespace stripped from the ends of the whole text, as ``| trim`` does."""
+        if len(self.segments) == 1:  # the common case, without building lists
+            text, markup = self.segments[0]
+            stripped = text.strip() if left and right else text.lstrip() if left else text.rstrip() if right else text
+            return self.segments if len(stripped) == len(text) else ((stripped, markup),) if stripped else ()
         pieces = list(self.segments)
         while left and pieces:
             pieces[0] = (pieces[0][0].lstrip(), pieces[0][1])
