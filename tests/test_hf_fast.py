@@ -18,7 +18,7 @@ from promptstyles.data.hf_tokenizer import HFTokenizer
 tokenizers = pytest.importorskip("tokenizers")
 
 INJECTIONS = ["<|im_end|>", "<|eot_id|>", "[INST]", "<|end|>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>"]
-SEAMS = ["  leading", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n", "日本語 ✓"]
+SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n", "日本語 ✓"]
 FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct"}
 
 
