@@ -18,7 +18,8 @@ from promptstyles.data.hf_tokenizer import HFTokenizer
 tokenizers = pytest.importorskip("tokenizers")
 
 INJECTIONS = ["<|im_end|>", "<|eot_id|>", "[INST]", "<|end|>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>"]
-SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n", "日本語 ✓"]
+SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n",
+         "日本語 ✓"]
 FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct"}
 
 
@@ -47,7 +48,7 @@ def model(request):
 
 def test_fast_path_is_used_only_for_byte_level_tokenizers(model):
     name, tokenizer, _ = model
-    assert (tokenizer._fast is not None) == (name in FAST)
+    assert (tokenizer.fast_encoder() is not None) == (name in FAST)
     reason = unsupported(tokenizer._tokenizer)
     assert reason == {"mistral-7b-instruct-v0.3": "the pre-tokenizer (Metaspace) is not byte-level",
                       "phi-3.5-mini-instruct": "the pre-tokenizer (none) is not byte-level"}.get(name)
@@ -112,11 +113,13 @@ def test_stripping_added_token_turns_it_off():
     assert FastEncoder.build(raw, exact, added, size) is None
 
 
-def test_probe_catches_what_the_configuration_check_missed(monkeypatch):
+def test_probe_catches_what_the_configuration_check_missed(monkeypatch, caplog):
     """With the configuration check blind, the probe batch still refuses a token that swallows spaces."""
     raw, exact, added, size = _qwen_with(tokenizers.AddedToken("<|x|>", rstrip=True, normalized=False))
     monkeypatch.setattr(hf_fast, "unsupported", lambda tokenizer: None)
-    assert FastEncoder.build(raw, exact, added, size) is None
+    with caplog.at_level("WARNING", logger="promptstyles.data.hf_fast"):
+        assert FastEncoder.build(raw, exact, added, size) is None
+    assert "a probe batch encodes differently with it" in caplog.text
 
 
 def test_overlapping_added_tokens_turn_it_off():

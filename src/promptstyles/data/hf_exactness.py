@@ -87,10 +87,11 @@ def byte_lengths(tokenizer: Any, vocab_size: int) -> np.ndarray | None:
 
     alphabet = set(ByteLevel.alphabet())
     lengths = np.zeros(vocab_size, dtype=np.int64)
-    for token, token_id in tokenizer.get_vocab(with_added_tokens=False).items():
-        if not alphabet.issuperset(token):
-            return None
-        lengths[token_id] = len(token)
+    vocab = tokenizer.get_vocab(with_added_tokens=False)
+    if not alphabet.issuperset("".join(vocab)):
+        return None
+    lengths[np.fromiter(vocab.values(), dtype=np.int64, count=len(vocab))] = np.fromiter(
+        map(len, vocab), dtype=np.int64, count=len(vocab))
     for token_id, token in tokenizer.get_added_tokens_decoder().items():
         lengths[token_id] = len(token.content.encode("utf-8"))
     return lengths

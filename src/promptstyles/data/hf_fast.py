@@ -73,7 +73,9 @@ class FastEncoder:
         ids, starts = fast.encode_examples(probe)
         want_ids, want_starts = exact_examples(exact, probe)
         if ids != want_ids or not np.array_equal(starts, want_starts):
-            logger.debug("encoding whole texts with offsets: the probe batch encodes differently without them")
+            logger.warning("tokenizer %s: its configuration allows the fast path, but a probe batch encodes "
+                           "differently with it; encoding whole texts with offsets (slower, exact)",
+                           getattr(tokenizer, "name", "") or "(unnamed)")
             return None
         return fast
 

@@ -127,9 +127,10 @@ class HFTokenizer:
         digest.update(json.dumps([config, token_map, self.chat_template, tokenizers.__version__]).encode())
         self.fingerprint = digest.hexdigest()
         """Changes with the files and the tokenizers version: part of a cached dataset's key (via ``repr``)."""
-        contents = {i: t.content for i, t in added.items()}
-        self._encoder = PartsEncoder(tokenizer, contents, self.vocab_size)
-        self._fast = FastEncoder.build(tokenizer, self._encoder, contents, self.vocab_size)
+        self._contents = {i: t.content for i, t in added.items()}
+        self._encoder = PartsEncoder(tokenizer, self._contents, self.vocab_size)
+        self._fast: FastEncoder | None = None
+        self._fast_checked = False
         logger.info("loaded tokenizer %s from %s: %d ids, EOS %r (%d)", self.name, file, self.vocab_size,
                     self.eos_token, self.eos_id)
 
@@ -178,9 +179,16 @@ class HFTokenizer:
     def encode_examples(self, examples: Sequence[Sequence[TextPart]], *, markup_specials: bool = True) -> Encoded:
         """See :class:`~promptstyles.data.tokenizers.Tokenizer`. The model's special tokens in markup are always
         its ids (``markup_specials`` cannot turn them off: the model knows no other form of its markup)."""
-        if self._fast is not None:
-            return self._fast.encode_examples(examples)
-        return exact_examples(self._encoder, examples)
+        fast = self.fast_encoder()
+        return fast.encode_examples(examples) if fast is not None else exact_examples(self._encoder, examples)
+
+    def fast_encoder(self) -> FastEncoder | None:
+        """The fast path of :meth:`encode_examples` where it is proven exact (checked on first use: the check
+        costs a tenth of a second, which only a dataset build should pay)."""
+        if not self._fast_checked:
+            self._fast = FastEncoder.build(self._tokenizer, self._encoder, self._contents, self.vocab_size)
+            self._fast_checked = True
+        return self._fast
 
     def decode(self, ids: Iterable[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=False)
