@@ -6,6 +6,11 @@ for a fixed number of bytes of the text, so where each token starts follows from
 sum of the tokens' byte lengths (a token that starts inside a character starts, as the offsets say, where
 that character starts). The ids come from ``encode_batch_fast``, which tracks no offsets.
 
+Every record repeats its markup, and most its system prompt: an example's head (its text up to the last
+added token of its markup before any record text but a system prompt) is encoded once and cached. The
+tokenizer splits its input at added tokens before normalising and pre-tokenising, so the rest of the text,
+encoded alone, gives the ids it gets in the whole text.
+
 Added tokens in record text are caught by counting: under :func:`unsupported`'s conditions every added
 token written in markup is matched by the tokenizer exactly where the markup has it, so an example whose
 ids hold more added tokens than its markup wrote has one touching record text; it, and any example whose
@@ -56,15 +61,15 @@ class FastEncoder:
         self._encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
 
     @classmethod
-    def build(cls, tokenizer: Any, exact: PartsEncoder, added: Mapping[int, str],
-              vocab_size: int) -> FastEncoder | None:
+    def build(cls, tokenizer: Any, exact: PartsEncoder, added: Mapping[int, str], vocab_size: int,
+              name: str = "") -> FastEncoder | None:
         """The fast encoder when the tokenizer's configuration and a probe batch prove it exact, else None."""
         reason = unsupported(tokenizer)
         lengths = None if reason else byte_lengths(tokenizer, vocab_size)
         if reason is None and lengths is None:
             reason = "some vocabulary token is not byte-level"
         if reason is not None or lengths is None or not added:
-            logger.debug("encoding whole texts with offsets: %s", reason or "no added tokens")
+            logger.debug("tokenizer %s: encoding whole texts with offsets: %s", name, reason or "no added tokens")
             return None
         is_added = np.zeros(vocab_size, dtype=bool)
         is_added[list(added)] = True
@@ -74,8 +79,7 @@ class FastEncoder:
         want_ids, want_starts = exact_examples(exact, probe)
         if ids != want_ids or not np.array_equal(starts, want_starts):
             logger.warning("tokenizer %s: its configuration allows the fast path, but a probe batch encodes "
-                           "differently with it; encoding whole texts with offsets (slower, exact)",
-                           getattr(tokenizer, "name", "") or "(unnamed)")
+                           "differently with it; encoding whole texts with offsets (slower, exact)", name)
             return None
         return fast
 

@@ -186,7 +186,8 @@ class HFTokenizer:
         """The fast path of :meth:`encode_examples` where it is proven exact (checked on first use: the check
         costs a tenth of a second, which only a dataset build should pay)."""
         if not self._fast_checked:
-            self._fast = FastEncoder.build(self._tokenizer, self._encoder, self._contents, self.vocab_size)
+            self._fast = FastEncoder.build(self._tokenizer, self._encoder, self._contents, self.vocab_size,
+                                           self.name)
             self._fast_checked = True
         return self._fast
 
