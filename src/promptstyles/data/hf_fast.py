@@ -164,21 +164,24 @@ class FastEncoder:
             if self._nfc:
                 slow |= np.fromiter((not a and not unicodedata.is_normalized("NFC", t)
                                      for t, a in zip(texts, ascii_, strict=True)), dtype=bool, count=n)
-            starts = self._char_starts(texts, starts, example, text_bytes)
+            starts = self._char_starts(texts, starts, example, text_bytes, ascii_)
         return self._splice(examples, ids, starts, token_base, np.flatnonzero(slow).tolist())
 
     @staticmethod
-    def _char_starts(texts: list[str], starts: np.ndarray, example: np.ndarray, text_bytes: np.ndarray
-                     ) -> np.ndarray:
-        """Byte starts moved back to the start of their character (a token may begin inside one)."""
-        data = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
-        if not len(data):
-            return starts
-        lead = (data & 0xC0) != 0x80
-        char_start = np.maximum.accumulate(np.where(lead, np.arange(len(data)), 0))
-        text_base = block_offsets(text_bytes)[:-1]
-        where = np.minimum(text_base[example] + starts, len(data) - 1)
-        return np.where(starts < text_bytes[example], char_start[where] - text_base[example], starts)
+    def _char_starts(texts: list[str], starts: np.ndarray, example: np.ndarray, text_bytes: np.ndarray,
+                     ascii_: np.ndarray) -> np.ndarray:
+        """Byte starts moved back to the start of their character (a token may begin inside one); only the
+        examples with non-ASCII text are looked at."""
+        wide = np.flatnonzero(~ascii_)
+        data = np.frombuffer("".join([texts[i] for i in wide]).encode("utf-8"), dtype=np.uint8)
+        char_start = np.maximum.accumulate(np.where((data & 0xC0) != 0x80, np.arange(len(data)), 0))
+        base = np.zeros(len(texts), dtype=np.int64)
+        base[wide] = block_offsets(text_bytes[wide])[:-1]
+        tokens = np.flatnonzero(~ascii_[example] & (starts < text_bytes[example]))
+        own = base[example[tokens]]
+        starts = starts.copy()
+        starts[tokens] = char_start[np.minimum(own + starts[tokens], len(data) - 1)] - own
+        return starts
 
     def _splice(self, examples: Sequence[Sequence[TextPart]], ids: list[list[int]], starts: np.ndarray,
                 token_base: np.ndarray, slow: list[int]) -> Encoded:
