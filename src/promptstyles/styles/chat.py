@@ -47,7 +47,7 @@ class _Default:
 
 
 _DEFAULT: Any = _Default()
-_SHARED_MARKUP = 256
+_SHARED_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +263,16 @@ class ChatStyle(Style):
         parts.append(self._markup(self.user_suffix, PROMPT))
         return parts
 
-    def _markup(self, text: str, kind: PartKind) -> Part:
-        """A markup part, one object shared by every record that has it: parts are immutable, and fewer
-        live objects keep the garbage collector's full passes rare while a large dataset is rendered."""
-        shared = self.__dict__.setdefault("_shared_markup", {})
-        part = shared.get((text, kind))
+    def _markup(self, text: str, kind: PartKind, markup: bool = True) -> Part:
+        """A part the style wrote (markup, or its own system prompt), one object shared by every record that
+        has it: parts are immutable, and fewer live objects keep the garbage collector's full passes rare
+        while a large dataset is rendered."""
+        shared = self.__dict__.setdefault("_shared_parts", {})
+        part = shared.get((text, kind, markup))
         if part is None:
-            part = Part(text, kind, markup=True)
-            if len(shared) < _SHARED_MARKUP:
-                shared[text, kind] = part
+            part = Part(text, kind, markup)
+            if len(shared) < _SHARED_PARTS:
+                shared[text, kind, markup] = part
         return part
 
     def system_turn_prefix(self) -> str:
@@ -292,4 +293,6 @@ class ChatStyle(Style):
         return turn.trimmed(left=strip != "right", right=strip != "left")
 
     def text(self, turn: Turn, kind: PartKind, *, folded: bool = False) -> list[Part]:
+        if turn.number == 0:  # the style's own system prompt, the same in every record
+            return [self._markup(text, kind, markup) for text, markup in self.content(turn, folded=folded)]
         return [Part(text, kind, markup) for text, markup in self.content(turn, folded=folded)]
