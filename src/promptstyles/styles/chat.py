@@ -165,6 +165,7 @@ class ChatStyle(Style):
         self.system = system
         self.joiner = joiner
         self.bos = bos
+        self._shared_parts: dict[tuple[str, PartKind, bool], Part] = {}
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
@@ -267,12 +268,11 @@ class ChatStyle(Style):
         """A part the style wrote (markup, or its own system prompt), one object shared by every record that
         has it: parts are immutable, and fewer live objects keep the garbage collector's full passes rare
         while a large dataset is rendered."""
-        shared = self.__dict__.setdefault("_shared_parts", {})
-        part = shared.get((text, kind, markup))
+        part = self._shared_parts.get((text, kind, markup))
         if part is None:
             part = Part(text, kind, markup)
-            if len(shared) < _SHARED_PARTS:
-                shared[text, kind, markup] = part
+            if len(self._shared_parts) < _SHARED_PARTS:
+                self._shared_parts[text, kind, markup] = part
         return part
 
     def system_turn_prefix(self) -> str:
