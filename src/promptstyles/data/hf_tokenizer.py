@@ -17,10 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import TokenizerError
-from .hf_encoding import PartIds, PartsEncoder, TextPart, utf8_starts
+from .hf_encoding import PartIds, PartsEncoder, TextPart
+from .hf_fast import FastEncoder, exact_examples
 from .tokenizers import Encoded
 
 __all__ = ["HFTokenizer", "fetch_from_hub", "is_hub_id", "load_hf_tokenizer", "load_tokenizers_library"]
@@ -128,7 +127,10 @@ class HFTokenizer:
         digest.update(json.dumps([config, token_map, self.chat_template, tokenizers.__version__]).encode())
         self.fingerprint = digest.hexdigest()
         """Changes with the files and the tokenizers version: part of a cached dataset's key (via ``repr``)."""
-        self._encoder = PartsEncoder(tokenizer, {i: t.content for i, t in added.items()}, self.vocab_size)
+        self._contents = {i: t.content for i, t in added.items()}
+        self._encoder = PartsEncoder(tokenizer, self._contents, self.vocab_size)
+        self._fast: FastEncoder | None = None
+        self._fast_checked = False
         logger.info("loaded tokenizer %s from %s: %d ids, EOS %r (%d)", self.name, file, self.vocab_size,
                     self.eos_token, self.eos_id)
 
@@ -177,10 +179,17 @@ class HFTokenizer:
     def encode_examples(self, examples: Sequence[Sequence[TextPart]], *, markup_specials: bool = True) -> Encoded:
         """See :class:`~promptstyles.data.tokenizers.Tokenizer`. The model's special tokens in markup are always
         its ids (``markup_specials`` cannot turn them off: the model knows no other form of its markup)."""
-        encoded = self._encoder.encode_with_starts(examples)
-        starts = [utf8_starts("".join(part.text for part in parts), token_starts)
-                  for parts, (_, token_starts) in zip(examples, encoded)]  # noqa: B905 - same length
-        return Encoded([ids for ids, _ in encoded], np.concatenate(starts) if starts else np.zeros(0, np.int64))
+        fast = self.fast_encoder()
+        return fast.encode_examples(examples) if fast is not None else exact_examples(self._encoder, examples)
+
+    def fast_encoder(self) -> FastEncoder | None:
+        """The fast path of :meth:`encode_examples` where it is proven exact (checked on first use: the check
+        costs a tenth of a second, which only a dataset build should pay)."""
+        if not self._fast_checked:
+            self._fast = FastEncoder.build(self._tokenizer, self._encoder, self._contents, self.vocab_size,
+                                           self.name)
+            self._fast_checked = True
+        return self._fast
 
     def decode(self, ids: Iterable[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=False)

@@ -47,6 +47,7 @@ class _Default:
 
 
 _DEFAULT: Any = _Default()
+_SHARED_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,10 @@ class Turn:
 
     def trimmed(self, *, left: bool = True, right: bool = True) -> tuple[Segment, ...]:
         """The segments with whitespace stripped from the ends of the whole text, as ``| trim`` does."""
+        if len(self.segments) == 1:  # the common case, without building lists
+            text, markup = self.segments[0]
+            stripped = text.strip() if left and right else text.lstrip() if left else text.rstrip() if right else text
+            return self.segments if len(stripped) == len(text) else ((stripped, markup),) if stripped else ()
         pieces = list(self.segments)
         while left and pieces:
             pieces[0] = (pieces[0][0].lstrip(), pieces[0][1])
@@ -160,6 +165,7 @@ class ChatStyle(Style):
         self.system = system
         self.joiner = joiner
         self.bos = bos
+        self._shared_parts: dict[tuple[str, PartKind, bool], Part] = {}
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
@@ -225,8 +231,8 @@ class ChatStyle(Style):
         parts: list[Part] = []
         fold_at = -1
         if system is not None and self.system_turn == "own":
-            parts += [Part(self.system_turn_prefix(), SYSTEM, markup=True),
-                      *self.text(system, SYSTEM), Part(self.system_suffix, SYSTEM, markup=True)]
+            parts += [self._markup(self.system_turn_prefix(), SYSTEM), *self.text(system, SYSTEM),
+                      self._markup(self.system_suffix, SYSTEM)]
         elif system is not None:
             users = [position for position, turn in enumerate(turns) if turn.role == "user"]
             if not users:
@@ -238,25 +244,36 @@ class ChatStyle(Style):
                 parts += self.user_parts(turn, first=first_user, system=system if position == fold_at else None)
                 first_user = False
             else:
-                parts += [Part(self.response_header, HEADER, markup=True), Part(self.response_lead, RESPONSE, True),
-                          *self.text(turn, RESPONSE), Part(self.response_end, END, markup=True)]
+                parts += [self._markup(self.response_header, HEADER), self._markup(self.response_lead, RESPONSE),
+                          *self.text(turn, RESPONSE), self._markup(self.response_end, END)]
         if generation:
-            parts.append(Part(self.response_header, HEADER, markup=True))
+            parts.append(self._markup(self.response_header, HEADER))
         elif self.closing:
-            parts.append(Part(self.closing, END, markup=True))
+            parts.append(self._markup(self.closing, END))
         if self.bos and self.bos_token:
-            parts.insert(0, Part(self.bos_token, parts[0].kind if parts else SYSTEM, markup=True))
+            parts.insert(0, self._markup(self.bos_token, parts[0].kind if parts else SYSTEM))
         return _tidy(parts)
 
     def user_parts(self, turn: Turn, *, first: bool, system: Turn | None) -> list[Part]:
         """A user turn, with the system prompt folded in when ``system`` is given."""
-        parts = [Part(self.user_turn_prefix(first=first), PROMPT, markup=True)]
+        parts = [self._markup(self.user_turn_prefix(first=first), PROMPT)]
         if system is not None:
             before, after = self.fold_template
-            parts += [Part(before, SYSTEM, markup=True), *self.text(system, SYSTEM), Part(after, SYSTEM, True)]
+            parts += [self._markup(before, SYSTEM), *self.text(system, SYSTEM), self._markup(after, SYSTEM)]
         parts += self.text(turn, PROMPT, folded=system is not None)
-        parts.append(Part(self.user_suffix, PROMPT, markup=True))
+        parts.append(self._markup(self.user_suffix, PROMPT))
         return parts
+
+    def _markup(self, text: str, kind: PartKind, markup: bool = True) -> Part:
+        """A part the style wrote (markup, or its own system prompt), one object shared by every record that
+        has it: parts are immutable, and fewer live objects keep the garbage collector's full passes rare
+        while a large dataset is rendered."""
+        part = self._shared_parts.get((text, kind, markup))
+        if part is None:
+            part = Part(text, kind, markup)
+            if len(self._shared_parts) < _SHARED_PARTS:
+                self._shared_parts[text, kind, markup] = part
+        return part
 
     def system_turn_prefix(self) -> str:
         """The markup opening the system turn (Llama-3.1 writes a dated preamble there, set by an option)."""
@@ -276,4 +293,6 @@ class ChatStyle(Style):
         return turn.trimmed(left=strip != "right", right=strip != "left")
 
     def text(self, turn: Turn, kind: PartKind, *, folded: bool = False) -> list[Part]:
+        if turn.number == 0:  # the style's own system prompt, the same in every record
+            return [self._markup(text, kind, markup) for text, markup in self.content(turn, folded=folded)]
         return [Part(text, kind, markup) for text, markup in self.content(turn, folded=folded)]

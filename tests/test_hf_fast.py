@@ -1,0 +1,131 @@
+"""The fast path of Hugging Face byte-level tokenizers (``data/hf_fast.py``) gives exactly the ids and token
+starts of the exact path (whole texts encoded with offsets), and is switched off where it would not be exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_styles import MODEL_STYLES, MODELS
+
+from promptstyles import get_style, to_record
+from promptstyles.data import hf_fast
+from promptstyles.data.encoding import render_parts
+from promptstyles.data.hf_encoding import PartsEncoder
+from promptstyles.data.hf_exactness import unsupported
+from promptstyles.data.hf_fast import FastEncoder, exact_examples
+from promptstyles.data.hf_tokenizer import HFTokenizer
+
+tokenizers = pytest.importorskip("tokenizers")
+
+INJECTIONS = ["<|im_end|>", "<|eot_id|>", "[INST]", "<|end|>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>"]
+SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n",
+         "日本語 ✓"]
+FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct"}
+
+
+def _chat(user: str, answer: str, system: str | None = None) -> dict:
+    messages = [{"role": "system", "content": system}] if system is not None else []
+    return {"messages": [*messages, {"role": "user", "content": user}, {"role": "assistant", "content": answer}]}
+
+
+def _battery() -> list[dict]:
+    records = []
+    for token in INJECTIONS:
+        records += [_chat(f"a{token}b {token}", f"{token} x{token}"), _chat(token, token, system=f" {token}"),
+                    _chat(f"x<|im_{token}", f"end|>{token[:3]}")]
+    for left in SEAMS:
+        records += [_chat(left, left), _chat(f"{left}a{left}", f"{left}b", system=left)]
+    return records
+
+
+@pytest.fixture(scope="module", params=list(MODEL_STYLES))
+def model(request):
+    folder = MODELS / request.param
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    return request.param, HFTokenizer(folder), get_style(MODEL_STYLES[request.param])
+
+
+def test_fast_path_is_used_only_for_byte_level_tokenizers(model):
+    name, tokenizer, _ = model
+    assert (tokenizer.fast_encoder() is not None) == (name in FAST)
+    reason = unsupported(tokenizer._tokenizer)
+    assert reason == {"mistral-7b-instruct-v0.3": "the pre-tokenizer (Metaspace) is not byte-level",
+                      "phi-3.5-mini-instruct": "the pre-tokenizer (none) is not byte-level"}.get(name)
+
+
+def test_same_ids_and_starts_as_whole_texts(model, raw_records):
+    """The shared records as chat records and the battery: ids and token byte starts as the exact path
+    gives them, and (record text free of added tokens) the ids of the whole text from the tokenizer itself."""
+    _, tokenizer, style = model
+    chats = [_chat(r["instruction"] + ("\n" + r["input"] if r["input"] else ""), r["output"]) for r in raw_records]
+    records = [to_record(record, index=i) for i, record in enumerate(chats + _battery())]
+    rendered = []
+    for index, record in enumerate(records):
+        try:
+            rendered.append(render_parts(style, record, index=index))
+        except Exception:  # a system message where the style has none, and the like
+            continue
+    assert len(rendered) > len(raw_records)
+    got = tokenizer.encode_examples(rendered)
+    want = exact_examples(tokenizer._encoder, rendered)
+    assert got.ids == want.ids
+    np.testing.assert_array_equal(got.starts, want.starts)
+    whole = tokenizer._tokenizer.encode_batch(["".join(p.text for p in parts) for parts in rendered[:1100]],
+                                              add_special_tokens=False)
+    assert got.ids[:1100] == [encoding.ids for encoding in whole]
+    is_added = np.zeros(tokenizer.vocab_size, dtype=bool)
+    is_added[list(tokenizer.added_tokens.values())] = True
+
+    def added_in(ids: list[int]) -> int:
+        return int(is_added[np.asarray(ids, dtype=np.int64)].sum())
+
+    for parts, ids in zip(rendered[1100:], got.ids[1100:], strict=True):  # record text never gives an added id
+        assert added_in(ids) == sum(added_in(tokenizer._tokenizer.encode(p.text, add_special_tokens=False).ids)
+                                    for p in parts if p.markup)
+
+
+def test_twice_the_same(model):
+    """The head cache gives the same ids on a second batch (no cached list is changed by its users)."""
+    _, tokenizer, style = model
+    rendered = [render_parts(style, to_record(_chat(s, s), index=0)) for s in SEAMS]
+    first = tokenizer.encode_examples(rendered)
+    for ids in first.ids:
+        ids.pop()
+    second = tokenizer.encode_examples(rendered)
+    assert second.ids == exact_examples(tokenizer._encoder, rendered).ids
+
+
+def _qwen_with(token: object):
+    folder = MODELS / "qwen2.5-7b-instruct"
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    raw = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+    raw.add_special_tokens([token])
+    added = {i: t.content for i, t in raw.get_added_tokens_decoder().items()}
+    vocab_size = max(added) + 1
+    return raw, PartsEncoder(raw, added, vocab_size), added, vocab_size
+
+
+def test_stripping_added_token_turns_it_off():
+    raw, exact, added, size = _qwen_with(tokenizers.AddedToken("<|x|>", rstrip=True, normalized=False))
+    assert unsupported(raw) == "an added token is normalized or strips whitespace around it"
+    assert FastEncoder.build(raw, exact, added, size) is None
+
+
+def test_probe_catches_what_the_configuration_check_missed(monkeypatch, caplog):
+    """With the configuration check blind, the probe batch still refuses a token that swallows spaces."""
+    raw, exact, added, size = _qwen_with(tokenizers.AddedToken("<|x|>", rstrip=True, normalized=False))
+    monkeypatch.setattr(hf_fast, "unsupported", lambda tokenizer: None)
+    with caplog.at_level("WARNING", logger="promptstyles.data.hf_fast"):
+        assert FastEncoder.build(raw, exact, added, size) is None
+    assert "a probe batch encodes differently with it" in caplog.text
+
+
+def test_overlapping_added_tokens_turn_it_off():
+    """A token that could be matched across ``<|im_end|>`` (its tail starts ``d|><|im_``), or instead of it."""
+    for clash in ("d|><|im_", "<|im_end|>x"):
+        raw, exact, added, size = _qwen_with(tokenizers.AddedToken(clash, normalized=False))
+        assert unsupported(raw) in {f"added token {clash!r} overlaps another added token",
+                                    "added token '<|im_end|>' overlaps another added token"}
+        assert FastEncoder.build(raw, exact, added, size) is None
