@@ -132,6 +132,10 @@ def test_feature_detection_tells_unknown_keys(monkeypatch):
     assert scale_tasks.supported_features() == {"known": True, "unknown": False}
 
 
+def test_every_feature_of_the_benchmark_is_detected_in_this_build():
+    assert scale_tasks.supported_features() == {"streaming": True, "num_proc": True, "packing": True}
+
+
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory, model) -> dict:
     folder = tmp_path_factory.mktemp("scale")
