@@ -42,7 +42,7 @@ def supported_features() -> dict[str, bool]:
     """Which feature keys this build of the product accepts (an unknown key raises ``ConfigError`` naming it)."""
     out = {}
     for name, (section, key, value) in FEATURES.items():
-        extra = {"allowed_max_length": ROW_LENGTH} if section == "collate" else {"path": "records.jsonl"}
+        extra = {"collate": {"allowed_max_length": ROW_LENGTH}, "data": {"path": "records.jsonl"}}.get(section, {})
         try:
             load_config({section: {key: value, **extra}})
             out[name] = True
