@@ -21,7 +21,7 @@ Written by `python benchmarks/bench_scale.py` (see its docstring), one section p
 replaces the section of its count. The full run is 1,000,000 records; smaller counts are smoke runs that only
 show the script works and where the figures head.
 """
-RAW_NAMES = {"gpt2": "tiktoken `encode_ordinary_batch(num_threads=2)`",
+RAW_NAMES = {"gpt2": "tiktoken `encode_ordinary_batch(num_threads=cores)`",
              "qwen": "`tokenizers` `Tokenizer.encode_batch` (Rust threads: all cores)"}
 
 

@@ -29,7 +29,8 @@ __all__ = ["FEATURES", "MODEL", "NUM_PROC", "ROW_LENGTH", "TASKS", "config_for",
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 MODEL = SHARED / "models" / "qwen2.5-7b-instruct"
-NUM_PROC = 2  # all cores of the machine the targets are set for
+NUM_PROC = "auto"  # all cores: worker processes for tiktoken, the Rust pool for Hugging Face tokenizers
+CORES = len(os.sched_getaffinity(0))  # what raw batch encoding runs on
 ROW_LENGTH = 1024
 BATCH_SIZE = 8
 CHUNK = 20_000
@@ -116,7 +117,7 @@ def raw(task: dict) -> dict:
         encoding = tiktoken.get_encoding("gpt2")
 
         def encode(texts: list[str]) -> int:
-            return sum(map(len, encoding.encode_ordinary_batch(texts, num_threads=NUM_PROC)))
+            return sum(map(len, encoding.encode_ordinary_batch(texts, num_threads=CORES)))
     else:
         import tokenizers
 

@@ -5,21 +5,20 @@ worker in flight, and this process takes whichever chunk no worker has started y
 otherwise wait (a claim flag per chunk in shared memory, so no chunk is tokenized twice). Datasets come back
 in input order and the input is pulled lazily, so memory stays bounded on a stream of any length and a
 consumer (a token store appending chunks) sees exactly what the serial build yields. While workers start
-(about half a second: imports, then the tokenizer), this process is already tokenizing, so a small input
+(a worker rebuilds the tokenizer first), this process is already tokenizing, so a small input
 costs little more than the serial build.
 
 Why processes: tiktoken holds the GIL in our piece-wise encoder (a Python segment cache) and rendering is
-Python, so threads would not help. Hugging Face ``tokenizers`` encode a batch on a Rust thread pool already,
-but only the encoding: rendering and mapping offsets to parts (about half the time with Qwen2.5) run in
-one thread. So ``num_proc`` applies to both kinds, and inside worker processes the Rust pool is switched off
-(``TOKENIZERS_PARALLELISM=false``) so that processes do not each start one thread per core.
+Python, so threads would not help. Hugging Face ``tokenizers`` encode a batch on a Rust thread pool
+already; in worker processes that pool is switched off (``TOKENIZERS_PARALLELISM=false``) so that processes
+do not each start one thread per core.
 
 Workers are forked on Linux (see :func:`~.parallel_worker.start_method` for why, and what other platforms
 do), rebuild the style and tokenizer from their pickles once, and exit when the parent does.
 
-Two processes beat the Rust pool alone with Qwen2.5, so ``num_proc`` and ``"auto"`` (every usable core)
-mean processes for both tokenizer kinds; ``benchmarks/bench_parallel.py`` measures it (results in
-``benchmarks/RESULTS-parallel.md``).
+With the Hugging Face encoder's fast path (ids without offsets, a cached head) the Rust pool alone beats
+worker processes, so ``"auto"`` keeps a tokenizer that says ``encodes_on_all_cores`` to this process; an
+explicit number is always honoured (``benchmarks/bench_scale.py`` measures both).
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -81,10 +80,12 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def resolve_num_proc(num_proc: NumProc) -> int:
-    """The number of processes ``num_proc`` asks for: ``"auto"`` means one per usable core."""
+def resolve_num_proc(num_proc: NumProc, tokenizer: Tokenizer | None = None) -> int:
+    """The number of processes ``num_proc`` asks for: ``"auto"`` means one per usable core, or this process
+    alone for a tokenizer whose batches already run on every core (``encodes_on_all_cores``: the Rust pool of
+    Hugging Face ``tokenizers``, which beats worker processes there; see ``benchmarks/RESULTS.md``)."""
     if num_proc == "auto":
-        return usable_cores()
+        return 1 if getattr(tokenizer, "encodes_on_all_cores", False) else usable_cores()
     if isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1:
         raise DataError(f"num_proc must be at least 1, or 'auto' for one process per core; got {num_proc!r}")
     return num_proc
@@ -105,7 +106,7 @@ def tokenize_chunks_parallel(
     With one process, or a single chunk, nothing is started. See the module docstring for what degrades to
     the serial build and how errors are reported.
     """
-    processes = resolve_num_proc(num_proc)
+    processes = resolve_num_proc(num_proc, tokenizer)
     pending = iter(chunks)
     first_chunks = _take(pending, 2)
     recipe = recipe_of(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None
