@@ -20,7 +20,7 @@ from scale_memory import own_peaks, tree_memory
 
 from promptstyles import to_record
 from promptstyles.config import load_config
-from promptstyles.data.cache import dataset_key, load_dataset
+from promptstyles.data.cache import dataset_key, file_key, load_dataset
 from promptstyles.data.loading import load_records
 from promptstyles.errors import ConfigError
 from promptstyles.pipeline import build_dataloaders, build_tokenizer, padding_share, prepare_data
@@ -144,18 +144,27 @@ def raw(task: dict) -> dict:
 
 
 def reload(task: dict) -> dict:
-    """(d): in a fresh process, ``load_dataset`` of the built store (the records' key computed untimed
-    first), then a whole second ``prepare_data`` (reading the records again, then the store)."""
+    """(d): in a fresh process, a whole second ``prepare_data`` (tokenizer load, the file hashed or the records
+    read again, the store mapped and verified, the split), then ``load_dataset`` of the store alone (its key
+    computed untimed first: from the file's bytes when streamed, else from the records)."""
     config = load_config(_config(task))
-    records = load_records(config.data.source, format=config.data.format).records
+    start = time.perf_counter()
+    prepare_data(config)
+    prepare_s = time.perf_counter() - start
     style = config.build_style()
-    key = dataset_key(records, style, build_tokenizer(config, style), config.tokenizer.special_tokens)
+    tokenizer = build_tokenizer(config, style)
+    mode = config.tokenizer.special_tokens
+    if config.data.streaming:
+        loading = {"format": config.data.format, "fields": dict(config.data.fields),
+                   "on_invalid": config.data.on_invalid}
+        key = file_key(config.data.source, loading, style, tokenizer, mode)
+    else:
+        key = dataset_key(load_records(config.data.source, format=config.data.format).records, style, tokenizer,
+                          mode)
     start = time.perf_counter()
     dataset = load_dataset(key, task["cache_dir"])
     load_s = time.perf_counter() - start
-    start = time.perf_counter()
-    prepare_data(config)
-    return {"load_dataset_s": load_s, "hit": dataset is not None, "prepare_data_s": time.perf_counter() - start}
+    return {"load_dataset_s": load_s, "hit": dataset is not None, "prepare_data_s": prepare_s}
 
 
 def shapes(task: dict) -> dict:
