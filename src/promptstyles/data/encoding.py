@@ -19,7 +19,7 @@ from ..records import Record
 from ..styles._base import Part, PartKind, Style, without_final_answer
 from .arrays import block_offsets
 from .modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
-from .rendering import render_chunk, render_parts
+from .rendering import RenderedChunk, render_chunk, render_parts
 from .tokenizers import Tokenizer
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_SIZE", "ChunkArrays", "ProgressCallback", "concat_datasets", "encode_chunk", "encode_generation_prompt",
-    "encode_parts", "tokenize_chunk", "tokenize_chunks", "tokenize_records",
+    "encode_parts", "encode_rendered", "tokenize_chunk", "tokenize_chunks", "tokenize_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -178,11 +178,18 @@ def encode_chunk(
     """:func:`tokenize_chunk` as plain arrays."""
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
-    if special_tokens not in SPECIAL_TOKEN_MODES:
-        raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
-                        f"{', '.join(SPECIAL_TOKEN_MODES)}")
+    _check_mode(special_tokens)
+    return encode_rendered(render_chunk(style, records, first_index, source), tokenizer,
+                           special_tokens=special_tokens, first_index=first_index)
+
+
+def encode_rendered(
+    chunk: RenderedChunk, tokenizer: Tokenizer, *, special_tokens: SpecialTokensMode = "text", first_index: int = 0,
+) -> ChunkArrays:
+    """The second half of :func:`encode_chunk`: a rendered chunk encoded and its part boundaries placed."""
+    _check_mode(special_tokens)
     extend = special_tokens == "extend" or tokenizer.own_special_tokens
-    rendered, run_kinds, run_ends, run_counts, text_bytes = render_chunk(style, records, first_index, source)
+    rendered, run_kinds, run_ends, run_counts, text_bytes = chunk
     encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
     if extend:
         starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, text_bytes, tokenizer.eos_id)
@@ -193,6 +200,12 @@ def encode_chunk(
         flat.append(eos)
     lengths = [len(ids) for ids in encoded]
     return _assemble(flat, lengths, run_kinds, run_ends, run_counts, text_bytes, starts, tokenizer, first_index)
+
+
+def _check_mode(special_tokens: str) -> None:
+    if special_tokens not in SPECIAL_TOKEN_MODES:
+        raise DataError(f"unknown special_tokens mode {special_tokens!r}; expected one of "
+                        f"{', '.join(SPECIAL_TOKEN_MODES)}")
 
 
 def concat_datasets(chunks: Sequence[TokenizedDataset]) -> TokenizedDataset:

@@ -16,9 +16,8 @@ do not each start one thread per core.
 Workers are forked on Linux (see :func:`~.parallel_worker.start_method` for why, and what other platforms
 do), rebuild the style and tokenizer from their pickles once, and exit when the parent does.
 
-With the Hugging Face encoder's fast path (ids without offsets, a cached head) the Rust pool alone beats
-worker processes, so ``"auto"`` keeps a tokenizer that says ``encodes_on_all_cores`` to this process; an
-explicit number is always honoured (``benchmarks/bench_scale.py`` measures both).
+The Rust pool of Hugging Face ``tokenizers`` beats worker processes, so ``"auto"`` keeps a tokenizer that
+says ``encodes_on_all_cores`` to this process, rendering the next chunk while Rust encodes (``overlap.py``).
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -45,6 +44,7 @@ from ..records import Record
 from ..styles._base import Style
 from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .modes import SpecialTokensMode
+from .overlap import tokenize_chunks_overlapped
 from .parallel_worker import Recipe, claim, init_worker, recipe_of, start_method, tokenize_in_worker
 from .tokenizers import Tokenizer
 
@@ -119,7 +119,8 @@ def tokenize_chunks_parallel(
         else:
             yield from pool
             return
-    yield from tokenize_chunks(chunks, style, tokenizer, special_tokens=special_tokens, source=source)
+    serial = tokenize_chunks_overlapped if getattr(tokenizer, "encodes_on_all_cores", False) else tokenize_chunks
+    yield from serial(chunks, style, tokenizer, special_tokens=special_tokens, source=source)
 
 
 def _take(iterator: Iterator[Sequence[Record]], count: int) -> list[Sequence[Record]]:

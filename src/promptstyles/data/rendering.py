@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..errors import RecordError, StyleError
 from ..records import Conversation, Record
 from ..styles._base import Part, Style
 from .masks import HEADER, KIND_CODES
 
-__all__ = ["render_chunk", "render_parts"]
+__all__ = ["RenderedChunk", "render_chunk", "render_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +49,19 @@ def render_parts(style: Style, record: Record, *, index: int | None = None, sour
                           index=index, source=source) from error
 
 
-def render_chunk(
-    style: Style, records: Sequence[Record], first_index: int, source: str | None,
-) -> tuple[list[list[Part]], list[int], list[int], list[int], list[int]]:
-    """Render a chunk of records: their parts, and for every run its kind code and end in UTF-8 bytes, the
-    runs per record and each record's text bytes."""
+class RenderedChunk(NamedTuple):
+    """A chunk of records rendered: each record's parts, and per run (stretch of one part kind) its kind code
+    and end in UTF-8 bytes, the runs per record and each record's text bytes."""
+
+    parts: list[list[Part]]
+    run_kinds: list[int]
+    run_ends: list[int]
+    run_counts: list[int]
+    text_bytes: list[int]
+
+
+def render_chunk(style: Style, records: Sequence[Record], first_index: int, source: str | None) -> RenderedChunk:
+    """Render a chunk of records; a record a style cannot render, or renders without a response, is an error."""
     rendered: list[list[Part]] = []
     run_kinds: list[int] = []
     run_ends: list[int] = []
@@ -83,4 +92,4 @@ def render_chunk(
         rendered.append(parts)
         run_counts.append(count)
         text_bytes.append(position)
-    return rendered, run_kinds, run_ends, run_counts, text_bytes
+    return RenderedChunk(rendered, run_kinds, run_ends, run_counts, text_bytes)
