@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style, get_style
+from promptstyles.styles.alpaca import AlpacaStyle
 
 
 class TagChat(Style):
@@ -67,6 +68,17 @@ MODEL_STYLES = {
 """Each shared model folder and the bundled style that claims its chat template."""
 REQUIRED_OPTIONS = {"chat-template": {"template": str(MODELS / "llama-3-8b-instruct")}}
 """Options without which a registered style cannot be built, for tests that run every style."""
+
+
+class Picky(AlpacaStyle):
+    """Alpaca that cannot render the instruction "boom" (importable by worker processes)."""
+
+    name = "picky"
+
+    def parts(self, record, *, generation=False):
+        if record.instruction == "boom":
+            raise ValueError("no booms")
+        return super().parts(record, generation=generation)
 
 
 def registered_style(name: str) -> Style:

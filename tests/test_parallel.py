@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_styles import MODELS
+from engine_styles import MODELS, Picky
 
 from promptstyles import ConfigError, RecordError, get_style, load_config, to_record
 from promptstyles.data import parallel, parallel_worker
@@ -27,17 +27,6 @@ from promptstyles.styles.alpaca import AlpacaStyle
 
 ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
 LOGGER = "promptstyles.data.parallel"
-
-
-class Picky(AlpacaStyle):
-    """Alpaca that cannot render the instruction "boom" (importable by worker processes)."""
-
-    name = "picky"
-
-    def parts(self, record, *, generation=False):
-        if record.instruction == "boom":
-            raise ValueError("no booms")
-        return super().parts(record, generation=generation)
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +87,9 @@ def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog, mo
     [done] = [r.args for r in caplog.records if r.msg.startswith("chunks tokenized by workers")]
     # The first two chunks went to the worker; it was still starting, so this process claimed them too.
     assert done == {"worker": 0, "here": 8}
-    for child in multiprocessing.active_children():  # the worker exits once it has started and found no work
-        child.join(timeout=30)
+    deadline = time.monotonic() + 30  # the worker exits once it has started and found no work
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not multiprocessing.active_children()
 
 
@@ -139,7 +129,7 @@ def test_a_bad_record_in_a_worker_raises_the_serial_error_with_its_index_in_the_
         tokenize_records(bad, style, tokenizer, num_proc=2, chunk_size=150)  # record 257: second chunk, a worker's
     assert parallel.value.index == 257
     assert str(parallel.value) == str(serial.value)
-    assert str(parallel.value) == ("record 257: style 'picky' from module 'test_parallel' cannot render it: "
+    assert str(parallel.value) == ("record 257: style 'picky' from module 'engine_styles' cannot render it: "
                                    "ValueError: no booms")
     assert type(parallel.value.__cause__) is ValueError
     assert chunks_by_workers(caplog) >= 1
