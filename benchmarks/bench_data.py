@@ -87,6 +87,20 @@ def best_seconds(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each run after one warm-up each; the runs take turns, so a change in the load of
+    a busy machine falls on all of them alike (:func:`best_seconds` times one run at a time)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def epoch(loader: Iterable) -> int:
     count = 0
     for _ in loader:

@@ -24,11 +24,8 @@ import functools
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,7 +35,7 @@ import numpy as np
 import tokenizers
 import torch
 import transformers
-from bench_data import ROOT, SHARED, EmptyDataset, epoch
+from bench_data import ROOT, SHARED, EmptyDataset, epoch, interleaved
 
 from promptstyles import get_style, to_record
 from promptstyles._io import atomic_write_bytes
@@ -54,20 +51,6 @@ IGNORE = -100
 def as_chat(record: dict) -> list[dict]:
     user = record["instruction"] + ("\n" + record["input"] if record.get("input") else "")
     return [{"role": "user", "content": user}, {"role": "assistant", "content": record["output"]}]
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each run after one warm-up each; the runs take turns, so a change in the load of
-    a busy machine falls on all of them alike (``bench_data.best_seconds`` times one run at a time)."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()
-    for _ in range(repeat):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def chat_records(raw: list[dict]) -> list:

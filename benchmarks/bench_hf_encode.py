@@ -8,8 +8,8 @@ Run from the repository root (the shared dataset and tokenizer folders beside it
 Records: the shared dataset 20 times over as chat records (user = instruction + "\\n" + input, assistant =
 output with its words shuffled, so no two answers repeat). Ours: ``tokenize_records`` (rendering, encoding,
 part boundaries). Raw: ``tokenizers.Tokenizer.encode_batch(texts, add_special_tokens=False)`` of the rendered
-texts, on all cores. Median of interleaved runs after a warm-up; the ratio is raw time / ours (issue 13's
-target: at least 0.9). Prints a table; writes nothing.
+texts, on all cores. Median of interleaved runs after a warm-up; the ratio is raw time / ours (the
+project's target: at least 0.9). Prints a table; writes nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
-import time
-from collections.abc import Callable
 
 import tokenizers
-from bench_data import SHARED
+from bench_data import SHARED, interleaved
 
 from promptstyles import get_style, to_record
-from promptstyles.data.encoding import render_parts, tokenize_records
+from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.rendering import render_parts
 from promptstyles.data.tokenizers import get_tokenizer
 
 MODELS = {"qwen2.5-7b-instruct": "qwen2.5", "llama-3-8b-instruct": "llama3"}
@@ -43,18 +41,6 @@ def records(copies: int, seed: int = 0) -> list:
             messages = [{"role": "user", "content": user}, {"role": "assistant", "content": " ".join(words)}]
             out.append(to_record({"messages": messages}, index=len(out)))
     return out
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    for run in runs.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeat):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
