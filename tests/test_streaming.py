@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from promptstyles import ConfigError, DataError, RecordError, get_style
+from promptstyles.cli import main
 from promptstyles.data.encoding import tokenize_records
 from promptstyles.data.loading import JsonlRecords, load_records
 from promptstyles.data.streaming import stream_dataset
@@ -67,6 +68,20 @@ def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_
     assert_same_arrays(again.dataset, whole.dataset)
     (entry,) = (tmp_path / "cache" / "datasets").iterdir()
     assert json.loads((entry / "meta.json").read_text())["meta"]["info"]["source"] == str(path)
+
+
+def test_a_streamed_build_reports_progress_in_bytes_of_the_file(tmp_path, raw_records, capsys):
+    path = jsonl(tmp_path, raw_records, 300)
+    calls = []
+    stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64,
+                   progress=lambda done, total: calls.append((done, total)))
+    size = path.stat().st_size
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert calls == [(sum(map(len, lines[:end])), size) for end in (64, 128, 192, 256, 300)]
+    (tmp_path / "c.yaml").write_text(f"data: {{path: {path}, streaming: true, cache_dir: {tmp_path / 'c'}}}\n",
+                                     encoding="utf-8")
+    assert main(["stats", str(tmp_path / "c.yaml")]) == 0
+    assert "tokenizing: 100%|" in capsys.readouterr().err  # tqdm's bar over the file's bytes
 
 
 def test_without_the_cache_the_store_is_built_in_a_scratch_folder_and_nothing_stays(tmp_path, raw_records):

@@ -15,12 +15,13 @@ class ProgressBars:
         self.bar: Any = None
         self.key: tuple[Any, ...] = ()
 
-    def _show(self, key: tuple[Any, ...], description: str, done: int, total: int) -> None:
+    def _show(self, key: tuple[Any, ...], description: str, done: int, total: int, **style: Any) -> None:
         from tqdm import tqdm
 
         if key != self.key:
             self.close()
-            self.bar, self.key = tqdm(total=total, desc=description, file=sys.stderr, mininterval=0.5), key
+            self.bar = tqdm(total=total, desc=description, file=sys.stderr, mininterval=0.5, **style)
+            self.key = key
         self.bar.update(done - self.bar.n)
         if done >= total:
             self.close()
@@ -42,3 +43,13 @@ class ProgressBars:
     def records(self, done: int, total: int) -> None:
         """The ``progress`` callback of building a dataset: records rendered and tokenized so far."""
         self._show(("records",), "tokenizing records", done, total)
+
+    def file_bytes(self, done: int, total: int) -> None:
+        """The ``progress`` callback of a streamed build: bytes of the file read and tokenized so far."""
+        self._show(("bytes",), "tokenizing", done, total, unit="B", unit_scale=True, unit_divisor=1024)
+
+    def for_build(self, config: Any) -> Any:
+        """The callback that fits how ``config`` builds its dataset (streamed: bytes; else records)."""
+        from .config import load_config
+
+        return self.file_bytes if load_config(config).data.streaming else self.records

@@ -128,7 +128,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .data.inspect import view_batch
     from .pipeline import build_dataloaders
 
-    loaders = build_dataloaders(args.config, progress=ProgressBars().records)
+    loaders = build_dataloaders(args.config, progress=ProgressBars().for_build(args.config))
     dataset = loaders.datasets[args.split]
     batches = loaders.batch_indices(args.split)
     if not -len(batches) <= args.index < len(batches):
@@ -160,7 +160,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from .pipeline import build_dataloaders, padding_share, prepare_data
 
-    data = prepare_data(args.config, progress=ProgressBars().records)
+    data = prepare_data(args.config, progress=ProgressBars().for_build(args.config))
     loaders = build_dataloaders(data.config, data=data)
     config = data.config
     limit = config.collate.allowed_max_length

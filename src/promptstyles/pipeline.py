@@ -142,12 +142,15 @@ def prepare_data(
     records: Sequence[Record] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PreparedData:
-    """Load, validate, render and tokenize the records of ``config`` and split them."""
+    """Load, validate, render and tokenize the records of ``config`` and split them.
+
+    ``progress(done, total)`` follows the build: in records, or with ``data.streaming`` in bytes of the file.
+    """
     config = load_config(config)
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
     if records is None and config.data.streaming:
-        dataset, records, skipped = _streamed(config, style, tokenizer)
+        dataset, records, skipped = _streamed(config, style, tokenizer, progress)
     else:
         dataset, records, skipped = _tokenized(config, style, tokenizer, records, progress)
     split = config.data.split
@@ -211,7 +214,7 @@ def _cached_or_built(
 
 
 def _streamed(
-    config: Config, style: Style, tokenizer: Tokenizer,
+    config: Config, style: Style, tokenizer: Tokenizer, progress: ProgressCallback | None,
 ) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
     """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
     rank 0 builds the store while the other ranks wait, then map it."""
@@ -224,7 +227,8 @@ def _streamed(
         streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
-                                  tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc))
+                                  tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
+                                  progress=progress)
     return streamed.dataset, streamed.records, streamed.skipped
 
 

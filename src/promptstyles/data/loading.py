@@ -145,10 +145,12 @@ def load_records(
 
 @dataclass(frozen=True)
 class RecordChunk:
-    """Validated records of a JSONL file read in chunks, and the byte offset of each one's line."""
+    """Validated records of a JSONL file read in chunks, the byte offset of each one's line, and how many
+    bytes of the file have been read once the chunk is complete (for progress)."""
 
     records: list[Record]
     offsets: np.ndarray
+    bytes_read: int = 0
 
 
 def _open(path: str | os.PathLike[str]) -> Any:
@@ -211,10 +213,10 @@ def read_record_chunks(
                 logger.warning("skipping %s: %s", source, error)
             count += 1
             if len(records) >= chunk_size:
-                yield RecordChunk(records, np.array(offsets, dtype=np.int64))
+                yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
                 records, offsets = [], []
     if records:
-        yield RecordChunk(records, np.array(offsets, dtype=np.int64))
+        yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
     if not count:
         raise DataError(f"{source}: the dataset has no records")
     if skips:

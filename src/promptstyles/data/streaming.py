@@ -65,15 +65,20 @@ def stream_dataset(
     directory: str | os.PathLike[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
     tokenize: Tokenize = tokenize_chunks,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StreamedData:
-    """Read the JSONL file at ``path`` in chunks of ``chunk_size`` records into a memory-mapped dataset."""
+    """Read the JSONL file at ``path`` in chunks of ``chunk_size`` records into a memory-mapped dataset.
+
+    ``progress(done, total)`` is called as the file is read, in bytes (the number of records is not known
+    before the end).
+    """
     file = Path(path).expanduser()
     if not file.is_file():
         raise DataError(f"{path}: file not found")
     loading = {"format": format, "fields": dict(fields or {}), "on_invalid": on_invalid}
     key = file_key(file, loading, style, tokenizer, special_tokens)
     build = _Build(file, str(path), key, style, tokenizer, special_tokens, dict(fields or {}), on_invalid,
-                   chunk_size, tokenize)
+                   chunk_size, tokenize, progress)
     if cache:
         stored = open_store(key, directory)
         if stored is not None:
@@ -101,10 +106,12 @@ class _Build:
     on_invalid: str
     chunk_size: int
     tokenize: Tokenize
+    progress: Callable[[int, int], None] | None
 
     def into(self, directory: str | os.PathLike[str] | None) -> StreamedData:
         """Build the entry in ``directory`` and map it; raises ``OSError`` when the folder cannot be written."""
         skipped: list[tuple[int, str]] = []
+        size = self.file.stat().st_size
         with StoreWriter(self.key, directory) as writer:
 
             def pieces() -> Iterator[list[Record]]:
@@ -112,6 +119,8 @@ class _Build:
                                                 chunk_size=self.chunk_size, skipped=skipped):
                     writer.append_array("records", chunk.offsets, np.int64)
                     yield chunk.records
+                    if self.progress is not None:  # the chunk went to the tokenizer: count its bytes done
+                        self.progress(chunk.bytes_read, size)
 
             for piece in self.tokenize(pieces(), self.style, self.tokenizer, special_tokens=self.special_tokens,
                                        source=self.source):
