@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -88,7 +89,9 @@ def test_jsonl_validates_and_is_reused_when_parameters_match(tmp_path, model):
 
 def test_memory_readers_give_plausible_figures():
     before = scale_memory.memory_of(os.getpid())
-    block = np.ones(64 << 20, dtype=np.uint8)  # 64 MiB, touched
+    block = mmap.mmap(-1, 64 << 20)  # 64 MiB of fresh pages (an allocator could hand back pages already held)
+    for offset in range(0, len(block), mmap.PAGESIZE):
+        block[offset] = 1  # touched: now resident and this process's own
     after = scale_memory.memory_of(os.getpid())
     assert 0 < after["uss"] <= after["pss"] <= after["rss"]
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
@@ -96,7 +99,7 @@ def test_memory_readers_give_plausible_figures():
     assert after["uss"] - before["uss"] > 60 << 20
     # the kernel's per-thread RSS counters lag by a few pages
     assert scale_memory.own_peaks()["peak_rss_self"] >= after["rss"] - (4 << 20)
-    del block
+    block.close()
 
 
 def test_tree_memory_and_sampler_see_children():
