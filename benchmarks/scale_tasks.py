@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scale_memory import own_peaks, tree_memory
+from scale_memory import descendants, own_peaks, tree_memory
 
 from promptstyles import to_record
 from promptstyles.config import load_config
@@ -192,6 +192,7 @@ def loader(task: dict) -> dict:
     worker while the (persistent) workers are alive."""
     config = _config(task, loader={"num_workers": task["workers"]})
     loaders = build_dataloaders(config)
+    others = set(descendants(os.getpid()))  # processes that are not the loader's (multiprocessing's helpers)
     start = time.perf_counter()
     batches = 0
     for _ in loaders.train:
@@ -199,7 +200,7 @@ def loader(task: dict) -> dict:
         if batches == task["batches"]:
             break
     seconds = time.perf_counter() - start
-    members = tree_memory(os.getpid())
+    members = [(pid, memory) for pid, memory in tree_memory(os.getpid()) if pid not in others]
     return {"batches": batches, "seconds": seconds, "main": members[0][1],
             "workers": [memory for _, memory in members[1:]], "start_method": _start_method(), **own_peaks()}
 

@@ -94,7 +94,8 @@ def test_a_pickled_dataset_maps_the_store_files_again_instead_of_copying_tokens(
     assert [copy[i].tolist() for i in range(3)] == [whole[i].tolist() for i in (5, 2, 9)]
     loader = torch.utils.data.DataLoader(mapped, batch_sampler=[[0, 1]], collate_fn=Collator(), num_workers=1,
                                          multiprocessing_context="spawn")
-    assert torch.equal(next(iter(loader)).inputs, Collator()(whole.batch([5, 2])).inputs)
+    [batch] = list(loader)  # iterated to the end: the worker has exited
+    assert torch.equal(batch.inputs, Collator()(whole.batch([5, 2])).inputs)
     in_memory = pickle.loads(pickle.dumps(whole))  # arrays not from a store are pickled as data
     assert in_memory[3].tolist() == whole[3].tolist() and not isinstance(in_memory.tokens, np.memmap)
 

@@ -32,7 +32,6 @@ import collections
 import logging
 import multiprocessing
 import os
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -265,7 +264,7 @@ class _Pool:
                 if not self.queue:
                     if self._work_here():
                         continue
-                    self.close(wait=False)  # every chunk is done: workers still starting exit on their own
+                    self.close()  # every chunk is done: no worker outlives the build
                     return
                 head = self.queue[0]
                 if head.future is not None and not head.future.done() and self._work_here():
@@ -285,16 +284,8 @@ class _Pool:
             self.close()
             logger.debug("chunks tokenized by workers: %(worker)d, here: %(here)d", self.done)
 
-    def close(self, wait: bool = True) -> None:
-        """Stop the workers (chunks not started are dropped); ``wait`` for them to exit, or let a thread wait."""
+    def close(self) -> None:
+        """Stop the workers (chunks not started are dropped) and wait for them to exit."""
         executor, self.executor = self.executor, None
-        if executor is None:
-            return
-        if wait:
+        if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-        else:  # a worker still starting needs the claim flags and lock until it exits: the thread keeps them
-            threading.Thread(target=_shut_down, args=(executor, self.claims, self.lock), daemon=True).start()
-
-
-def _shut_down(executor: ProcessPoolExecutor, *keep_alive: object) -> None:
-    executor.shutdown(wait=True, cancel_futures=True)
