@@ -178,7 +178,6 @@ def encode_chunk(
     """:func:`tokenize_chunk` as plain arrays."""
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
-    _check_mode(special_tokens)
     return encode_rendered(render_chunk(style, records, first_index, source), tokenizer,
                            special_tokens=special_tokens, first_index=first_index)
 
