@@ -49,7 +49,5 @@ class ProgressBars:
         self._show(("bytes",), "tokenizing", done, total, unit="B", unit_scale=True, unit_divisor=1024)
 
     def for_build(self, config: Any) -> Any:
-        """The callback that fits how ``config`` builds its dataset (streamed: bytes; else records)."""
-        from .config import load_config
-
-        return self.file_bytes if load_config(config).data.streaming else self.records
+        """The callback that fits how a loaded ``Config`` builds its dataset (streamed: bytes; else records)."""
+        return self.file_bytes if config.data.streaming else self.records

@@ -125,10 +125,12 @@ def _use_colour(choice: str) -> bool:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .data.inspect import view_batch
     from .pipeline import build_dataloaders
 
-    loaders = build_dataloaders(args.config, progress=ProgressBars().for_build(args.config))
+    config = load_config(args.config)  # read once: it also says how the build reports progress
+    loaders = build_dataloaders(config, progress=ProgressBars().for_build(config))
     dataset = loaders.datasets[args.split]
     batches = loaders.batch_indices(args.split)
     if not -len(batches) <= args.index < len(batches):
@@ -158,11 +160,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .pipeline import build_dataloaders, padding_share, prepare_data
 
-    data = prepare_data(args.config, progress=ProgressBars().for_build(args.config))
-    loaders = build_dataloaders(data.config, data=data)
-    config = data.config
+    config = load_config(args.config)  # read once: it also says how the build reports progress
+    data = prepare_data(config, progress=ProgressBars().for_build(config))
+    loaders = build_dataloaders(config, data=data)
     limit = config.collate.allowed_max_length
     print(f"style {data.style.name!r}, tokenizer {data.tokenizer.name!r}, mask {config.collate.mask!r}, "
           f"{len(data.records)} records" + (f", {len(data.skipped)} skipped" if data.skipped else ""))
