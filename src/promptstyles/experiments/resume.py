@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..distributed import placement
 from ..pipeline import PreparedData
 from .config import Experiment, Run
@@ -52,8 +54,9 @@ def run_fingerprint(experiment: Experiment, run: Run, data: PreparedData) -> str
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
     for record in data.records:
         digest.update(json.dumps(dataclasses.asdict(record), sort_keys=True).encode("utf-8"))
-    digest.update(data.dataset.tokens.tobytes())
-    digest.update(data.dataset.lengths.tobytes())
+    # Hashed in place (same bytes as ``tobytes``): a memory-mapped store is not copied into memory.
+    digest.update(np.ascontiguousarray(data.dataset.tokens).data)
+    digest.update(np.ascontiguousarray(data.dataset.lengths).data)
     for split in ("train", "val", "test"):
         digest.update(split.encode("ascii") + data.splits[split].positions.tobytes())
     return digest.hexdigest()[:16]
