@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from .arrays import concat_ranges
 from .collate import Batch, Collator
 from .tokenized import IndexBatch
 
@@ -76,7 +77,7 @@ class PackedCollator:
                 response[places] = padded[3][real]
         tails = np.flatnonzero(used < width) * width + used[used < width]
         bounds = np.unique(np.concatenate([starts, tails, [count * width]])).astype(np.int32)
-        flat_positions = np.arange(count * width) - np.repeat(bounds[:-1], np.diff(bounds))
+        flat_positions = concat_ranges(np.zeros(len(bounds) - 1, dtype=np.int64), np.diff(bounds))  # 0.. per sequence
         packed = Batch(torch.from_numpy(inputs.reshape(count, width)), torch.from_numpy(targets.reshape(count, width)),
                        position_ids=torch.from_numpy(flat_positions.reshape(count, width)),
                        cu_seqlens=torch.from_numpy(bounds))
