@@ -42,9 +42,9 @@ import torch  # noqa: E402
 from results_file import write_region  # noqa: E402
 
 from promptstyles import get_style, to_record  # noqa: E402
-from promptstyles.data.cache import dataset_key, load_dataset, save_dataset  # noqa: E402
-from promptstyles.data.encoding import tokenize_records  # noqa: E402
-from promptstyles.data.samplers import IndexBatchSampler  # noqa: E402
+from promptstyles.data.batches.samplers import IndexBatchSampler  # noqa: E402
+from promptstyles.data.build.tokenize import tokenize_records  # noqa: E402
+from promptstyles.data.store.cache import dataset_key, load_dataset, save_dataset  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
 from promptstyles.pipeline import build_dataloaders  # noqa: E402
 

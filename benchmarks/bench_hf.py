@@ -39,8 +39,8 @@ from bench_data import ROOT, SHARED, EmptyDataset, epoch, interleaved
 
 from promptstyles import get_style, to_record
 from promptstyles._io import atomic_write_bytes
-from promptstyles.data.encoding import tokenize_records
-from promptstyles.data.samplers import IndexBatchSampler
+from promptstyles.data.batches.samplers import IndexBatchSampler
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import build_dataloaders, prepare_data
 

@@ -22,8 +22,8 @@ import tokenizers
 from bench_data import SHARED, interleaved
 
 from promptstyles import get_style, to_record
-from promptstyles.data.encoding import tokenize_records
-from promptstyles.data.rendering import render_parts
+from promptstyles.data.build.rendering import render_parts
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 
 MODELS = {"qwen2.5-7b-instruct": "qwen2.5", "llama-3-8b-instruct": "llama3"}

@@ -30,8 +30,8 @@ SHARED = ROOT.parent / "shared"
 os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
 
 from promptstyles import get_style, to_record  # noqa: E402
-from promptstyles.data.encoding import tokenize_records  # noqa: E402
-from promptstyles.data.parallel import usable_cores  # noqa: E402
+from promptstyles.data.build.parallel import usable_cores  # noqa: E402
+from promptstyles.data.build.tokenize import tokenize_records  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
 
 QWEN = SHARED / "models" / "qwen2.5-7b-instruct"

@@ -20,8 +20,8 @@ from scale_memory import descendants, own_peaks, tree_memory
 
 from promptstyles import to_record
 from promptstyles.config import load_config
-from promptstyles.data.cache import dataset_key, file_key, load_dataset
-from promptstyles.data.loading import load_records
+from promptstyles.data.sources.loading import load_records
+from promptstyles.data.store.cache import dataset_key, file_key, load_dataset
 from promptstyles.errors import ConfigError
 from promptstyles.pipeline import build_dataloaders, build_tokenizer, padding_share, prepare_data
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from promptstyles.data.arrays import block_offsets
-from promptstyles.data.store import load_dataset, save_dataset, verify_store
+from promptstyles.data.store.entries import load_dataset, save_dataset, verify_store
 from promptstyles.data.tokenized import TokenizedDataset
 
 RUNS = 4  # runs per example: prompt, header, response, end

@@ -24,7 +24,7 @@ import scale_memory  # noqa: E402
 import scale_report  # noqa: E402
 import scale_tasks  # noqa: E402
 
-from promptstyles.data.loading import load_records  # noqa: E402
+from promptstyles.data.sources.loading import load_records  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason="needs the shared dataset beside the repository")
 COUNT = 300

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from promptstyles import InstructionRecord, get_style
-from promptstyles.data.cache import dataset_key, load_dataset, save_dataset
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.store.cache import dataset_key, load_dataset, save_dataset
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import build_dataloaders, prepare_data
 

@@ -14,7 +14,7 @@ import torch
 
 from promptstyles import Conversation, InstructionRecord, Message, StyleError, get_style
 from promptstyles.config import load_config
-from promptstyles.data.cache import dataset_key
+from promptstyles.data.store.cache import dataset_key
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import build_dataloaders, prepare_data
 from promptstyles.styles.alpaca import DEFAULT_PREAMBLE, AlpacaStyle

@@ -9,8 +9,8 @@ import tiktoken
 from engine_styles import REQUIRED_OPTIONS, registered_style
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders
-from promptstyles.data.collate import Collator
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation
 

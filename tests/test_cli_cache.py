@@ -9,8 +9,8 @@ import pytest
 
 from promptstyles import InstructionRecord, get_style
 from promptstyles.cli import main
-from promptstyles.data.encoding import tokenize_records
-from promptstyles.data.store import save_dataset
+from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.store.entries import save_dataset
 from promptstyles.data.tokenizers import get_tokenizer
 
 RECORDS = [InstructionRecord("Add.", "1 2", "3"), InstructionRecord("Hi?", "", "Hello.")]

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from reference_collate import reference_collate
 
 from promptstyles import DataError, InstructionRecord
-from promptstyles.data import collate as collate_module
-from promptstyles.data.collate import Batch, Collator
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.batches import collate as collate_module
+from promptstyles.data.batches.collate import Batch, Collator
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.masks import KIND_CODES
 from promptstyles.data.modes import MASK_MODES
 from promptstyles.data.tokenized import TokenizedDataset

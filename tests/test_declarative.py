@@ -7,7 +7,7 @@ import yaml
 
 from promptstyles import ConfigError, InstructionRecord, build_dataloaders, get_style, load_config, to_record
 from promptstyles.cli import main
-from promptstyles.data.cache import dataset_key
+from promptstyles.data.store.cache import dataset_key
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation, Message
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from promptstyles import DataError, InstructionRecord
-from promptstyles.data.download import fetch_url
-from promptstyles.data.loading import load_records
+from promptstyles.data.sources.download import fetch_url
+from promptstyles.data.sources.loading import load_records
 from promptstyles.pipeline import prepare_data
 
 V1 = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]

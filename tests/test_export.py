@@ -13,8 +13,8 @@ import pytest
 
 from promptstyles import ChatStyle, PromptStylesError, StyleError, get_style, to_record
 from promptstyles.cli import main
-from promptstyles.data.collate import Collator
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.styles.export import chat_template
 from promptstyles.styles.registry import default_registry
 
@@ -112,7 +112,7 @@ def test_the_export_carries_the_resolved_options(name, reference):
 
 @pytest.fixture(scope="module", params=list(TOKENIZERS))
 def model(request):
-    from promptstyles.data.hf_tokenizer import HFTokenizer
+    from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
     folder = MODELS / request.param
     if not folder.is_dir():

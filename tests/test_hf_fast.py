@@ -8,12 +8,12 @@ import pytest
 from engine_styles import MODEL_STYLES, MODELS
 
 from promptstyles import get_style, to_record
-from promptstyles.data import hf_fast
-from promptstyles.data.encoding import render_parts
-from promptstyles.data.hf_encoding import PartsEncoder
-from promptstyles.data.hf_exactness import unsupported
-from promptstyles.data.hf_fast import FastEncoder, exact_examples
-from promptstyles.data.hf_tokenizer import HFTokenizer
+from promptstyles.data.build.encoding import render_parts
+from promptstyles.data.tokenizers.hf import fast as hf_fast
+from promptstyles.data.tokenizers.hf.encoding import PartsEncoder
+from promptstyles.data.tokenizers.hf.exactness import unsupported
+from promptstyles.data.tokenizers.hf.fast import FastEncoder, exact_examples
+from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -117,7 +117,7 @@ def test_probe_catches_what_the_configuration_check_missed(monkeypatch, caplog):
     """With the configuration check blind, the probe batch still refuses a token that swallows spaces."""
     raw, exact, added, size = _qwen_with(tokenizers.AddedToken("<|x|>", rstrip=True, normalized=False))
     monkeypatch.setattr(hf_fast, "unsupported", lambda tokenizer: None)
-    with caplog.at_level("WARNING", logger="promptstyles.data.hf_fast"):
+    with caplog.at_level("WARNING", logger="promptstyles.data.tokenizers.hf.fast"):
         assert FastEncoder.build(raw, exact, added, size) is None
     assert "a probe batch encodes differently with it" in caplog.text
 

@@ -11,8 +11,9 @@ import pytest
 from engine_styles import MODEL_STYLES, MODELS
 
 from promptstyles import PartKind, get_style, to_record
-from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
-from promptstyles.data.hf_tokenizer import HFTokenizer
+from promptstyles.data.build.encoding import encode_generation_prompt
+from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
 pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")

@@ -11,8 +11,8 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import TokenizerError, get_style, to_record
-from promptstyles.data.collate import Collator
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import build_dataloaders, prepare_data
 

@@ -12,8 +12,8 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import Conversation, Message, PartKind, TokenizerError, get_style
-from promptstyles.data.hf_encoding import utf8_starts
-from promptstyles.data.hf_tokenizer import HFTokenizer, is_hub_id, load_hf_tokenizer
+from promptstyles.data.tokenizers.hf.encoding import utf8_starts
+from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer, is_hub_id, load_hf_tokenizer
 from promptstyles.styles._base import Part
 
 pytest.importorskip("tokenizers")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError
-from promptstyles.data.loading import load_records, read_raw
+from promptstyles.data.sources.loading import load_records, read_raw
 from promptstyles.data.tokenizers import get_tokenizer
 
 GOOD = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]

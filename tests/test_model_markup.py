@@ -6,8 +6,8 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import TokenizerError
-from promptstyles.data.hf_tokenizer import HFTokenizer
-from promptstyles.data.model_markup import markup_ids, matching_styles
+from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
+from promptstyles.data.tokenizers.model_markup import markup_ids, matching_styles
 from promptstyles.styles.registry import default_registry
 
 pytest.importorskip("tokenizers")

@@ -6,9 +6,10 @@ import pytest
 from engine_styles import MODELS, Picky
 
 from promptstyles import InstructionRecord, RecordError, get_style, to_record
-from promptstyles.data import parallel
-from promptstyles.data.encoding import concat_datasets, tokenize_chunks, tokenize_records
-from promptstyles.data.overlap import tokenize_chunks_overlapped
+from promptstyles.data.build import parallel
+from promptstyles.data.build.encoding import concat_datasets, tokenize_chunks
+from promptstyles.data.build.overlap import tokenize_chunks_overlapped
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 
 ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")

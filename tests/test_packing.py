@@ -15,10 +15,10 @@ import yaml
 from test_collate import SHORT, TWO_TURNS, H, P, R, _dataset
 
 from promptstyles.cli import main
-from promptstyles.data.collate import Collator
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.batches.packed import PackedCollator, block_causal_mask
+from promptstyles.data.batches.packing import PackedBatchSampler, best_fit_rows, pack_rows
 from promptstyles.data.modes import MASK_MODES
-from promptstyles.data.packed import PackedCollator, block_causal_mask
-from promptstyles.data.packing import PackedBatchSampler, best_fit_rows, pack_rows
 from promptstyles.errors import ConfigError, DataError
 from promptstyles.pipeline import build_dataloaders, padding_share
 
@@ -187,7 +187,7 @@ def test_packed_rows_train_the_same_context_target_pairs_as_padded_batches(mode,
 def tokenized():
     """Chat records of one and two turns and Alpaca-like records, so every mask mode trains something else."""
     from promptstyles import InstructionRecord
-    from promptstyles.data.encoding import tokenize_records
+    from promptstyles.data.build.tokenize import tokenize_records
     from promptstyles.data.tokenizers import get_tokenizer
     from promptstyles.records import Conversation, Message
     from promptstyles.styles.registry import default_registry

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from promptstyles.data.collate import Collator
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.batches.packed import PackedCollator
+from promptstyles.data.batches.packing import PackedBatchSampler
 from promptstyles.data.masks import KIND_CODES
-from promptstyles.data.packed import PackedCollator
-from promptstyles.data.packing import PackedBatchSampler
 from promptstyles.data.tokenized import TokenizedDataset
 from promptstyles.experiments.model import GPT, GPTConfig
 from promptstyles.experiments.train import logits_of

@@ -18,15 +18,16 @@ import pytest
 from engine_styles import MODELS, Picky
 
 from promptstyles import ConfigError, RecordError, get_style, load_config, to_record
-from promptstyles.data import parallel, parallel_worker
-from promptstyles.data.encoding import tokenize_records
-from promptstyles.data.parallel import resolve_num_proc, tokenize_chunks_parallel
+from promptstyles.data.build import parallel
+from promptstyles.data.build import worker as parallel_worker
+from promptstyles.data.build.parallel import resolve_num_proc, tokenize_chunks_parallel
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
 from promptstyles.styles.alpaca import AlpacaStyle
 
 ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
-LOGGER = "promptstyles.data.parallel"
+LOGGER = "promptstyles.data.build.parallel"
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +245,7 @@ def test_auto_keeps_a_tokenizer_that_encodes_on_all_cores_to_this_process():
 KILLED_PARENT = """
 import multiprocessing, time
 from promptstyles import get_style, to_record
-from promptstyles.data.parallel import tokenize_chunks_parallel
+from promptstyles.data.build.parallel import tokenize_chunks_parallel
 from promptstyles.data.tokenizers import get_tokenizer
 
 def chunks():

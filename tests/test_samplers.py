@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from promptstyles import ConfigError, build_dataloaders, load_config
-from promptstyles.data.samplers import IndexBatchSampler
+from promptstyles.data.batches.samplers import IndexBatchSampler
 
 LENGTHS = np.random.default_rng(0).integers(5, 500, 203)
 

@@ -16,7 +16,7 @@ import torch
 import promptstyles
 from promptstyles import ConfigError, Conversation, InstructionRecord, Message, RecordError, Style, get_style
 from promptstyles.config import TokenizerConfig, load_config
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import build_dataloaders
 from promptstyles.styles._base import Part, PartKind
@@ -24,25 +24,29 @@ from promptstyles.styles._base import Part, PartKind
 DATA = Path(promptstyles.__file__).parent / "data"
 
 
+FORBIDDEN = ("promptstyles", "promptstyles.config", "promptstyles.pipeline")
+
+
 def _upward_imports(path: Path) -> list[str]:
+    """The imports of the package face, the config or the pipeline in ``path``, relative ones resolved."""
+    package = ["promptstyles", *path.relative_to(DATA.parent).parent.parts]
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
-            target = "." * node.level + (node.module or "")
-            if (node.level == 2 and node.module in (None, "config", "pipeline")) or (
-                node.level == 0 and node.module in ("promptstyles", "promptstyles.config", "promptstyles.pipeline")
-            ):
-                found.append(target)
+            anchor = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join([*anchor, node.module] if node.module else anchor)
+            named = [f"{target}.{alias.name}" for alias in node.names]
+            found += [name for name in (target, *named) if name in FORBIDDEN]
         elif isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name in ("promptstyles", "promptstyles.config")]
+            found += [a.name for a in node.names if a.name in FORBIDDEN]
     return found
 
 
 def test_nothing_under_data_imports_the_config_or_the_package_face():
-    modules = sorted(DATA.glob("*.py"))
-    assert {"cache.py", "encoding.py", "loaders.py", "loading.py", "tokenized.py", "tokenizers.py"} <= {
-        path.name for path in modules
-    }
+    modules = sorted(DATA.rglob("*.py"))
+    names = {path.relative_to(DATA).as_posix() for path in modules}
+    assert {"store/cache.py", "build/encoding.py", "batches/loaders.py", "sources/loading.py", "tokenized.py",
+            "tokenizers/protocol.py", "tokenizers/hf/tokenizer.py"} <= names
     assert {path.name: _upward_imports(path) for path in modules} == {path.name: [] for path in modules}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from promptstyles.data.splits import split_indices
+from promptstyles.data.batches.splits import split_indices
 
 
 def reference_sizes(count: int, train: float = 0.85, test: float = 0.10) -> tuple[int, int, int]:

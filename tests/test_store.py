@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from promptstyles import get_style
-from promptstyles.data.collate import Collator
-from promptstyles.data.encoding import CHUNK_SIZE, tokenize_chunks, tokenize_records
-from promptstyles.data.loaders import make_loader
-from promptstyles.data.loading import load_records
-from promptstyles.data.store import (
+from promptstyles.data.batches.collate import Collator
+from promptstyles.data.batches.loaders import make_loader
+from promptstyles.data.build.encoding import CHUNK_SIZE, tokenize_chunks
+from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.sources.loading import load_records
+from promptstyles.data.store.entries import (
     BLOCK_BYTES,
     SAMPLE_BLOCKS,
     StoreWriter,

@@ -10,9 +10,9 @@ import pytest
 
 from promptstyles import ConfigError, DataError, RecordError, get_style
 from promptstyles.cli import main
-from promptstyles.data.encoding import tokenize_records
-from promptstyles.data.loading import JsonlRecords, load_records
-from promptstyles.data.streaming import stream_dataset
+from promptstyles.data.build.streaming import stream_dataset
+from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.sources.loading import JsonlRecords, load_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
 
@@ -63,7 +63,7 @@ def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_
     def no_reading(*args, **kwargs):
         raise AssertionError("the file was read again")
 
-    monkeypatch.setattr("promptstyles.data.streaming.read_record_chunks", no_reading)
+    monkeypatch.setattr("promptstyles.data.build.streaming.read_record_chunks", no_reading)
     again = prepare_data(config)
     assert_same_arrays(again.dataset, whole.dataset)
     (entry,) = (tmp_path / "cache" / "datasets").iterdir()

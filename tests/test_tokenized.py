@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
-from promptstyles.data import encoding
-from promptstyles.data.encoding import concat_datasets, tokenize_chunk, tokenize_records
+from promptstyles.data.build import tokenize as tokenize_module
+from promptstyles.data.build.encoding import concat_datasets, tokenize_chunk
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 
 GPT2 = tiktoken.get_encoding("gpt2")
@@ -34,7 +35,7 @@ def test_token_ids_equal_whole_text_tokenization_in_every_style(name, records):
 def test_chunks_tokenized_apart_join_into_the_dataset_tokenized_at_once(records, monkeypatch):
     style = registered_style("llama3")
     whole = tokenize_records(records[:300], style, get_tokenizer("gpt2"))
-    monkeypatch.setattr(encoding, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(tokenize_module, "CHUNK_SIZE", 7)
     chunked = tokenize_records(records[:300], style, get_tokenizer("gpt2"))
     for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
         assert getattr(chunked, name).tolist() == getattr(whole, name).tolist(), name
@@ -200,7 +201,7 @@ def test_part_wise_encoding_equals_whole_text_encoding(records):
 @pytest.mark.parametrize("special_tokens", ["text", "extend"])
 @pytest.mark.parametrize("name", available_styles())
 def test_generation_prompt_ids_are_a_prefix_of_the_training_ids(name, special_tokens, records):
-    from promptstyles.data.encoding import encode_generation_prompt
+    from promptstyles.data.build.encoding import encode_generation_prompt
 
     style = registered_style(name)
     extend = special_tokens == "extend"

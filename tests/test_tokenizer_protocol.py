@@ -11,7 +11,8 @@ import tiktoken
 from engine_styles import TagChat, registered_style
 
 from promptstyles import DataError, InstructionRecord, available_styles, get_style, to_record
-from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
+from promptstyles.data.build.encoding import encode_generation_prompt
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import Encoded, Tokenizer, get_tokenizer
 
 SPECIALS = {"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2}

@@ -8,9 +8,9 @@ import pytest
 from engine_styles import MODELS
 
 from promptstyles import TokenizerError
-from promptstyles.data.hf_tokenizer import HFTokenizer
-from promptstyles.data.tokenizer_registry import TokenizerRegistry, load_tokenizer
 from promptstyles.data.tokenizers import TiktokenTokenizer
+from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
+from promptstyles.data.tokenizers.registry import TokenizerRegistry, load_tokenizer
 from promptstyles.plugins import load_plugins
 
 QWEN = MODELS / "qwen2.5-7b-instruct"

@@ -57,9 +57,9 @@ __version__ = "0.1.0"
 
 # The data engine imports torch; load it on first use so that rendering styles stays quick to import.
 _LAZY = {
-    "Batch": "promptstyles.data.collate",
+    "Batch": "promptstyles.data.batches.collate",
     "CheckResult": "promptstyles.check",
-    "Collator": "promptstyles.data.collate",
+    "Collator": "promptstyles.data.batches.collate",
     "DataLoaders": "promptstyles.pipeline",
     "TokenizedDataset": "promptstyles.data.tokenized",
     "Tokenizer": "promptstyles.data.tokenizers",
@@ -68,9 +68,9 @@ _LAZY = {
     "compare": "promptstyles.experiments.compare",
     "get_tokenizer": "promptstyles.data.tokenizers",
     "load_experiment": "promptstyles.experiments.config",
-    "load_records": "promptstyles.data.loading",
+    "load_records": "promptstyles.data.sources.loading",
     "prepare_data": "promptstyles.pipeline",
-    "tokenize_records": "promptstyles.data.encoding",
+    "tokenize_records": "promptstyles.data.build.tokenize",
 }
 __all__ += sorted(_LAZY)
 

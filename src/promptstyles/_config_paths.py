@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._config_sections import Config
 from .errors import PromptStylesError
 from .plugins import is_path
-
-if TYPE_CHECKING:
-    from .config import Config
 
 __all__ = ["beside", "resolve_paths", "resolve_style_paths"]
 

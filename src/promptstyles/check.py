@@ -23,10 +23,10 @@ from typing import Literal
 
 import numpy as np
 
-from .data.encoding import encode_generation_prompt, encode_parts
+from .data.build.encoding import encode_generation_prompt, encode_parts
 from .data.masks import KIND_CODES, compute_spans
 from .data.modes import MASK_MODES
-from .data.tokenizers import Tokenizer
+from .data.tokenizers.protocol import Tokenizer
 from .errors import PromptStylesError, StyleError
 from .records import Conversation, InstructionRecord, Message, Record
 from .styles._base import Part, PartKind, Style

@@ -17,18 +17,20 @@ import torch
 
 from ._io import cache_dir
 from .config import Config, load_config
-from .data.cache import dataset_key, load_dataset, save_dataset
-from .data.collate import Batch, Collator
-from .data.encoding import ProgressCallback, tokenize_records
-from .data.loaders import SPLITS, make_loader, split_dataset
-from .data.loading import is_json_array, load_records
-from .data.model_markup import markup_ids
-from .data.packing import PackedBatchSampler
-from .data.parallel import tokenize_chunks_parallel
-from .data.samplers import IndexBatchSampler
-from .data.streaming import stream_dataset
+from .data.batches.collate import Batch, Collator
+from .data.batches.loaders import SPLITS, make_loader, split_dataset
+from .data.batches.packing import PackedBatchSampler
+from .data.batches.samplers import IndexBatchSampler
+from .data.build.encoding import ProgressCallback
+from .data.build.parallel import tokenize_chunks_parallel
+from .data.build.streaming import stream_dataset
+from .data.build.tokenize import tokenize_records
+from .data.sources.loading import is_json_array, load_records
+from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.tokenized import TokenizedDataset
-from .data.tokenizers import Tokenizer, get_tokenizer
+from .data.tokenizers.model_markup import markup_ids
+from .data.tokenizers.protocol import Tokenizer
+from .data.tokenizers.registry import get_tokenizer
 from .distributed import main_process_first, placement
 from .errors import ConfigError, DataError, TokenizerError
 from .records import Record

@@ -8,7 +8,7 @@ from engine_styles import registered_style
 from torch import nn
 
 from promptstyles import available_styles, to_record
-from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.experiments.generate import generate_response
 from promptstyles.experiments.runner import generate_responses

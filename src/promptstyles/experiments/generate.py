@@ -16,9 +16,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..data.encoding import encode_generation_prompt
+from ..data.build.encoding import encode_generation_prompt
 from ..data.modes import SpecialTokensMode
-from ..data.tokenizers import Tokenizer
+from ..data.tokenizers.protocol import Tokenizer
 from ..records import Record, to_record
 from ..styles import Style
 

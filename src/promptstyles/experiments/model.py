@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._schema import Invalid
-from ..data.packed import block_causal_mask
+from ..data.batches.packed import block_causal_mask
 from ..errors import ModelError
 
 __all__ = ["GPT", "GPTConfig", "PRESETS", "resize_token_embeddings"]
@@ -160,7 +160,7 @@ class GPT(nn.Module):
         """The final-LayerNorm output ``(B, T, emb_dim)``, before the head.
 
         ``position_ids`` (``(B, T)``, restarting at 0 for each example) make a packed row: each example gets
-        its own positions and attends only to itself (see ``promptstyles.data.packed``).
+        its own positions and attends only to itself (see ``promptstyles.data.batches.packed``).
         """
         length = ids.shape[1]
         if length > self.config.context_length:

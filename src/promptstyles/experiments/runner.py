@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.encoding import encode_generation_prompt
-from ..data.tokenizers import Tokenizer
+from ..data.build.encoding import encode_generation_prompt
+from ..data.tokenizers.protocol import Tokenizer
 from ..errors import ConfigError, DataError, ModelError
 from ..pipeline import DataLoaders, PreparedData, build_dataloaders
 from ..records import Conversation, InstructionRecord, Record

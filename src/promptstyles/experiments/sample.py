@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ..data.loading import LoadedRecords, load_records
+from ..data.sources.loading import LoadedRecords, load_records
 
 __all__ = ["load_sample_records", "sample_data_path"]
 

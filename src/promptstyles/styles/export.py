@@ -20,7 +20,7 @@ from .._io import atomic_write_bytes
 from ..errors import ConfigError, StyleError
 from ._base import Style
 from .chat import ChatStyle
-from .freeze import undeclarable
+from .declarable import undeclarable
 
 __all__ = ["chat_template", "write_chat_template"]
 

@@ -15,27 +15,15 @@ from typing import Any
 from ..errors import StyleError
 from ._base import Style
 from .chat import ChatStyle
+from .declarable import undeclarable
 from .registry import StyleInfo
 
 __all__ = ["declare", "freeze", "frozen", "frozen_yaml"]
 
-DECLARABLE_HOOKS = ("system_turn_prefix", "user_turn_prefix", "__init__", "stop_sequences", "resolved_options")
-"""Methods a chat style may override and still be declared: their results are read off the instance."""
-_RENDERING = ("parts", "user_parts", "content", "text", "turns", "check_order")
 
 
 def _escaped(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def undeclarable(style: Style) -> str | None:
-    """Why ``style`` cannot be written as a declaration, or None when it can."""
-    if not isinstance(style, ChatStyle):
-        return f"style {style.name!r} is not a chat style (it renders with its own Python, not ChatStyle's markup)"
-    overridden = [name for name in _RENDERING if getattr(type(style), name) is not getattr(ChatStyle, name)]
-    if overridden:
-        return f"style {style.name!r} overrides ChatStyle.{overridden[0]}, which a declaration cannot express"
-    return None
 
 
 def declare(style: Style) -> dict[str, Any]:

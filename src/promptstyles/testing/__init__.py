@@ -163,7 +163,7 @@ def _rerender(style: Style, record: Record, parts: tuple[Part, ...], generation:
 
 @functools.lru_cache(maxsize=64)
 def _gpt2(special_tokens: tuple[str, ...]) -> Any:
-    from ..data.tokenizers import get_tokenizer
+    from ..data.tokenizers.registry import get_tokenizer
 
     return get_tokenizer("gpt2", special_tokens=special_tokens)
 

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..data.collate import Collator
-from ..data.encoding import encode_generation_prompt, tokenize_records
+from ..data.batches.collate import Collator
+from ..data.build.encoding import encode_generation_prompt
+from ..data.build.tokenize import tokenize_records
 from ..data.modes import SpecialTokensMode
 from ..data.tokenized import TokenizedDataset
-from ..data.tokenizers import Tokenizer
+from ..data.tokenizers.protocol import Tokenizer
 from ..styles._base import Part, PartKind, Style
 from ._text_checks import Rendering, assistant_turns, brief, stop_after
 

@@ -1,0 +1,1 @@
+"""From a tokenized dataset to batches: splits, samplers, packing, the collators and the loaders."""

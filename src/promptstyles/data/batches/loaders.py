@@ -1,0 +1,90 @@
+"""Splits and DataLoaders from plain arguments: the config-free core under ``promptstyles.pipeline``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import DataError
+from ..tokenized import TokenizedDataset
+from .collate import Collator
+from .packed import PackedCollator
+from .packing import PackedBatchSampler
+from .samplers import IndexBatchSampler
+from .splits import split_indices
+
+__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "split_dataset"]
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+def split_dataset(
+    dataset: TokenizedDataset, *, train: float, test: float, shuffle: bool = False, seed: int = 0,
+    drop_longer_than: int | None = None,
+) -> tuple[dict[str, TokenizedDataset], dict[str, int]]:
+    """Train, validation and test views of ``dataset``, and how many examples over ``drop_longer_than``
+    tokens were dropped from each (none dropped when it is None)."""
+    parts = split_indices(len(dataset), train=train, test=test, shuffle=shuffle, seed=seed)
+    splits = {"train": dataset.select(parts.train), "val": dataset.select(parts.val),
+              "test": dataset.select(parts.test)}
+    dropped: dict[str, int] = {}
+    if drop_longer_than is not None:
+        for name, subset in splits.items():
+            keep = np.flatnonzero(subset.lengths <= drop_longer_than)
+            dropped[name] = len(subset) - len(keep)
+            if dropped[name]:
+                logger.warning("%s: dropped %d of %d examples longer than allowed_max_length=%d", name,
+                               dropped[name], len(subset), drop_longer_than)
+                if not len(keep):
+                    raise DataError(f"every {name} example is longer than collate.allowed_max_length="
+                                    f"{drop_longer_than}")
+                splits[name] = subset.select(keep)
+    return splits, dropped
+
+
+def make_loader(
+    dataset: TokenizedDataset, collator: Collator, *, batch_size: int, shuffle: bool = False,
+    drop_last: bool = False, seed: int = 0, group_by_length: bool = False, rank: int = 0, world_size: int = 1,
+    num_workers: int = 0, pin_memory: bool = False, device: str | torch.device | None = None,
+    row_length: int | None = None,
+) -> DeviceDataLoader:
+    """A DataLoader of whole-batch index arrays: the sampler picks indices, the collator builds tensors.
+
+    With ``row_length``, a batch is ``batch_size`` packed rows of that many tokens (``group_by_length`` has
+    nothing left to do then).
+    """
+    sampler: IndexBatchSampler | PackedBatchSampler
+    collate: Collator | PackedCollator = collator
+    if row_length is not None:
+        sampler = PackedBatchSampler(dataset.lengths, row_length, batch_size, shuffle=shuffle, drop_last=drop_last,
+                                     seed=seed, rank=rank, world_size=world_size)
+        collate = PackedCollator(collator, row_length)
+    else:
+        sampler = IndexBatchSampler(
+            len(dataset), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, lengths=dataset.lengths,
+            group_by_length=group_by_length, rank=rank, world_size=world_size,
+        )
+    return DeviceDataLoader(
+        dataset, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
+        collate_fn=collate, num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=pin_memory,
+        device=device,
+    )
+
+
+class DeviceDataLoader(torch.utils.data.DataLoader):
+    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built)."""
+
+    def __init__(self, *args: Any, device: str | torch.device | None = None, **kwargs: Any) -> None:
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def __iter__(self):  # type: ignore[override]
+        batches = super().__iter__()
+        if self.device is None:
+            return batches
+        return (batch.to(self.device, non_blocking=True) for batch in batches)

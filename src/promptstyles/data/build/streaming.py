@@ -1,0 +1,140 @@
+"""Streaming builds: a JSONL file larger than memory read, tokenized and stored chunk by chunk.
+
+Memory holds one chunk of records and its tokens at a time: each chunk's tokens and index arrays are appended
+to a store entry (``store.py``) together with the byte offset of each record's line. The result is the
+dataset memory-mapped from the store, and the records as a :class:`~.loading.JsonlRecords` that reads any of
+them back through those offsets. The entry is keyed by a hash streamed over the file's bytes
+(:func:`~.cache.file_key`), so a second run maps it without tokenizing again. Without the cache (or with an
+unwritable cache folder) the entry is built in a scratch folder that is removed once mapped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..._io import cache_dir, warn_unwritable
+from ...errors import DataError
+from ...records import Record
+from ...styles._base import Style
+from ..store.cache import file_key
+from .encoding import CHUNK_SIZE, tokenize_chunks
+from ..sources.loading import JsonlRecords, read_record_chunks
+from ..modes import SpecialTokensMode
+from ..store.entries import StoredDataset, StoreWriter, open_store
+from ..store.folder import prune
+from ..tokenized import TokenizedDataset
+from ..tokenizers.protocol import Tokenizer
+
+__all__ = ["StreamedData", "Tokenize", "stream_dataset"]
+
+logger = logging.getLogger(__name__)
+
+Tokenize = Callable[..., Iterable[TokenizedDataset]]
+"""``tokenize_chunks`` or a parallel equivalent: chunks of records in, tokenized chunks out, in order."""
+
+
+@dataclass(frozen=True)
+class StreamedData:
+    """A streamed build: the memory-mapped dataset, its records read on demand, and the records skipped."""
+
+    dataset: TokenizedDataset
+    records: JsonlRecords
+    skipped: list[tuple[int, str]]
+    source: str
+
+
+def stream_dataset(
+    path: str | os.PathLike[str],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    format: str = "auto",
+    fields: Mapping[str, str] | None = None,
+    on_invalid: str = "error",
+    cache: bool = True,
+    directory: str | os.PathLike[str] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    tokenize: Tokenize = tokenize_chunks,
+    progress: Callable[[int, int], None] | None = None,
+) -> StreamedData:
+    """Read the JSONL file at ``path`` in chunks of ``chunk_size`` records into a memory-mapped dataset.
+
+    ``progress(done, total)`` is called as the file is read, in bytes (the number of records is not known
+    before the end).
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"{path}: file not found")
+    loading = {"format": format, "fields": dict(fields or {}), "on_invalid": on_invalid}
+    key = file_key(file, loading, style, tokenizer, special_tokens)
+    build = _Build(file, str(path), key, style, tokenizer, special_tokens, dict(fields or {}), on_invalid,
+                   chunk_size, tokenize, progress)
+    if cache:
+        stored = open_store(key, directory)
+        if stored is not None:
+            return build.result(stored)
+        try:
+            return build.into(directory)
+        except OSError as error:
+            warn_unwritable(cache_dir(directory), error)
+    scratch = tempfile.mkdtemp(prefix="promptstyles-stream-")
+    try:  # the mapped files outlive their names
+        return build.into(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Build:
+    file: Path
+    source: str
+    key: str
+    style: Style
+    tokenizer: Tokenizer
+    special_tokens: SpecialTokensMode
+    fields: dict[str, str]
+    on_invalid: str
+    chunk_size: int
+    tokenize: Tokenize
+    progress: Callable[[int, int], None] | None
+
+    def into(self, directory: str | os.PathLike[str] | None) -> StreamedData:
+        """Build the entry in ``directory`` and map it; raises ``OSError`` when the folder cannot be written."""
+        skipped: list[tuple[int, str]] = []
+        size = self.file.stat().st_size
+        with StoreWriter(self.key, directory) as writer:
+
+            def pieces() -> Iterator[list[Record]]:
+                for chunk in read_record_chunks(self.file, fields=self.fields, on_invalid=self.on_invalid,
+                                                chunk_size=self.chunk_size, skipped=skipped):
+                    writer.append_array("records", chunk.offsets, np.int64)
+                    yield chunk.records
+                    if self.progress is not None:  # the chunk went to the tokenizer: count its bytes done
+                        self.progress(chunk.bytes_read, size)
+
+            for piece in self.tokenize(pieces(), self.style, self.tokenizer, special_tokens=self.special_tokens,
+                                       source=self.source):
+                writer.append(piece)
+            info: dict[str, Any] = {"style": self.style.name, "tokenizer": self.tokenizer.name,
+                                    "source": self.source, "skipped": skipped}
+            path = writer.commit(info)
+        prune(path.parent, keep=path)
+        stored = open_store(self.key, directory)
+        if stored is None:
+            raise DataError(f"the dataset store {path} cannot be read back just after it was written")
+        return self.result(stored)
+
+    def result(self, stored: StoredDataset) -> StreamedData:
+        skipped = [(int(index), str(reason)) for index, reason in stored.info.get("skipped", [])]
+        records = JsonlRecords(self.file, stored.arrays["records"], fields=self.fields)
+        return StreamedData(stored.dataset, records, skipped, self.source)

@@ -1,0 +1,1 @@
+"""Where records come from: JSON and JSONL files, http(s) downloads, each record validated."""

@@ -1,0 +1,270 @@
+"""Reading records from JSON or JSONL files and http(s) URLs, and validating every one of them.
+
+Small inputs are read whole (:func:`load_records`). A JSONL file larger than memory is read in chunks of
+records (:func:`read_record_chunks`), each record's byte offset kept, so that :class:`JsonlRecords` can read
+any record back on demand instead of holding them all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from ...errors import DataError, RecordError
+from ...records import Record, to_record
+from .download import fetch_url
+
+__all__ = [
+    "REFERENCE_DATA_URL", "JsonlRecords", "LoadedRecords", "RecordChunk", "is_json_array", "load_records",
+    "parse_raw", "read_raw", "read_record_chunks",
+]
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_DATA_URL = (
+    "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch07/01_main-chapter-code/instruction-data.json"
+)
+
+
+@dataclass(frozen=True)
+class LoadedRecords:
+    """Validated records, where they came from, and the records skipped (index, reason)."""
+
+    records: list[Record]
+    source: str
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{source}: not UTF-8 text (invalid byte at offset {error.start})") from error
+
+
+def _json_error(source: str, error: json.JSONDecodeError, line_offset: int = 0) -> DataError:
+    return DataError(f"{source}: invalid JSON at line {error.lineno + line_offset}, column {error.colno}: {error.msg}")
+
+
+def read_raw(path: str | os.PathLike[str], *, format: str = "auto") -> list[Any]:
+    """The raw records of a JSON array or JSONL file, before validation."""
+    source = str(path)
+    try:
+        data = Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{source}: file not found") from None
+    except OSError as error:
+        raise DataError(f"{source}: cannot read: {error}") from error
+    return parse_raw(data, source, format=format)
+
+
+def parse_raw(data: bytes, source: str, *, format: str = "auto") -> list[Any]:
+    """The raw records in ``data`` (a JSON array or JSON Lines) read from ``source`` (a path or URL)."""
+    text = _decode(data, source)
+    if format == "auto":
+        lowered = source.lower()
+        if lowered.endswith((".jsonl", ".ndjson")):
+            format = "jsonl"
+        elif lowered.endswith(".json") or text.lstrip().startswith("["):
+            format = "json"
+        else:
+            format = "jsonl"
+    if format == "json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as error:
+            if error.msg == "Extra data" and text.lstrip().startswith("{"):
+                return parse_raw(data, source, format="jsonl")  # JSON Lines in a .json file
+            raise _json_error(source, error) from error
+        if not isinstance(loaded, list):
+            raise DataError(f"{source}: expected a JSON array of records, got a JSON {type(loaded).__name__}")
+        return loaded
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise _json_error(source, error, number - 1) from error
+    return records
+
+
+def load_records(
+    source: str | os.PathLike[str] | None = None,
+    *,
+    format: str = "auto",
+    fields: Mapping[str, str] | None = None,
+    on_invalid: str = "error",
+    cache: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> LoadedRecords:
+    """Read, normalise and validate every record of a file or URL (the reference dataset by default).
+
+    ``on_invalid="skip"`` drops bad records and reports how many (each reason is logged); the default
+    raises a :class:`RecordError` naming the first bad record's index and key. A URL is downloaded through
+    the cache folder ``cache`` (see :func:`~promptstyles.data.sources.download.fetch_url`), or afresh every time
+    with ``use_cache=False``.
+    """
+    if source is None:
+        source = REFERENCE_DATA_URL
+    label = str(source)
+    if label.startswith(("http://", "https://")):
+        raw = parse_raw(fetch_url(label, directory=cache, cache=use_cache), label, format=format)
+    else:
+        raw = read_raw(source, format=format)
+    if not raw:
+        raise DataError(f"{label}: the dataset has no records")
+    records: list[Record] = []
+    skipped: list[tuple[int, str]] = []
+    for index, item in enumerate(raw):
+        try:
+            records.append(to_record(item, index=index, fields=fields, source=label))
+        except RecordError as error:
+            if on_invalid != "skip":
+                raise
+            skipped.append((index, str(error)))
+            logger.warning("skipping %s: %s", label, error)
+    if skipped:
+        logger.warning("%s: skipped %d invalid record(s) of %d", label, len(skipped), len(raw))
+    if not records:
+        raise DataError(f"{label}: every record is invalid ({len(skipped)} skipped)")
+    return LoadedRecords(records, label, skipped)
+
+
+@dataclass(frozen=True)
+class RecordChunk:
+    """Validated records of a JSONL file read in chunks, the byte offset of each one's line, and how many
+    bytes of the file have been read once the chunk is complete (for progress)."""
+
+    records: list[Record]
+    offsets: np.ndarray
+    bytes_read: int = 0
+
+
+def _open(path: str | os.PathLike[str]) -> Any:
+    try:
+        return Path(path).expanduser().open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error}") from error
+
+
+def is_json_array(path: str | os.PathLike[str]) -> bool:
+    """Whether a file holds a JSON array (its first character other than whitespace is ``[``)."""
+    with _open(path) as handle:
+        for line in handle:
+            text = line.removeprefix(codecs.BOM_UTF8).strip()
+            if text:
+                return bool(text.startswith(b"["))
+    return False
+
+
+def read_record_chunks(
+    path: str | os.PathLike[str],
+    *,
+    fields: Mapping[str, str] | None = None,
+    on_invalid: str = "error",
+    chunk_size: int = 4096,
+    skipped: list[tuple[int, str]] | None = None,
+) -> Iterator[RecordChunk]:
+    """The records of a JSONL file, validated, ``chunk_size`` at a time: memory holds one chunk.
+
+    Records are numbered as :func:`load_records` numbers them (blank lines aside), so errors name the same
+    record; invalid ones skipped under ``on_invalid="skip"`` are appended to ``skipped``.
+    """
+    source = str(path)
+    records: list[Record] = []
+    offsets: list[int] = []
+    count = 0
+    skips = skipped if skipped is not None else []
+    with _open(path) as handle:
+        position = 0
+        for number, line in enumerate(handle, start=1):
+            start, position = position, position + len(line)
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
+            text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
+            if not text.strip():
+                continue
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise _json_error(source, error, number - 1) from error
+            try:
+                records.append(to_record(raw, index=count, fields=fields, source=source))
+                offsets.append(start)
+            except RecordError as error:
+                if on_invalid != "skip":
+                    raise
+                skips.append((count, str(error)))
+                logger.warning("skipping %s: %s", source, error)
+            count += 1
+            if len(records) >= chunk_size:
+                yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
+                records, offsets = [], []
+    if records:
+        yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
+    if not count:
+        raise DataError(f"{source}: the dataset has no records")
+    if skips:
+        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skips), count)
+    if len(skips) == count:
+        raise DataError(f"{source}: every record is invalid ({count} skipped)")
+
+
+class JsonlRecords(Sequence[Record]):
+    """The records of a JSONL file, read on demand from the byte offset of each one's line.
+
+    A streamed dataset's records (for generation prompts, fingerprints, statistics) without holding them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], offsets: np.ndarray, *,
+                 fields: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path).expanduser()
+        self.offsets = offsets
+        self.fields = dict(fields or {})
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def _parse(self, line: bytes, index: int) -> Record:
+        try:
+            return to_record(json.loads(line), index=index, fields=self.fields, source=str(self.path))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecordError) as error:
+            raise DataError(f"{self.path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
+                            f"({error}); the file changed since it was tokenized: build its dataset again") from error
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"record {index} out of range: {len(self)} records")
+        index %= len(self)
+        with _open(self.path) as handle:
+            handle.seek(int(self.offsets[index]))
+            return self._parse(handle.readline(), index)
+
+    def __iter__(self) -> Iterator[Record]:
+        with _open(self.path) as handle:
+            for index, offset in enumerate(self.offsets):
+                handle.seek(int(offset))
+                yield self._parse(handle.readline(), index)

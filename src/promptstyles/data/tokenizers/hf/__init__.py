@@ -1,0 +1,1 @@
+"""A model's own tokenizer (``tokenizer.json``) and how rendered parts become its ids, exactly."""
