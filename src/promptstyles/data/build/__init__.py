@@ -1,0 +1,1 @@
+"""Building a tokenized dataset: rendering, encoding, and the serial, overlapped, parallel and streamed builds."""
