@@ -19,8 +19,8 @@ from ...records import Record
 from ...styles._base import Part, PartKind, Style, without_final_answer
 from ..arrays import block_offsets
 from ..modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
-from .rendering import RenderedChunk, render_chunk, render_parts
 from ..tokenizers.protocol import Tokenizer
+from .rendering import RenderedChunk, render_chunk, render_parts
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset  # imports torch: only where a dataset is built

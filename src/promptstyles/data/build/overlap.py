@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from ...records import Record
 from ...styles._base import Style
-from .encoding import encode_rendered
 from ..modes import SpecialTokensMode
-from .rendering import RenderedChunk, render_chunk
 from ..tokenizers.protocol import Tokenizer
+from .encoding import encode_rendered
+from .rendering import RenderedChunk, render_chunk
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset

@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING, Literal
 from ...errors import DataError
 from ...records import Record
 from ...styles._base import Style
-from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from ..modes import SpecialTokensMode
+from ..tokenizers.protocol import Tokenizer
+from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .overlap import tokenize_chunks_overlapped
 from .worker import Recipe, claim, init_worker, recipe_of, start_method, tokenize_in_worker
-from ..tokenizers.protocol import Tokenizer
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset

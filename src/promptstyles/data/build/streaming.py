@@ -25,14 +25,14 @@ from ..._io import cache_dir, warn_unwritable
 from ...errors import DataError
 from ...records import Record
 from ...styles._base import Style
-from ..store.cache import file_key
-from .encoding import CHUNK_SIZE, tokenize_chunks
-from ..sources.loading import JsonlRecords, read_record_chunks
 from ..modes import SpecialTokensMode
+from ..sources.loading import JsonlRecords, read_record_chunks
+from ..store.cache import file_key
 from ..store.entries import StoredDataset, StoreWriter, open_store
 from ..store.folder import prune
 from ..tokenized import TokenizedDataset
 from ..tokenizers.protocol import Tokenizer
+from .encoding import CHUNK_SIZE, tokenize_chunks
 
 __all__ = ["StreamedData", "Tokenize", "stream_dataset"]
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from ...records import Record
 from ...styles._base import Style
-from .encoding import ChunkArrays, encode_chunk
 from ..modes import SpecialTokensMode
 from ..tokenizers.protocol import Tokenizer
+from .encoding import ChunkArrays, encode_chunk
 
 __all__ = ["Recipe", "claim", "init_worker", "recipe_of", "start_method", "tokenize_in_worker"]
 
