@@ -132,3 +132,27 @@ def test_an_experiment_finds_its_plugins_module_beside_its_yaml_file(tmp_path, f
     assert experiment.runs()[0].config.build_style().render(InstructionRecord("a", "", "b")).text == "a\nb"
     with pytest.raises(PluginError, match="^base.plugins\\[0\\]: plugin 'no_such_styles_module' failed during import"):
         load_experiment(write(tmp_path, "broken.yaml", "styles: [alpaca]\nbase: {plugins: [no_such_styles_module]}\n"))
+
+
+def test_a_plugin_option_finds_a_module_in_the_current_folder_first(tmp_path, monkeypatch, capsys, forget_modules):
+    forget_modules("here_styles")
+    write(tmp_path, "here_styles.py", TERSE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "terse", "--plugin", "here_styles", "--json", '{"instruction": "Hi", "output": "Yo"}']) == 0
+    assert capsys.readouterr().out == "Hi\nYo"  # Terse: the instruction, its separator, the answer
+
+
+def test_a_plugin_option_that_fails_is_said_once(tmp_path, monkeypatch, capsys, caplog, forget_modules):
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "--plugin", "no_such_styles"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("promptstyles: error: plugin 'no_such_styles' failed during import: ModuleNotFoundError: "
+                   "No module named 'no_such_styles'; fix the module or leave it out\n")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_an_unknown_style_hints_at_loading_its_plugin(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StyleError, match=r"unknown style 'terse'; .*needs that module loaded "
+                                         r"\(--plugin MODULE on the command line, plugins: \[MODULE\] in a config\)$"):
+        load_config({"style": "terse"}).build_style()

@@ -11,11 +11,12 @@ from ._config_sections import Config
 from .errors import PromptStylesError
 from .plugins import is_path
 
-__all__ = ["beside", "resolve_paths", "resolve_style_paths"]
+__all__ = ["beside", "resolve_paths", "resolve_plugin", "resolve_style_paths"]
 
 
-def _resolve_plugin(entry: str, base: Path) -> str:
-    """A path entry made absolute; a module name whose file or package sits in ``base``, that path."""
+def resolve_plugin(entry: str, base: Path) -> str:
+    """A path entry made absolute; a module name whose file or package sits in ``base``, that path (a plugin
+    module is looked for in ``base``, the config's folder or the current one, before the Python path)."""
     if is_path(entry):
         return str((base / Path(entry).expanduser()).resolve())
     for beside in (base / f"{entry}.py", base / entry / "__init__.py"):
@@ -46,7 +47,7 @@ def resolve_paths(config: Config, base: Path) -> Config:
     name, path = (beside(value, base) for value in (tokenizer.name, tokenizer.path))
     if (name, path) != (tokenizer.name, tokenizer.path):
         config = replace(config, tokenizer=replace(tokenizer, name=name or tokenizer.name, path=path))
-    plugins = tuple(_resolve_plugin(entry, base) for entry in config.plugins)
+    plugins = tuple(resolve_plugin(entry, base) for entry in config.plugins)
     if plugins != config.plugins:
         config = replace(config, plugins=plugins)
     if isinstance(config.style, str):

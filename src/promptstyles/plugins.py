@@ -179,7 +179,8 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
     blocked = _disabled(disabled)
     distributions: dict[str, str | None] = {}
 
-    def add(name: str, distribution: str | None, load: Any, location: str | None = None) -> None:
+    def add(name: str, distribution: str | None, load: Any, location: str | None = None, *,
+            named: bool = False) -> None:
         if name in blocked:
             logger.info("plugin %r is disabled", name)
             return
@@ -188,7 +189,8 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
             manager.register(plugin, name=name)
         except _PLUGIN_ERRORS as error:  # a broken plugin must not take the others down
             failure = PluginFailure(name, distribution, "import", error, location=location)
-            logger.warning("%s", failure.describe())
+            # An installed plugin is skipped with a warning; a module the caller named is the caller's error to raise.
+            logger.log(logging.DEBUG if named else logging.WARNING, "%s", failure.describe())
             result.failures.append(failure)
             return
         distributions[name] = distribution
@@ -198,9 +200,9 @@ def load_plugins(modules: Sequence[str] = (), *, disabled: Iterable[str] = ()) -
         add(entry_point.name, _distribution_label(entry_point), entry_point.load)
     for module in modules:
         if is_path(module):
-            add(plugin_name(module), None, lambda module=module: _import_path(module), location=module)
+            add(plugin_name(module), None, lambda module=module: _import_path(module), location=module, named=True)
         else:
-            add(module, None, lambda module=module: importlib.import_module(module))
+            add(module, None, lambda module=module: importlib.import_module(module), named=True)
 
     for implementation in manager.hook.register_styles.get_hookimpls():
         _call_register(implementation, distributions.get(implementation.plugin_name), result, tokenizers=False)

@@ -11,9 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .. import distributed
+from .._config_paths import resolve_plugin
 from ..config import load_config
 from ..errors import PluginError, PromptStylesError, RecordError
 from ..records import to_record
@@ -30,7 +32,10 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
-    return build_registry(tuple(plugins))
+    """The registry with ``--plugin`` modules loaded: each one named must load."""
+    registry = build_registry(tuple(plugins))
+    registry.require(plugins, key=None)
+    return registry
 
 
 def _print_table(rows: list[list[str]]) -> None:
@@ -259,6 +264,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "plugin", None):
+        args.plugin = [resolve_plugin(entry, Path.cwd()) for entry in args.plugin]
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     run: Command = args.run

@@ -148,6 +148,8 @@ class StyleRegistry:
         close = difflib.get_close_matches(str(key), known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else f"available: {', '.join(known) or 'none'}"
         message = f"unknown style {name!r}; {hint}"
+        message += ("; a style from a plugin module that is not installed needs that module loaded "
+                    "(--plugin MODULE on the command line, plugins: [MODULE] in a config)")
         if self._failures:
             message += " (plugins that failed to load: " + ", ".join(f.plugin for f in self._failures) + ")"
         raise StyleError(message)
