@@ -88,3 +88,41 @@ def test_console_script_is_installed(dataset_path):
     result = subprocess.run([executable, "render", "alpaca", "--data", str(dataset_path), "--index", "50"],
                             capture_output=True, text=True, check=True)
     assert result.stdout == RECORD_50
+
+
+CHAT_GPT2 = '''from promptstyles import hookimpl
+from promptstyles.data.tokenizers import TiktokenTokenizer
+
+
+def chat_gpt2(*, special_tokens=(), path=None):
+    return TiktokenTokenizer("gpt2", special_tokens)
+
+
+@hookimpl
+def register_tokenizers(register):
+    register("chat-gpt2", chat_gpt2, "GPT-2's encoding for chat styles")
+'''
+
+
+@pytest.mark.parametrize(("tokenizer", "shown"), [("chat-gpt2", "'chat-gpt2' (gpt2)"), ("gpt2", "'gpt2'")])
+def test_stats_names_the_tokenizer_the_config_selected(tokenizer, shown, tmp_path, capsys):
+    (tmp_path / "stats_tokenizers.py").write_text(CHAT_GPT2, encoding="utf-8")
+    records = [{"instruction": f"Say {n}.", "input": "", "output": str(n)} for n in range(20)]
+    (tmp_path / "data.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(
+        f"tokenizer: {tokenizer}\nplugins: [stats_tokenizers]\ndata: {{path: data.json, cache: false}}\n",
+        encoding="utf-8")
+    try:
+        assert main(["stats", str(tmp_path / "config.yaml")]) == 0
+    finally:
+        sys.modules.pop("stats_tokenizers", None)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"style 'alpaca', tokenizer {shown}, mask 'none', 20 records"
+
+
+def test_compare_help_names_the_default_folder_and_what_overwrite_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "promptstyles-compare/ in the current folder" in text
+    assert "recompute every run, finished ones too, instead of resuming from runs/" in text

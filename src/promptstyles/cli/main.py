@@ -164,6 +164,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokenizer_label(config: Any, loaded: str) -> str:
+    """The tokenizer as the config selected it (a plugin's name, a path), with what it loaded when that differs."""
+    name, path = config.tokenizer.source
+    selected = name if name is not None else path
+    return repr(selected) if selected == loaded else f"{selected!r} ({loaded})"
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..pipeline import build_dataloaders, padding_share, prepare_data
@@ -172,7 +179,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     data = prepare_data(config, progress=ProgressBars().for_build(config))
     loaders = build_dataloaders(config, data=data)
     limit = config.collate.allowed_max_length
-    print(f"style {data.style.name!r}, tokenizer {data.tokenizer.name!r}, mask {config.collate.mask!r}, "
+    print(f"style {data.style.name!r}, tokenizer {_tokenizer_label(config, data.tokenizer.name)}, "
+          f"mask {config.collate.mask!r}, "
           f"{len(data.records)} records" + (f", {len(data.skipped)} skipped" if data.skipped else ""))
     rows = [["SPLIT", "EXAMPLES", "TOKENS MEAN", "MEDIAN", "P95", "MAX", "PROMPT MEAN", "RESPONSE MEAN", "TRAINED",
              "OVER LIMIT", "PADDING"]]
@@ -255,9 +263,12 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="compare styles: static costs, fine-tuning, a report with plots")
     compare.add_argument("experiment", nargs="?", help="experiment YAML (default: the built-in sample comparison)")
-    compare.add_argument("--output", metavar="DIR", help="output folder (default: the experiment's output)")
+    compare.add_argument("--output", metavar="DIR",
+                         help="output folder (default: the experiment's output key, or promptstyles-compare/ in "
+                              "the current folder)")
     compare.add_argument("--overwrite", action="store_true",
-                         help="recompute every run instead of resuming; write even beside files compare did not write")
+                         help="recompute every run, finished ones too, instead of resuming from runs/; write even "
+                              "beside files compare did not write (and leave them alone)")
     compare.set_defaults(run=cmd_compare)
     return parser
 
