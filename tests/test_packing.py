@@ -4,16 +4,19 @@ rank-aware rows, and at least 98% real tokens on the shared dataset at row lengt
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tiktoken
 import torch
 import yaml
 from test_collate import SHORT, TWO_TURNS, H, P, R, _dataset
 
+from promptstyles import get_style
 from promptstyles.cli import main
 from promptstyles.data.batches.collate import Collator
 from promptstyles.data.batches.packed import PackedCollator, block_causal_mask
@@ -275,3 +278,28 @@ def test_the_readme_packing_block_gives_packed_rows(dataset_path):
     config = {**yaml.safe_load(block), "data": {"path": str(dataset_path)}}
     batch = next(iter(build_dataloaders(config).train))
     assert batch.inputs.shape == (8, 1024) and batch.cu_seqlens is not None
+
+
+def test_batch_command_shows_packed_rows_with_their_examples_at_their_positions(tmp_path, capsys):
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    records = [{"instruction": f"Say {word}.", "input": "", "output": word.title()} for word in words]
+    (tmp_path / "data.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: data.json, cache: false, split: {train: 1.0, test: 0.0}}\n"
+        "collate: {allowed_max_length: 128, packing: true, mask: prompt}\nloader: {batch_size: 2, shuffle: false}\n",
+        encoding="utf-8")
+    gpt2 = tiktoken.get_encoding("gpt2")
+    assert {len(gpt2.encode(get_style("alpaca").render(record).text)) for record in records} == {34}
+    assert main(["batch", str(tmp_path / "c.yaml"), "--color", "never"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("===", "---", "train"))]
+    assert lines == [
+        "train batch 0: inputs (2, 128), style 'alpaca', mask 'prompt'",
+        "=== row 0: 3 examples, 102 of 128 positions, 26 padding",
+        "--- positions 0-33 (record 7): 34 tokens, 2 trained targets",
+        "--- positions 34-67 (record 4): 34 tokens, 2 trained targets",
+        "--- positions 68-101 (record 0): 34 tokens, 2 trained targets",
+        "=== row 1: 3 examples, 102 of 128 positions, 26 padding",
+        "--- positions 0-33 (record 2): 34 tokens, 2 trained targets",
+        "--- positions 34-67 (record 1): 34 tokens, 2 trained targets",
+        "--- positions 68-101 (record 5): 34 tokens, 2 trained targets",
+    ]

@@ -151,17 +151,41 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
           f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")
     print("legend: " + (f"{_GREEN}trained{_RESET} {_DIM}masked{_RESET}" if colour else "[[masked]] trained"))
+    if packed:
+        _print_packed_rows(indices, views, batch.position_ids, colour)
+        return 0
     for row, view in enumerate(views):
-        notes = f"{view.tokens} tokens, {view.trained} trained targets, {view.padding} padding"
-        if view.truncated:
-            notes += f", {view.truncated} cut by truncation"
-        print(f"\n--- row {row} (record {view.record}): {notes}")
-        text = "".join(
-            (f"{_GREEN if trained else _DIM}{piece}{_RESET}" if colour else (piece if trained else f"[[{piece}]]"))
-            for piece, trained in view.segments
-        )
-        print(text)
+        print(f"\n--- row {row} (record {view.record}): {_notes(view)}, {view.padding} padding")
+        print(_coloured(view, colour))
     return 0
+
+
+def _notes(view: Any) -> str:
+    notes = f"{view.tokens} tokens, {view.trained} trained targets"
+    return notes + (f", {view.truncated} cut by truncation" if view.truncated else "")
+
+
+def _coloured(view: Any, colour: bool) -> str:
+    return "".join(
+        (f"{_GREEN if trained else _DIM}{piece}{_RESET}" if colour else (piece if trained else f"[[{piece}]]"))
+        for piece, trained in view.segments
+    )
+
+
+def _print_packed_rows(pairs: Any, views: list[Any], positions: Any, colour: bool) -> None:
+    """Packed rows as the batch lays them out: each row, then its examples where their position ids restart."""
+    width = positions.shape[1]
+    members_of: dict[int, list[int]] = {}
+    for member, row in enumerate(pairs[:, 0].tolist()):
+        members_of.setdefault(row, []).append(member)
+    for number, members in enumerate(members_of.values()):
+        bounds = [*(positions[number] == 0).nonzero().flatten().tolist(), width]
+        used = bounds[len(members)]
+        print(f"\n=== row {number}: {len(members)} examples, {used} of {width} positions, {width - used} padding")
+        for member, start, end in zip(members, bounds, bounds[1:], strict=False):
+            view = views[member]
+            print(f"--- positions {start}-{end - 1} (record {view.record}): {_notes(view)}")
+            print(_coloured(view, colour))
 
 
 def _tokenizer_label(config: Any, loaded: str) -> str:
