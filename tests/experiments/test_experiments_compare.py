@@ -6,6 +6,7 @@ import csv
 import itertools
 import json
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,9 +203,14 @@ def test_every_run_starts_from_the_same_checkpoint(tmp_path: Path) -> None:
 
 
 def test_the_cli_runs_a_yaml_experiment_and_says_where_the_report_is(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import yaml
+
+    from promptstyles import progress
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0)  # every bar drawn, however quick the run
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal
 
     path = tmp_path / "experiment.yaml"
     experiment = tiny(tmp_path / "unused", ("alpaca", "phi3"), generation={"records": 1, "max_new_tokens": 2})

@@ -18,12 +18,12 @@ from .. import distributed
 from .._config_paths import resolve_plugin
 from ..config import load_config
 from ..errors import PluginError, PromptStylesError, RecordError
+from ..progress import ProgressBars
 from ..records import to_record
 from ..styles.declarative import is_style_file
 from ..styles.registry import StyleRegistry, build_registry
 from .cache import add_cache_command
 from .check import add_check_command
-from .progress import ProgressBars
 from .styles import STYLE_HELP, add_style_commands, style_and_info
 
 __all__ = ["main"]
@@ -231,8 +231,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     experiment = args.experiment or default_experiment_path()
     try:  # under torchrun every rank computes and rank 0 writes and prints
         leader = distributed.is_main_process()
-        results = compare(experiment, output=args.output, overwrite=args.overwrite,
-                          progress=ProgressBars() if leader else None)
+        results = compare(experiment, output=args.output, overwrite=args.overwrite)
     finally:
         distributed.close()
     if not leader:

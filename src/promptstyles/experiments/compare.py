@@ -18,6 +18,7 @@ fingerprint, so an interrupted comparison resumes where it stopped. The folder t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from typing import Any, Literal
 from ..distributed import barrier, broadcast_object, is_main_process, local_device
 from ..errors import ConfigError, UnknownMarkupError
 from ..pipeline import PreparedData, build_dataloaders, prepare_data
+from ..progress import default_progress
 from ..styles.freeze import frozen
 from .cautions import style_warnings
 from .config import Experiment, Run, load_experiment
@@ -59,6 +61,8 @@ class CompareProgress:
     phase: Phase
     done: int = 0
     total: int = 0
+    seed: int | None = None
+    """The seed of the model training or generating (None without ``seeds``)."""
 
 
 def default_experiment_path() -> Path:
@@ -131,7 +135,7 @@ def compare(
     *,
     output: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    progress: Callable[[CompareProgress], None] | None = None,
+    progress: Callable[[CompareProgress], None] | bool | None = True,
 ) -> dict[str, Any]:
     """Run a comparison and write its outputs; returns the results as plain data.
 
@@ -140,13 +144,15 @@ def compare(
     validation token and the requested responses) and so is the folder: it must be writable and hold
     nothing but an earlier comparison's files, unless ``overwrite`` is set. Finished runs in the folder
     with the same fingerprint are reused unless ``overwrite`` is set, which first removes the earlier
-    outputs (only those). ``progress`` is called as each phase of each run advances. The returned dict is
+    outputs (only those). ``progress`` is called as each phase of each run advances; by default (``True``) tqdm
+    bars show on stderr when it is a terminal (rank 0 only), ``False`` shows none. The returned dict is
     ``results.json`` plus ``files``, the paths written.
 
     Under ``torchrun`` every rank prepares the data (rank 0 tokenizes, the others load its cache entry) and
     trains its share of each run's batches in DistributedDataParallel; rank 0 alone decides what to resume,
     generates the responses and writes every file, and every rank returns rank 0's results.
     """
+    callback: Callable[[CompareProgress], None] | None = default_progress(progress)
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
     check_output(folder, overwrite=overwrite)
@@ -180,9 +186,10 @@ def compare(
     resumed = []
 
     for index, (run, data) in enumerate(zip(runs, prepared, strict=True), start=1):
-        def report(phase: Phase, done: int = 0, total: int = 0, run: Run = run, index: int = index) -> None:
-            if progress is not None:
-                progress(CompareProgress(run.label, index, len(runs), phase, done, total))
+        def report(phase: Phase, done: int = 0, total: int = 0, seed: int | None = None, run: Run = run,
+                   index: int = index) -> None:
+            if callback is not None:
+                callback(CompareProgress(run.label, index, len(runs), phase, done, total, seed))
 
         fingerprint = run_fingerprint(experiment, run, data)
         path = folder / RUNS / f"{_slug(run.label)}.json"
@@ -206,7 +213,7 @@ def compare(
                 model = factories[seed](data.tokenizer.vocab_size)
                 loaders = build_dataloaders(seeded.config, data=seeded, response_mask=True)
                 trained.append((model, fine_tune(model, loaders, budget,
-                                                 progress=lambda d, t: report("train", d, t))))
+                                                 progress=functools.partial(report, "train", seed=seed))))
             if not main:  # rank 0 generates and writes; the others go on to the next run's training
                 report("done")
                 continue
@@ -216,7 +223,8 @@ def compare(
                 training = _over_seeds(experiment.seeds, [result for _, result in trained])
             spec = experiment.generation
             generation, entries = generate_responses(model, data, spec.records, spec.max_new_tokens,
-                                                     progress=lambda d, t: report("generate", d, t))
+                                                     progress=functools.partial(report, "generate",
+                                                                                seed=(experiment.seeds or [None])[0]))
             stored = {"label": run.label, "hash": fingerprint, "style": run.style.name,
                       "options": run.style.options, "variant": run.variant,
                       "frozen_style": frozen(data.style, plugins=data.config.plugins),
