@@ -106,7 +106,20 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_experiment(path: str) -> bool:
+    """An experiment file lists ``styles`` to compare; a config selects one ``style``."""
+    from .._schema import read_yaml
+
+    data, _lines = read_yaml(path)
+    return isinstance(data, dict) and "styles" in data
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    if _is_experiment(args.config):
+        from ..experiments.validate import validate_experiment
+
+        print(f"{args.config}: valid experiment: {validate_experiment(args.config).summary()}")
+        return 0
     config = load_config(args.config)
     style = config.build_style()
     if isinstance(config.style, str) and is_style_file(config.style):
@@ -269,7 +282,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
-    validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
+    validate = commands.add_parser("validate", help="check a YAML config and the style it selects, or an experiment "
+                                                  "file whole (every run's style, tokenizer and data, the model)")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
 
