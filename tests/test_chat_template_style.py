@@ -216,10 +216,35 @@ def test_a_template_trimming_only_later_turns(tmp_path):
     template.write_text("{% for m in messages %}{% if m.role == 'user' %}U: {{ m.content if loop.first else m.content"
                         " | trim }}\n{% else %}A: {{ m.content }}\n{% endif %}{% endfor %}"
                         "{% if add_generation_prompt %}A: {% endif %}", encoding="utf-8")
-    with pytest.raises(StyleError, match=r"on \[system, user\]: at character 51 .*"
+    with pytest.raises(StyleError, match=r"on \[system, user\]: at character 53 .*"
                                          "the markup fits plain text, but the template trims the whitespace around "
                                          "this text differently from the other turns"):
         ChatTemplateStyle(template=str(template))
+
+
+PADDED = [{"role": role, "content": f" \n {role} {number}:\tÜber café \n "}
+          for number, role in enumerate(("system", "user", "assistant", "user", "assistant"))]
+"""A conversation whose every message starts and ends with whitespace, for templates that trim it."""
+OWN_TURNS = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content.METHOD() if m.role == 'ROLE' else"
+             " m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+FOLDED = ("{% if messages[0].role == 'system' %}{% set sys = messages[0].content.METHOD() + '\\n\\n' %}"
+          "{% set turns = messages[1:] %}{% else %}{% set sys = '' %}{% set turns = messages %}{% endif %}"
+          "{% for m in turns %}<start_of_turn>{{ m.role }}\n{{ (sys if loop.first else '') + m.content }}"
+          "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>assistant\n{% endif %}")
+
+
+@pytest.mark.parametrize("method", ["lstrip", "rstrip", "strip"])
+@pytest.mark.parametrize(("source", "role"), [(OWN_TURNS, "system"), (OWN_TURNS, "user"), (OWN_TURNS, "assistant"),
+                                              (FOLDED, "system")], ids=["system", "user", "assistant", "folded"])
+def test_a_template_trimming_one_end_of_a_roles_text(tmp_path, source, role, method):
+    template = tmp_path / f"{method}-{role}.jinja"
+    template.write_text(source.replace("METHOD", method).replace("ROLE", role), encoding="utf-8")
+    style, render = build(template), reference(template)
+    for messages in (PADDED, PADDED[1:]):
+        assert style.render(record(messages)).text == render(messages, False)
+        assert style.generation_prompt(record(messages)) == render(messages[:-1], True)
+    texts = [part.text for part in style.render(record(PADDED)).parts if not part.markup]
+    assert texts == [getattr(m["content"], method)() if m["role"] == role else m["content"] for m in PADDED]
 
 
 def test_llama2_folds_the_system_prompt_and_trims_the_folded_turn_as_one():

@@ -69,3 +69,37 @@ def test_one_runs_interval_is_seeded_and_weighted() -> None:
     low, high = bootstrap_interval([0, 1, 0, 1, 1])  # type: ignore[misc]
     assert 0 <= low < 0.6 < high <= 1 and bootstrap_interval([0, 1, 0, 1, 1]) == (low, high)
     assert bootstrap_interval([]) is None
+
+
+NLL_A, NLL_B = [3.0, 9.0, 1.5, 6.0, 2.0, 7.5, 4.0, 0.5], [2.0, 8.0, 3.0, 4.0, 2.5, 5.0, 6.0, 1.0]
+TOKENS = [2, 4, 1, 3, 2, 5, 3, 1]
+LEVELS = [(0.95, [2.5, 97.5]), (0.8, [10.0, 90.0])]
+"""Interval levels and the percentiles of the resamples that bound them."""
+
+
+def resampled_ratios(values: list[float], weights: list[int], seed: int = 0) -> np.ndarray:
+    """``sum(values) / sum(weights)`` over each of 2,000 seeded resamples (with replacement) of the examples."""
+    picks = np.random.default_rng(seed).integers(0, len(values), size=(2000, len(values)))
+    return np.asarray(values)[picks].sum(1) / np.asarray(weights)[picks].sum(1)
+
+
+@pytest.mark.parametrize(("level", "percentiles"), LEVELS)
+def test_the_paired_interval_is_the_levels_percentiles_of_the_resamples(level: float, percentiles: list[float]) -> None:
+    records = [40, 41, 42, 43, 44, 45, 46, 47]
+    first = {"records": records, "nll": NLL_A, "tokens": TOKENS}
+    second = {"records": records, "nll": NLL_B, "tokens": TOKENS}
+    differences = resampled_ratios(NLL_A, TOKENS) - resampled_ratios(NLL_B, TOKENS)
+    low, high = np.percentile(differences, percentiles)
+    result = paired_bootstrap(first, second, level=level)
+    assert result is not None and (result["low"], result["high"], result["level"]) == (low, high, level)
+    wider = np.percentile(differences, [percentiles[0] / 2, 100 - percentiles[0] / 2])
+    assert wider[0] < low < high < wider[1]  # a level read as another gives other bounds
+
+
+@pytest.mark.parametrize(("level", "percentiles"), LEVELS)
+def test_one_runs_interval_is_the_levels_percentiles_of_the_resamples(level: float, percentiles: list[float]) -> None:
+    ratios = resampled_ratios(NLL_A, TOKENS, seed=3)
+    low, high = np.percentile(ratios, percentiles)
+    assert bootstrap_interval(NLL_A, TOKENS, level=level, seed=3) == (low, high)
+    wider = np.percentile(ratios, [percentiles[0] / 2, 100 - percentiles[0] / 2])
+    assert wider[0] < low < high < wider[1]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from promptstyles.experiments.differences import paired_differences
+from promptstyles.experiments.differences import NO_DIFFERENCE, paired_differences
+from promptstyles.experiments.paired import paired_bootstrap
 from promptstyles.experiments.report import flat_rows, rank_styles, render_markdown, verdict, write_report
 
 
@@ -174,6 +175,27 @@ def test_a_winner_is_named_only_when_the_paired_bootstrap_interval_excludes_zero
         " apart, but the 95% paired bootstrap interval of the difference over the same 4 validation examples, [-")
     assert text.endswith("], holds zero. Read it as a tie; more validation records, a longer run or more seeds can"
                          " separate them.")
+
+
+@pytest.mark.parametrize(("phi3", "weighed", "row"), [
+    ([5.0, 5.0, 4.0], ((-0.5, 0.0), "[-0.5, +0]"), ((0.0, 0.5), "| +0.167 | [+0, +0.5] |")),
+    ([5.0, 5.0, 6.0], ((0.0, 0.5), "[+0, +0.5]"), ((-0.5, 0.0), "| -0.167 | [-0.5, +0] |")),
+], ids=["phi3 better on one example", "phi3 worse on one example"])
+def test_an_interval_with_a_bound_at_exactly_zero_holds_zero(phi3: list[float], weighed: tuple, row: tuple) -> None:
+    # the runs differ on one example of three: more than 2.5% of the resamples miss it (a difference of exactly
+    # 0) and more than 2.5% draw only it, so one bound is exactly zero and the other the whole difference
+    data = with_examples([5.0, 5.0, 5.0], phi3, [2, 2, 2])
+    examples = {name: data["styles"][name]["training"]["val_examples"] for name in ("phi3", "alpaca")}
+    interval = paired_bootstrap(examples["phi3"], examples["alpaca"])  # best minus runner-up, as the verdict weighs
+    assert interval is not None and (interval["low"], interval["high"]) == weighed[0]
+    text = verdict(data)
+    assert text.startswith("No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5)")
+    assert f"over the same 3 validation examples, {weighed[1]}, holds zero." in text
+    rows = paired_differences(data)  # alpaca minus phi3, the same interval mirrored
+    assert [(r["style"], r["metric"], r["low"], r["high"], r["finding"]) for r in rows] == [
+        ("alpaca", "training.val_response_loss", *row[0], NO_DIFFERENCE)]
+    assert f"| alpaca | val loss, response text {row[1]}  | 3 | no detectable difference |" in (
+        render_markdown(data).splitlines())
 
 
 def test_generation_that_scores_nothing_is_said_plainly() -> None:

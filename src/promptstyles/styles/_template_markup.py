@@ -51,6 +51,10 @@ class TemplateMarkup:
     open_end: str = ""
     """What follows the user suffix when a conversation ends with a user turn and no generation prompt."""
     strip_roles: frozenset[str] = frozenset()
+    """Roles whose text the template trims at both ends (``| trim``)."""
+    trims: tuple[tuple[str, bool, bool], ...] = ()
+    """``(role, left, right)`` for every role whose text the template trims at one end or both (``lstrip()``,
+    ``rstrip()``, ``| trim``); a user turn holding a folded system prompt follows ``folded_trim`` instead."""
     folded_trim: tuple[bool, bool] = (False, False)
     """Whether the left and right ends of a user turn holding the folded system prompt are trimmed (Llama-2)."""
     alternate: bool = False
@@ -233,12 +237,14 @@ def _trimmed(render: Render, roles: Sequence[str], padded: int) -> tuple[bool, b
 
 
 def _trims(render: Render, system_turn: str) -> dict[str, object]:
-    """The roles whose text the template trims at both ends, and how it trims a user turn with a folded system."""
-    roles = {role for position, role in enumerate(("user", "assistant"))
-             if _trimmed(render, ("user", "assistant"), position) == (True, True)}
-    if system_turn == "own" and _trimmed(render, ("system", "user", "assistant"), 0) == (True, True):
-        roles.add("system")
-    trims: dict[str, object] = {"strip_roles": frozenset(roles)}
+    """Which end of each role's text the template trims, and how it trims a user turn with a folded system."""
+    trims = [(role, *_trimmed(render, ("user", "assistant"), position))
+             for position, role in enumerate(("user", "assistant"))]
+    if system_turn != "none":
+        trims.append(("system", *_trimmed(render, ("system", "user", "assistant"), 0)))
+    found: dict[str, object] = {
+        "trims": tuple((role, left, right) for role, left, right in trims if left or right),
+        "strip_roles": frozenset(role for role, left, right in trims if left and right)}
     if system_turn in ("first_user", "last_user"):
-        trims["folded_trim"] = _trimmed(render, ("system", "user", "assistant"), 1)
-    return trims
+        found["folded_trim"] = _trimmed(render, ("system", "user", "assistant"), 1)
+    return found

@@ -12,7 +12,8 @@ from part boundaries, as for any style, for models no plugin knows. For Llama-3'
 
 At construction the derived style must reproduce the template on the probes and on check conversations
 (unicode, several lines, surrounding whitespace); a template it cannot decompose raises a
-:class:`~promptstyles.errors.StyleError` saying what is irregular. A system prompt may have its own turn
+:class:`~promptstyles.errors.StyleError` saying what is irregular. Each role's text is trimmed at the ends the
+template trims it: both (``| trim``) or one (``lstrip()``, ``rstrip()``). A system prompt may have its own turn
 (with a default prompt the template writes when there is none), or be folded into the first or the last user
 turn (Llama-2, Gemma-3); a template that refuses or ignores system messages gives a style that refuses them. A
 system prompt that is written only while the conversation ends with a user message (Mistral v0.3's template,
@@ -42,7 +43,7 @@ __all__ = ["ChatTemplateStyle", "register_styles"]
 logger = logging.getLogger(__name__)
 
 _CHECK_TEXTS = {
-    "system": "You are a careful assistant.\nAnswer briefly.",
+    "system": " You are a careful assistant.\nAnswer briefly.\n",
     "user": "  Übersetze: «naïve café» — 日本語?\n\nTwo lines.  ",
     "assistant": " Sure:\n- one\n- two ✓ ",
 }
@@ -73,8 +74,9 @@ class ChatTemplateStyle(ChatStyle):
         markup = derive_markup(render, bos=source.tokens.get("bos_token", ""), atoms=source.added_tokens,
                                origin=source.origin)
         vars(self).update({key: value for key, value in asdict(markup).items()
-                           if key not in ("first_user_prefix", "open_end", "folded_trim")})
+                           if key not in ("first_user_prefix", "open_end", "folded_trim", "trims")})
         self.markup = markup
+        self._trims = {role: (left, right) for role, left, right in markup.trims}
         self.origin = source.origin
         strings = [value for value in asdict(markup).values() if isinstance(value, str)]
         strings += list(markup.fold_template)
@@ -93,10 +95,12 @@ class ChatTemplateStyle(ChatStyle):
         return self.markup.first_user_prefix if first else self.markup.user_prefix
 
     def content(self, turn: Turn, *, folded: bool = False) -> tuple[Segment, ...]:
+        """The turn's text trimmed at the ends the template trims, one end (``lstrip()``) or both (``| trim``)."""
         if folded:
             left, right = self.markup.folded_trim
-            return turn.trimmed(left=left, right=right)
-        return super().content(turn)
+        else:
+            left, right = self._trims.get(turn.role, (False, False))
+        return turn.trimmed(left=left, right=right) if left or right else turn.segments
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         if generation or not _ends_with_user(record):
