@@ -143,7 +143,7 @@ def test_with_several_seeds_the_verdict_weighs_the_margin_against_the_spread() -
                                               "seeds": [{"seed": 1}, {"seed": 2}, {"seed": 3}]}
     assert verdict(data) == (
         "No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5) are 0.5 (20.0%)"
-        " apart, but the margin is within the spread over 3 seeds (±0.3 and ±0.3). Read it as a tie; more"
+        " apart; the margin is within the spread over 3 seeds (±0.3 and ±0.3). Read it as a tie; more"
         " validation records, a longer run or more seeds can separate them.")
     data["styles"]["alpaca"]["training"]["val_response_loss_std"] = 0.1
     data["styles"]["phi3"]["training"]["val_response_loss_std"] = 0.1
@@ -165,14 +165,14 @@ def test_a_winner_is_named_only_when_the_paired_bootstrap_interval_excludes_zero
     steady = with_examples([5.0, 5.0, 5.0], [4.0, 4.0, 4.0], [2, 2, 2])
     assert verdict(steady) == (
         "**phi3** is best on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up **alpaca** (2.5)."
-        " The difference is larger than the measured noise: the 95% paired bootstrap interval of the difference"
-        " over the same 3 validation examples, [-0.5, -0.5], excludes zero.")
+        " The difference is larger than the measured noise: the 95% paired bootstrap interval of alpaca minus phi3"
+        " over the same 3 validation examples, [+0.5, +0.5], excludes zero.")
     # the same means, but one example carries the whole margin and the others disagree
     noisy = with_examples([5.5, 1.5, 1.5, 1.5], [2.5, 2.5, 2.5, 0.5], [1, 1, 1, 1])
     text = verdict(noisy)
     assert text.startswith(
         "No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5) are 0.5 (20.0%)"
-        " apart, but the 95% paired bootstrap interval of the difference over the same 4 validation examples, [-")
+        " apart; the 95% paired bootstrap interval of alpaca minus phi3 over the same 4 validation examples, [")
     assert text.endswith("], holds zero. Read it as a tie; more validation records, a longer run or more seeds can"
                          " separate them.")
 
@@ -186,12 +186,13 @@ def test_an_interval_with_a_bound_at_exactly_zero_holds_zero(phi3: list[float], 
     # 0) and more than 2.5% draw only it, so one bound is exactly zero and the other the whole difference
     data = with_examples([5.0, 5.0, 5.0], phi3, [2, 2, 2])
     examples = {name: data["styles"][name]["training"]["val_examples"] for name in ("phi3", "alpaca")}
-    interval = paired_bootstrap(examples["phi3"], examples["alpaca"])  # best minus runner-up, as the verdict weighs
+    interval = paired_bootstrap(examples["phi3"], examples["alpaca"])  # best minus runner-up
     assert interval is not None and (interval["low"], interval["high"]) == weighed[0]
     text = verdict(data)
     assert text.startswith("No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5)")
-    assert f"over the same 3 validation examples, {weighed[1]}, holds zero." in text
-    rows = paired_differences(data)  # alpaca minus phi3, the same interval mirrored
+    shown = "[{:+.3g}, {:+.3g}]".format(*row[0])  # the verdict shows the table's interval: runner-up minus best
+    assert f"interval of alpaca minus phi3 over the same 3 validation examples, {shown}, holds zero." in text
+    rows = paired_differences(data)  # alpaca minus phi3
     assert [(r["style"], r["metric"], r["low"], r["high"], r["finding"]) for r in rows] == [
         ("alpaca", "training.val_response_loss", *row[0], NO_DIFFERENCE)]
     assert f"| alpaca | val loss, response text {row[1]}  | 3 | no detectable difference |" in (
@@ -204,13 +205,15 @@ def test_generation_that_scores_nothing_is_said_plainly() -> None:
         data["styles"][name]["generation"] = {"token_f1": 0.0, "rouge_l": 0.0, "n": 10, "empty": 7}
     lines = render_markdown(data).splitlines()
     assert lines[4] == (
-        "Generation measured nothing: token F1 and ROUGE-L are 0 for every style (21 of 30 responses are empty);"
+        "Generation measured nothing: token F1 and ROUGE-L are 0 for every style (21 of 30 responses are empty"
+        " once the style's markup is cut away);"
         " the model does not yet answer at this budget, so the generation columns rank nothing.")
     data["styles"]["phi3"]["generation"] = {"token_f1": 0.25, "rouge_l": 0.2, "n": 10, "empty": 0}
     data["styles"]["chatml"]["generation"]["empty"] = 10
     data["styles"]["alpaca"]["generation"]["empty"] = 10
     assert render_markdown(data).splitlines()[4] == (
-        "Generation measured nothing for alpaca, chatml: token F1 and ROUGE-L are 0 (every response is empty).")
+        "Generation measured nothing for alpaca, chatml: token F1 and ROUGE-L are 0 (every response is empty once"
+        " the style's markup is cut away).")
     assert "Generation measured nothing" not in render_markdown(results())
 
 
@@ -231,7 +234,8 @@ def test_warnings_follow_the_verdict_one_line_per_problem() -> None:
         "- alpaca: never stops: 0 of 6 responses end at its end marker; 6 ran to max_new_tokens and were cut.",
         "- alpaca: markup leaks: 3 of 6 responses hold its markup or open a new turn (`### Instruction:` 2x,"
         " `### Input:` 1x).",
-        "- alpaca: empty answers: 2 of 6 responses are empty.",
+        "- alpaca: empty answers: 2 of 6 responses are empty once the style's markup is cut away (however long the"
+        " model generated).",
         "- alpaca: truncated examples: 1 of 60 were cut at the maximum length, so its headline loss leaves out"
         " their cut response tokens; raise collate.allowed_max_length for a like-for-like comparison.",
         "- phi3: rarely stops: 2 of 6 responses end at its end marker; 4 ran to max_new_tokens and were cut.",
@@ -285,3 +289,42 @@ def test_paired_differences_against_the_best_run_per_metric(tmp_path: Path) -> N
         data["styles"][name]["training"]["val_response_loss_std"] = 0.3
     assert paired_differences(data)[0]["finding"] == "no detectable difference"
     assert paired_differences(data)[0]["spread"] == pytest.approx(0.6)
+
+
+STEADY = ([5.0, 5.0, 5.0], [4.0, 4.0, 4.0])  # phi3 lower on every example: the interval excludes zero
+NOISY = ([5.5, 1.5, 1.5, 1.5], [2.5, 2.5, 2.5, 0.5])  # the same means, one example carries it: holds zero
+INTERVAL = {"excludes": "over the same 3 validation examples, [+0.5, +0.5], excludes zero",
+            "holds": "over the same 4 validation examples, [-0.5, +1], holds zero"}
+SPREAD = {"exceeds": "the margin exceeds the spread over 3 seeds (±0.1 and ±0.1)",
+          "within": "the margin is within the spread over 3 seeds (±0.3 and ±0.3)"}
+
+
+@pytest.mark.parametrize(("examples", "spread", "detected", "reason"), [
+    ("excludes", None, True, "{interval}"),
+    ("holds", None, False, "{interval}"),
+    ("excludes", "exceeds", True, "{interval}, and {spread}"),
+    ("excludes", "within", False, "{interval}, but {spread}"),
+    ("holds", "exceeds", False, "{spread}, but {interval}"),
+    ("holds", "within", False, "{interval}, and {spread}"),
+])
+def test_the_verdict_and_the_table_share_one_finding_in_every_combination(examples, spread, detected, reason):
+    alpaca, phi3 = STEADY if examples == "excludes" else NOISY
+    data = with_examples(alpaca, phi3, [2] * len(alpaca))
+    if spread is not None:
+        for name in ("phi3", "alpaca"):
+            data["styles"][name]["training"] |= {"val_response_loss_std": 0.1 if spread == "exceeds" else 0.3,
+                                                  "seeds": [{"seed": 1}, {"seed": 2}, {"seed": 3}]}
+    interval = "the 95% paired bootstrap interval of alpaca minus phi3 " + INTERVAL[examples]
+    because = reason.format(interval=interval, spread=SPREAD.get(spread or "", ""))
+    text = verdict(data)
+    [row] = [r for r in paired_differences(data) if r["style"] == "alpaca" and r["metric"].endswith("response_loss")]
+    if detected:
+        assert text == ("**phi3** is best on val loss, response text: 2, 0.5 lower (20.0%) than the runner-up"
+                        f" **alpaca** (2.5). The difference is larger than the measured noise: {because}.")
+        assert row["finding"] == "worse than phi3"
+    else:
+        assert text == ("No detectable difference on val loss, response text: **phi3** (2) and **alpaca** (2.5) are"
+                        f" 0.5 (20.0%) apart; {because}. Read it as a tie; more validation records, a longer run"
+                        " or more seeds can separate them.")
+        assert row["finding"] == NO_DIFFERENCE
+    assert row["difference"] > 0 and row["low"] <= row["high"]  # one sign everywhere: the style minus the best

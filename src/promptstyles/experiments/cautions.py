@@ -51,7 +51,8 @@ def style_warnings(results: Mapping[str, Any]) -> list[str]:
             n = int(generation["n"])
             lines += _stops(style, generation, n) + _leaks(style, generation, n)
             if generation.get("empty"):
-                lines.append(f"{style}: empty answers: {int(generation['empty'])} of {n} responses are empty.")
+                lines.append(f"{style}: empty answers: {int(generation['empty'])} of {n} responses are empty once"
+                             " the style's markup is cut away (however long the model generated).")
         static = sections.get("static")
         if isinstance(static, Mapping) and static.get("truncated"):
             lines.append(f"{style}: truncated examples: {static['truncated']} of {static.get('examples', '?')} were"

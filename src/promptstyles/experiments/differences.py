@@ -23,6 +23,7 @@ __all__ = [
     "NOTHING",
     "NO_DIFFERENCE",
     "PairedMetric",
+    "excludes_zero",
     "metric_intervals",
     "paired_differences",
 ]
@@ -71,19 +72,33 @@ def _blank(columns: Mapping[str, Sequence[float]], metric: PairedMetric) -> bool
     return metric.zero_is_nothing and not any(columns[metric.value])
 
 
-def _finding(metric: PairedMetric, interval: Mapping[str, Any], spread: float | None, best: str) -> str:
+def _finding(metric: PairedMetric, interval: Mapping[str, Any], beyond_spread: bool | None, best: str) -> str:
+    """The one finding of a style against the best run on a metric: what the report's table and verdict both say."""
     difference = interval["difference"]
-    if interval["low"] <= 0 <= interval["high"] or (spread is not None and abs(difference) < spread):
+    if not excludes_zero(interval) or beyond_spread is False:
         return NO_DIFFERENCE
     if metric.lower_is_better is None:
         return f"{'higher' if difference > 0 else 'lower'} than {best}"
     return f"{'worse' if (difference > 0) == metric.lower_is_better else 'better'} than {best}"
 
 
+def excludes_zero(interval: Mapping[str, Any]) -> bool:
+    """An interval with a bound at exactly zero holds zero: only one strictly on one side excludes it."""
+    return bool(interval["low"] > 0 or interval["high"] < 0)
+
+
+def _margin(results: Mapping[str, Any], style: str, best: str, key: str) -> float | None:
+    """The difference of the two runs' reported values (means over seeds when there are seeds)."""
+    values = [number(lookup(results, name, key)) for name in (style, best)]
+    return abs(values[0] - values[1]) if values[0] is not None and values[1] is not None else None
+
+
 def paired_differences(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per other style and metric: ``style``, ``metric``, ``label``, ``difference`` (style minus
-    best), ``low``, ``high``, ``examples``, ``spread`` (the seeds' spreads added, for the loss) and
-    ``finding``. Empty when no style is ranked; rows only for metrics both runs kept per example."""
+    best, per example, with its interval ``low``, ``high`` over ``examples``), ``spread`` (the seeds' spreads
+    added), ``margin`` (the reported values' difference), ``excludes_zero``, ``beyond_spread`` (None without
+    seeds) and ``finding``. Empty when no style is ranked; rows only for metrics both runs kept per example.
+    The verdict reads its runner-up's row, so the headline and the table never disagree."""
     ranked = rank_styles(results)[1]
     if not ranked:
         return []
@@ -103,8 +118,11 @@ def paired_differences(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             interval = paired_bootstrap(theirs, ours, value=metric.value, weight=metric.weight)
             if interval is None:
                 continue
+            margin = _margin(results, style, best, metric.key)
+            beyond = None if spread is None or margin is None else margin >= spread
             rows.append(row | {key: interval[key] for key in ("difference", "low", "high", "level", "examples")}
-                        | {"spread": spread, "finding": _finding(metric, interval, spread, best)})
+                        | {"spread": spread, "margin": margin, "excludes_zero": excludes_zero(interval),
+                           "beyond_spread": beyond, "finding": _finding(metric, interval, beyond, best)})
     return rows
 
 

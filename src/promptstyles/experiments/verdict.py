@@ -5,7 +5,9 @@ measured: which validation examples happened to be drawn (a paired bootstrap ove
 scored, :mod:`promptstyles.experiments.paired`), and training randomness (the spread over seeds when an
 experiment has several). A winner is named only when the bootstrap interval of the difference excludes
 zero and the margin exceeds the seeds' spread; otherwise the verdict says there is no detectable
-difference. A comparison whose generated answers score nothing says so, so its zeros are not read as
+difference. The verdict reads the finding of the paired-differences table's runner-up row, and shows its
+interval with the table's sign (the runner-up minus the best), so the two never disagree. A comparison
+whose generated answers score nothing says so, so its zeros are not read as
 a ranking.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .differences import NO_DIFFERENCE, paired_differences
 from .paired import paired_bootstrap
 from .ranking import lookup, metric_label, number, rank_styles
 
@@ -68,39 +71,57 @@ def _exact_tie(results: Mapping[str, Any], best: str, tied: list[str], label: st
     return f"{names} tie exactly on {label} at {value:.4g}{why}."
 
 
+def _runner_up_row(results: Mapping[str, Any], second: str, metric: str) -> Mapping[str, Any] | None:
+    """The table's row of ``second`` against the best run on the headline metric: the finding both share."""
+    rows = [row for row in paired_differences(results) if row["style"] == second and row["metric"] == metric]
+    return rows[0] if rows and "finding" in rows[0] and "low" in rows[0] else None
+
+
+def _clauses(row: Mapping[str, Any] | None, spreads: tuple[float, float] | None, beyond: bool | None,
+             names: tuple[str, str], seeds: int) -> list[tuple[str, bool]]:
+    """What was weighed, each clause with whether it supports a difference: the paired interval (of the
+    runner-up minus the best, as the table shows it) and the spread over seeds."""
+    best, second = names
+    clauses = []
+    if row is not None:
+        clauses.append((f"the {row['level']:.0%} paired bootstrap interval of {second} minus {best} over the same"
+                        f" {row['examples']} validation examples, [{row['low']:+.3g}, {row['high']:+.3g}],"
+                        f" {'excludes' if row['excludes_zero'] else 'holds'} zero", bool(row["excludes_zero"])))
+    if spreads is not None and beyond is not None:
+        clauses.append((f"the margin {'exceeds' if beyond else 'is within'} the spread over {seeds} seeds"
+                        f" (±{spreads[0]:.3g} and ±{spreads[1]:.3g})", beyond))
+    return clauses
+
+
+def _joined(clauses: list[str]) -> str:
+    return ", and ".join(clauses)
+
+
 def _weighed(results: Mapping[str, Any], headline: Mapping[str, Any], label: str, named: tuple[str, str],
              value: float, second: str, other: float) -> str:
     """The best run (its name, and how to show it) against a runner-up with another score: a winner only when
-    the margin beats the noise."""
+    the margin beats the noise, on the same finding as the paired-differences table."""
     best, shown = named
     margin = abs(other - value)
     relative = f" ({margin / abs(other):.1%})" if other else ""
-    interval = _interval(results, best, second, headline["metric"])
+    row = _runner_up_row(results, second, headline["metric"])
     spreads = _spreads(results, best, second, headline["metric"])
-    evidence = []
-    detected = True
-    if interval is not None:
-        excludes = interval["low"] > 0 or interval["high"] < 0
-        detected = excludes
-        evidence.append(f"the {interval['level']:.0%} paired bootstrap interval of the difference over the same"
-                        f" {interval['examples']} validation examples, [{interval['low']:+.3g}, "
-                        f"{interval['high']:+.3g}], {'excludes' if excludes else 'holds'} zero")
-    if spreads is not None:
-        count = len(lookup(results, best, "training.seeds") or ())
-        beyond = margin >= sum(spreads)
-        detected = detected and beyond
-        evidence.append(f"the margin {'exceeds' if beyond else 'is within'} the spread over {count} seeds"
-                        f" (±{spreads[0]:.3g} and ±{spreads[1]:.3g})")
-    because = "; ".join(evidence)
-    if not detected:
-        return (f"No detectable difference on {label}: {shown} ({value:.4g}) and **{second}** ({other:.4g})"
-                f" are {margin:.4g}{relative} apart, but {because}. Read it as a tie; more validation"
-                " records, a longer run or more seeds can separate them.")
+    beyond = row["beyond_spread"] if row is not None else (margin >= sum(spreads) if spreads else None)
+    seeds = len(lookup(results, best, "training.seeds") or ())
+    clauses = _clauses(row, spreads, beyond, (best, second), seeds)
+    detected = row["finding"] != NO_DIFFERENCE if row is not None else bool(beyond)
+    if clauses and not detected:
+        support = [text for text, supports in clauses if supports]
+        against = [text for text, supports in clauses if not supports]
+        reason = f"{_joined(support)}, but {_joined(against)}" if support else _joined(against)
+        return (f"No detectable difference on {label}: {shown} ({value:.4g}) and **{second}** ({other:.4g}) are"
+                f" {margin:.4g}{relative} apart; {reason}. Read it as a tie; more validation records, a longer"
+                " run or more seeds can separate them.")
     direction = "lower" if headline.get("lower_is_better", True) else "higher"
     sentence = (f"{shown} is best on {label}: {value:.4g}, {margin:.4g} {direction}{relative} than the"
                 f" runner-up **{second}** ({other:.4g}).")
-    if evidence:
-        return f"{sentence} The difference is larger than the measured noise: {because}."
+    if clauses:
+        return f"{sentence} The difference is larger than the measured noise: {_joined([c for c, _ in clauses])}."
     if other and margin / abs(other) < CLOSE_MARGIN:
         return (f"{sentence} A margin under {CLOSE_MARGIN:.0%} is within what another seed or a longer run can"
                 " change: read it as a tie until more training or several seeds confirm it.")
@@ -116,7 +137,8 @@ def generation_notes(results: Mapping[str, Any]) -> list[str]:
         return []
     empty = sum(int(scored[style].get("empty") or 0) for style in nothing)
     total = sum(int(scored[style]["n"]) for style in nothing)
-    what = "every response is empty" if empty == total else f"{empty} of {total} responses are empty"
+    what = ("every response is empty" if empty == total else f"{empty} of {total} responses are empty") + (
+        " once the style's markup is cut away" if empty else "")
     if len(nothing) == len(scored):
         return [f"Generation measured nothing: token F1 and ROUGE-L are 0 for every style ({what}); the model"
                 " does not yet answer at this budget, so the generation columns rank nothing."]
