@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "writing-plugins.md"
 EXAMPLE = ROOT / "examples" / "promptstyles-example-plugin"
-_BLOCK = re.compile(r'^```(\w*)(?: title="([^"]+)")?\n(.*?)^```$', re.DOTALL | re.MULTILINE)
+_BLOCK = re.compile(r'^(```+)(\w*)(?: title="([^"]+)")?\n(.*?)^\1$', re.DOTALL | re.MULTILINE)
+"""A fenced block; a file that holds fences of its own is shown inside a longer fence."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class Block:
 
 
 def blocks() -> list[Block]:
-    return [Block(language, title or None, text) for language, title, text in _BLOCK.findall(DOC.read_text("utf-8"))]
+    return [Block(language, title or None, text)
+            for _fence, language, title, text in _BLOCK.findall(DOC.read_text("utf-8"))]
 
 
 def console_examples() -> list[tuple[str, str]]:

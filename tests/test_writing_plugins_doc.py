@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from doc_blocks import EXAMPLE, blocks, console_examples
 
-SHOWN = {"pyproject.toml", "promptstyles_example/__init__.py", "promptstyles_example/chat.py",
-         "promptstyles_example/example-yaml.yaml", "config.yaml", "data.json", "tests/test_example_conformance.py"}
+SHOWN = {"pyproject.toml", "README.md", "promptstyles_example/__init__.py", "promptstyles_example/chat.py",
+         "promptstyles_example/example-yaml.yaml", "config.yaml", "data.json", "tests/test_example_conformance.py",
+         "tests/test_example_styles.py"}
 SKIPPED_PARTS = {"__pycache__", "build", "dist"}
 
 
@@ -49,3 +50,20 @@ def test_every_other_block_is_commands_or_console_output():
     assert sorted({block.language for block in blocks() if not block.title}) == ["bash", "console", "text"]
     assert [command for command, _ in console_examples()] == [
         "promptstyles render example-chat --data data.json --index 1", "promptstyles batch config.yaml"]
+
+
+def test_the_example_plugin_builds_without_a_warning(tmp_path):
+    """A plugin author copies this folder: its build must not warn (a deprecated license table, a missing
+    README), so a wheel is built from a copy with setuptools' own backend, as pip and ``python -m build`` do."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "plugin"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"))
+    script = "import setuptools.build_meta as b, sys; print(b.build_wheel(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-W", "default", "-c", script, str(tmp_path / "dist")], cwd=folder,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "promptstyles_example-0.1.0-py3-none-any.whl"
+    output = done.stdout + done.stderr
+    assert [line for line in output.splitlines() if "Warning" in line or "deprecat" in line.lower()] == []
