@@ -1,0 +1,89 @@
+"""What the README shows is what the code does: its style list is the registry, the paths it names exist, its
+shown files are the files, its YAML format passes the conformance kit, and its padding figures come from a run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from promptstyles import build_dataloaders, load_config
+from promptstyles.data.batches.packing import best_fit_rows, pack_rows
+from promptstyles.pipeline import padding_share
+from promptstyles.styles.registry import default_registry
+from promptstyles.testing import assert_conforms
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DATA = ROOT.parent / "shared" / "data" / "instruction-data.json"
+
+
+def section(heading: str) -> str:
+    start = README.index(heading)
+    following = README.find("\n## ", start + len(heading))
+    return README[start: following if following != -1 else len(README)]
+
+
+def test_the_style_list_is_the_registry_with_its_plugins_and_aliases():
+    listed = {}
+    for name, plugin, aliases in re.findall(r"^- `([^`]+)` \(([^;)]+)(?:; ([^)]*))?\)", section("## Styles"), re.M):
+        listed[name] = (plugin, sorted(re.findall(r"`([^`]+)`", aliases or "")))
+    registry = default_registry()
+    expected = {info.name: ("built in" if info.plugin in ("alpaca", "chat-template") else info.plugin,
+                            sorted(info.aliases)) for info in registry.infos()}
+    assert listed == expected
+
+
+def test_every_source_path_the_readme_names_exists():
+    named = set(re.findall(r"`(src/[\w./-]+)`", README))
+    assert "src/promptstyles/config.py" in named
+    assert sorted(path for path in named if not (ROOT / path).exists()) == []
+    assert re.findall(r"(?<![\w/])promptstyles/[\w/]+\.py", README.replace("src/promptstyles/", "")) == []
+
+
+def test_the_shown_experiment_is_the_shipped_file():
+    shown = re.search(r"```yaml\n(.*?)```", section("### On a real model"), re.S)
+    assert shown and shown.group(1) == (ROOT / "examples" / "compare-llama.yaml").read_text(encoding="utf-8")
+
+
+def test_the_yaml_format_passes_the_conformance_kit():
+    block = re.search(r"```yaml\n(.*?)```", section("## A format in YAML"), re.S)
+    assert block
+    config = load_config(yaml.safe_load(block.group(1)))
+    assert_conforms(config.build_style())
+
+
+def _padding(**changes: object) -> float:
+    loaders = build_dataloaders({"data": {"path": str(DATA)}, **changes})
+    return padding_share(loaders.batch_shapes("train"))
+
+
+def test_the_padding_figures_come_from_a_run():
+    if not DATA.is_file():
+        pytest.skip(f"shared dataset not found: {DATA}")
+    text = section("### Grouping or packing")
+    table = dict(re.findall(r"^\| ([^|]+?) \| ([\d.]+%) \|$", text, re.M))
+    assert table == {
+        "random, batch size 8": f"{_padding(loader={'batch_size': 8}):.1%}",
+        "grouped by length, batch size 8": f"{_padding(loader={'batch_size': 8, 'group_by_length': True}):.1%}",
+        "packed rows of 1024 tokens, batch size 8": f"{_padding(collate={'allowed_max_length': 1024, 'packing': True}, loader={'batch_size': 8}):.1%}",  # noqa: E501
+    }
+    loaders = build_dataloaders({"data": {"path": str(DATA)}, "collate": {"allowed_max_length": 1024}})
+    sizes = np.asarray(loaders.datasets["train"].lengths)
+    rows = len(pack_rows(sizes, 1024)[1]) - 1
+    fit = len(best_fit_rows(sizes, 1024)[1]) - 1
+    val = np.asarray(loaders.datasets["val"].lengths)
+    val_rows = len(pack_rows(val, 1024)[1]) - 1
+    packed = build_dataloaders({"data": {"path": str(DATA)}, "collate": {"allowed_max_length": 1024, "packing": True},
+                                "loader": {"batch_size": 8}})
+    batches = len(packed.batch_indices("train"))
+    tokens = int(sizes.sum())
+    claims = [f"lays the {tokens:,} training tokens in {rows} rows", f"({1 - tokens / (rows * 1024):.1%} padding,"
+              f" {tokens / (rows * 1024):.1%} real tokens)", f"alone needs {fit} ({1 - tokens / (fit * 1024):.1%}",
+              f"serves {batches} full batches of 8", f"the last {rows - 8 * batches} rows",
+              f"fill {val_rows} rows, {1 - int(val.sum()) / (val_rows * 1024):.1%} of them padding"]
+    flat = " ".join(text.split())
+    assert [claim for claim in claims if claim not in flat] == []
