@@ -22,6 +22,7 @@ from promptstyles.experiments import CompareProgress, compare, sample_data_path
 from promptstyles.experiments.checkpoints import save_state_dict_file
 from promptstyles.experiments.config import ModelSpec
 from promptstyles.experiments.model import GPT, GPTConfig
+from promptstyles.experiments.ranking import rank_styles
 from promptstyles.experiments.runner import model_factory
 
 SMALL_MODEL = {"emb_dim": 32, "n_heads": 2, "n_layers": 1, "context_length": 128}
@@ -63,7 +64,8 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
     report = (folder / "report.md").read_text(encoding="utf-8").splitlines()
     assert report[0] == "# Prompt style comparison"
     assert report[2].startswith("No detectable difference on val loss, response text: **")  # 3 steps tell nothing
-    assert "paired bootstrap interval of the difference over the same 9 validation examples" in report[2]
+    best, second = (name for name, _ in rank_styles(results)[1][:2])
+    assert f"paired bootstrap interval of {second} minus {best} over the same 9 validation examples" in report[2]
     assert report.index("## Fine-tuning") < report.index("## Static comparison") < report.index("## Plots")
     on_disk = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     assert set(on_disk["styles"]) == {"alpaca", "chatml"} == set(results["styles"])
