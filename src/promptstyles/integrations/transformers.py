@@ -26,7 +26,7 @@ from ..data.batches.collate import Batch, Collator
 from ..data.tokenized import IndexBatch, TokenizedDataset
 from ..errors import DataError
 
-__all__ = ["HF_IGNORE_INDEX", "TrainerCollator", "hf_inputs", "index_dataset"]
+__all__ = ["HF_IGNORE_INDEX", "TrainerCollator", "hf_inputs", "index_dataset", "trl_preference_inputs"]
 
 HF_IGNORE_INDEX = -100
 """The label ``transformers`` losses skip."""
@@ -94,3 +94,12 @@ def index_dataset(dataset: TokenizedDataset) -> Any:
     in ``dataset``."""
     datasets = _require("datasets")
     return datasets.Dataset.from_dict({"index": np.arange(len(dataset), dtype=np.int64)})
+
+
+def trl_preference_inputs(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A pair batch (:class:`~promptstyles.data.batches.pairs.PairCollator`) as TRL's DPO trainer takes one:
+    chosen rows then rejected rows, with ``completion_mask`` 1 where our labels train."""
+    labels = torch.cat([batch["chosen_labels"], batch["rejected_labels"]])
+    return {"input_ids": torch.cat([batch["chosen_input_ids"], batch["rejected_input_ids"]]),
+            "attention_mask": torch.cat([batch["chosen_attention_mask"], batch["rejected_attention_mask"]]),
+            "completion_mask": (labels != HF_IGNORE_INDEX).long()}
