@@ -59,6 +59,18 @@ def test_hf_inputs_shift_back_exactly():
     assert out["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 1]]
 
 
+def test_hf_inputs_of_a_packed_batch_carry_position_ids():
+    from promptstyles.data.batches.collate import Batch
+
+    batch = Batch(torch.tensor([[5, 6, 7, 8]]), torch.tensor([[6, 0, 8, 0]]),
+                  position_ids=torch.tensor([[0, 1, 0, 1]]))
+    out = hf_inputs(batch, pad_token_id=0)
+    assert out["input_ids"].tolist() == [[5, 6, 7, 8, 0]]
+    assert out["labels"].tolist() == [[-100, 6, 0, 8, 0]]
+    assert out["position_ids"].tolist() == [[0, 1, 0, 1, 2]]
+    assert "attention_mask" not in out
+
+
 def test_trainer_first_step_loss_equals_our_loop(gpt2_data, tmp_path):
     tokenizer, dataset, collator = gpt2_data
     model = tiny_llama(tokenizer.vocab_size)

@@ -105,15 +105,17 @@ PAIRS = [
     {"instruction": "Name a colour.", "input": "", "chosen": "Red.", "rejected": "I will not."},
     {"prompt": [{"role": "user", "content": "Sky?"}], "chosen": [{"role": "assistant", "content": "Blue, mostly."}],
      "rejected": [{"role": "assistant", "content": "Green."}]},
+    {"chosen": [{"role": "user", "content": "Grass?"}, {"role": "assistant", "content": "Green."}],
+     "rejected": [{"role": "user", "content": "Grass?"}, {"role": "assistant", "content": "Purple, always."}]},
 ]
 
 
 @pytest.mark.parametrize("name", STYLES)
 def test_every_style_renders_pairs_with_one_prompt_and_trains_only_completions(name, gpt2):
     style = get_style(name)
-    pairs = [PAIRS[0], PAIRS[1], {"instruction": "Repeat: ok", "input": "now", "chosen": "ok", "rejected": "no"}]
+    pairs = [*PAIRS, {"instruction": "Repeat: ok", "input": "now", "chosen": "ok", "rejected": "no"}]
     dataset = tokenize_pairs(pairs, style, gpt2)
-    batch = PairCollator(pad_token_id=0)(dataset.batch([0, 1, 2]))
+    batch = PairCollator(pad_token_id=0)(dataset.batch([0, 1, 2, 3]))
     for index, raw in enumerate(pairs):
         pair = to_preference_pair(raw)
         prompt = encode_generation_prompt(style, pair.chosen, gpt2)
@@ -225,3 +227,15 @@ def test_a_prompt_token_that_merges_with_the_answer_is_a_named_error(gpt2):
     with pytest.raises(DataError, match="pair 1: the chosen and rejected rows tokenize their shared prompt"):
         tokenize_pairs([{"instruction": "x", "chosen": "\nHi", "rejected": "\nYo"},
                         {"instruction": "x", "chosen": "Hi", "rejected": "Yo"}], CloseParen(), gpt2)
+
+
+def test_pairs_come_from_the_store_the_second_time(gpt2, tmp_path):
+    from promptstyles.data.store.pairs import stored_pairs
+
+    built = stored_pairs(ALPACA_PAIRS, get_style("alpaca"), gpt2, directory=tmp_path)
+    assert not isinstance(built.examples.tokens, np.memmap)
+    loaded = stored_pairs(ALPACA_PAIRS, get_style("alpaca"), gpt2, directory=tmp_path)
+    assert isinstance(loaded.examples.tokens, np.memmap)  # mapped, not copied
+    assert [loaded[i] for i in range(2)] == [built[i] for i in range(2)]
+    first, second = PairCollator()(built.batch([0, 1])), PairCollator()(loaded.batch([0, 1]))
+    assert all(torch.equal(first[key], second[key]) for key in first)
