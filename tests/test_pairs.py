@@ -239,3 +239,47 @@ def test_pairs_come_from_the_store_the_second_time(gpt2, tmp_path):
     assert [loaded[i] for i in range(2)] == [built[i] for i in range(2)]
     first, second = PairCollator()(built.batch([0, 1])), PairCollator()(loaded.batch([0, 1]))
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+WORDS = ["yes", "no", " maybe", "\n", "the sky", "42", "日本", "!!", "  "]
+
+
+@pytest.mark.parametrize("mode", ["keep_start", "keep_end"])
+def test_truncation_cuts_a_pair_alike_and_never_trains_its_prompt(gpt2, mode):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    text = st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map("".join).filter(str.strip)
+    # A completion that opens with whitespace can merge with the header's last token: a named error (tested above).
+    answer = text.filter(lambda value: not value[0].isspace())
+    style = get_style("alpaca")
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(text, answer, answer), min_size=1, max_size=4), st.integers(30, 60))
+    def check(triples, limit):
+        raw = [{"instruction": i, "input": "", "chosen": c, "rejected": r} for i, c, r in triples if c != r]
+        if not raw:
+            return
+        dataset = tokenize_pairs(raw, style, gpt2)
+        try:
+            fitting, _dropped = dataset.fit(limit, mode, drop_overlong=True)
+        except DataError:  # every pair too long for the limit
+            return
+        full = PairCollator()(fitting.batch(range(len(fitting))))
+        cut = PairCollator(allowed_max_length=limit, truncation_mode=mode)(fitting.batch(range(len(fitting))))
+        assert cut["chosen_input_ids"].shape[1] <= limit
+        for row in range(len(fitting)):
+            prompt = int(cut["prompt_length"][row])
+            drop = int(full["prompt_length"][row]) - prompt
+            assert prompt >= 1 and (drop == 0 or mode == "keep_end")
+            for side in ("chosen", "rejected"):
+                ids, labels = cut[f"{side}_input_ids"][row], cut[f"{side}_labels"][row]
+                kept = int(cut[f"{side}_attention_mask"][row].sum())
+                assert ids[:kept].tolist() == full[f"{side}_input_ids"][row, drop : drop + kept].tolist()
+                assert (labels[:prompt] == -100).all() and (labels[kept:] == -100).all()
+                assert (labels[prompt:kept] == ids[prompt:kept]).all()  # every completion token kept is trained
+                if mode == "keep_end":  # the whole completion and its end-of-text survive
+                    assert kept == int(full[f"{side}_attention_mask"][row].sum()) - drop
+            assert torch.equal(cut["chosen_input_ids"][row, :prompt], cut["rejected_input_ids"][row, :prompt])
+
+    check()
