@@ -1,0 +1,1 @@
+"""Our data inside the trainers people already run (Hugging Face ``transformers`` and TRL); optional extras."""
