@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import tiktoken
 from engine_styles import REQUIRED_OPTIONS, registered_style
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders
 from promptstyles.data.collate import Collator
 from promptstyles.data.encoding import tokenize_records
+from promptstyles.data.gpt2_files import load_encoding
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation
 
-GPT2 = tiktoken.get_encoding("gpt2")
+GPT2 = load_encoding("gpt2")
 CHAT_STYLES = [name for name in available_styles() if registered_style(name).supports_conversations]
 TWO_TURNS = Conversation((
     Message("user", "Name a colour."), Message("assistant", "Blue."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tiktoken
 from engine_styles import CloseParen, TagChat, conversation, registered_style
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,9 +11,10 @@ from hypothesis import strategies as st
 from promptstyles import DataError, InstructionRecord, RecordError, available_styles, get_style, to_record
 from promptstyles.data import encoding
 from promptstyles.data.encoding import concat_datasets, tokenize_chunk, tokenize_records
+from promptstyles.data.gpt2_files import load_encoding
 from promptstyles.data.tokenizers import get_tokenizer
 
-GPT2 = tiktoken.get_encoding("gpt2")
+GPT2 = load_encoding("gpt2")
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import tiktoken
 import torch
 
 from promptstyles import build_dataloaders, get_style, load_records
 from promptstyles.cli import main
+from promptstyles.data.gpt2_files import load_encoding
 from promptstyles.errors import ConfigError
 from promptstyles.experiments import CompareProgress, compare, sample_data_path
 from promptstyles.experiments.checkpoints import save_state_dict_file
@@ -98,7 +98,7 @@ def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, An
     folder, _ = run
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     report = (folder / "report.md").read_text(encoding="utf-8")
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     records = load_records(sample_data_path()).records
     order = np.random.default_rng((123, 0)).permutation(45)  # the training loader's first epoch
     for name in ("alpaca", "chatml"):
@@ -129,7 +129,7 @@ def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, An
 
 
 def test_response_loss_scores_the_same_tokens_for_every_style() -> None:
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     records = load_records(sample_data_path()).records
     counts = {}
     for name in ("alpaca", "chatml"):
