@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_styles import REQUIRED_OPTIONS, registered_style
+from engine_styles import REQUIRED_OPTIONS, registered_style, styles_where
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders
 from promptstyles.data.collate import Collator
@@ -15,7 +15,7 @@ from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.records import Conversation
 
 GPT2 = load_encoding("gpt2")
-CHAT_STYLES = [name for name in available_styles() if registered_style(name).supports_conversations]
+CHAT_STYLES = styles_where(lambda style: style.supports_conversations)
 TWO_TURNS = Conversation((
     Message("user", "Name a colour."), Message("assistant", "Blue."),
     Message("user", "And a fruit?"), Message("assistant", "A pear, ripe."),

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 import tiktoken
-from engine_styles import TagChat, registered_style
+from engine_styles import TagChat, registered_style, styles_where
 
-from promptstyles import DataError, InstructionRecord, available_styles, get_style, to_record
+from promptstyles import DataError, InstructionRecord, get_style, to_record
 from promptstyles.data.encoding import encode_generation_prompt, tokenize_records
 from promptstyles.data.gpt2_files import load_encoding
 from promptstyles.data.tokenizers import Encoded, Tokenizer, get_tokenizer
@@ -114,7 +114,7 @@ def records(raw_records):
     return [to_record(raw, index=i) for i, raw in enumerate(raw_records[:40])]
 
 
-@pytest.mark.parametrize("name", [name for name in available_styles() if registered_style(name).special_tokens])
+@pytest.mark.parametrize("name", styles_where(lambda style: bool(style.special_tokens)))
 def test_extend_mode_ids_equal_tiktoken_s_own_special_token_encoding(name, records):
     style = registered_style(name)
     tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens)
