@@ -94,6 +94,13 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
         assert f"]({name})" in "\n".join(report)
 
 
+def test_the_settings_record_the_gpt_and_tokenizer_that_ran(run: tuple[Path, dict[str, Any]]) -> None:
+    _, results = run
+    assert results["settings"]["base"]["tokenizer"] == {"name": "gpt2", "path": None, "special_tokens": "text"}
+    assert results["settings"]["model"] == {"preset": "tiny", "checkpoint": None, "format": "auto",
+                                            "config": SMALL_MODEL}
+
+
 def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, Any]]) -> None:
     folder, _ = run
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))

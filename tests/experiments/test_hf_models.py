@@ -88,6 +88,14 @@ def test_a_tiny_llama_compares_two_styles_and_skips_the_one_its_tokenizer_lacks(
     assert llama3["val_response_loss"] != alpaca["val_response_loss"]
 
 
+def test_the_results_record_the_tokenizer_and_model_that_ran(compared: Any) -> None:
+    settings = compared[0]["settings"]
+    assert settings["base"]["tokenizer"] == {"name": "llama-3-8b-instruct", "path": str(LLAMA_TOKENIZER),
+                                             "special_tokens": "text"}
+    assert settings["model"] == {"path": None, "init": LLAMA, "tokenizer": str(LLAMA_TOKENIZER),
+                                 "dtype": "float32", "lora": None}
+
+
 def test_a_second_run_resumes_every_finished_run(compared: Any) -> None:
     first, second = compared
     assert first["resumed"] == []
