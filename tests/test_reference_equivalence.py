@@ -69,7 +69,8 @@ def _published_module():
     except ImportError:
         if os.environ.get("CI"):
             raise
-        pytest.skip("llms-from-scratch is not installed (it is installed in CI)")
+        pytest.skip("llms-from-scratch is not installed: pip install --no-deps -r requirements-reference.txt "
+                    "(the README's install command)")
     return ch07
 
 
