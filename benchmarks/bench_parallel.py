@@ -31,6 +31,7 @@ os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
 
 from promptstyles import get_style, to_record  # noqa: E402
 from promptstyles.data.encoding import tokenize_records  # noqa: E402
+from promptstyles.data.gpt2_files import load_encoding  # noqa: E402
 from promptstyles.data.parallel import usable_cores  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
 
@@ -69,9 +70,7 @@ def best(run: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 def raw_batch(name: str, texts: list[str], cores: int) -> Callable[[], object]:
     if name == "gpt2":
-        import tiktoken
-
-        encoding = tiktoken.get_encoding("gpt2")
+        encoding = load_encoding("gpt2")
         return lambda: encoding.encode_ordinary_batch(texts, num_threads=cores)
     from tokenizers import Tokenizer
 
