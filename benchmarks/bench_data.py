@@ -46,6 +46,7 @@ from promptstyles.data.batches.samplers import IndexBatchSampler  # noqa: E402
 from promptstyles.data.build.tokenize import tokenize_records  # noqa: E402
 from promptstyles.data.store.cache import dataset_key, load_dataset, save_dataset  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
+from promptstyles.data.tokenizers.gpt2_files import load_encoding  # noqa: E402
 from promptstyles.pipeline import build_dataloaders  # noqa: E402
 
 TARGETS = {
@@ -110,7 +111,7 @@ def epoch(loader: Iterable) -> int:
 
 def long_records(raw: list[dict], count: int, seed: int = 0) -> list[dict]:
     """Records of 300-1000 tokens (rendered with Alpaca), made by concatenating consecutive shared records."""
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     style = get_style("alpaca")
     rng = np.random.default_rng(seed)
     out, position = [], 0
@@ -155,7 +156,7 @@ class EmptyDataset(torch.utils.data.Dataset):
 
 def data_path(raw: list[dict], batch_size: int, repeat: int, ref, litgpt) -> dict:
     """Per-batch microseconds of each pipeline over one epoch of the same records."""
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     config = {"style": "alpaca", "collate": {"allowed_max_length": 1024},
               "data": {"split": {"train": 1.0, "test": 0.0}, "cache": False},
               "loader": {"batch_size": batch_size, "shuffle": False, "drop_last": False}}
@@ -187,7 +188,7 @@ def data_path(raw: list[dict], batch_size: int, repeat: int, ref, litgpt) -> dic
 
 
 def dataset_build(raw: list[dict], repeat: int, ref) -> dict:
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     style = get_style("alpaca")
     tokenizer = get_tokenizer("gpt2")
     records = [to_record(r, index=i) for i, r in enumerate(raw)]

@@ -22,6 +22,7 @@ from promptstyles import to_record
 from promptstyles.config import load_config
 from promptstyles.data.sources.loading import load_records
 from promptstyles.data.store.cache import dataset_key, file_key, load_dataset
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.errors import ConfigError
 from promptstyles.pipeline import build_dataloaders, build_tokenizer, padding_share, prepare_data
 
@@ -112,9 +113,7 @@ def raw(task: dict) -> dict:
     config = load_config(_config(task))
     style = config.build_style()
     if task["tokenizer"] == "gpt2":
-        import tiktoken
-
-        encoding = tiktoken.get_encoding("gpt2")
+        encoding = load_encoding("gpt2")
 
         def encode(texts: list[str]) -> int:
             return sum(map(len, encoding.encode_ordinary_batch(texts, num_threads=CORES)))

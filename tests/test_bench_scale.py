@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import DATASET
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SOURCE = BENCHMARKS.parent.parent / "shared" / "data" / "instruction-data.json"
+SOURCE = DATASET
 sys.path.insert(0, str(BENCHMARKS))
 
 import results_file  # noqa: E402
@@ -26,7 +27,7 @@ import scale_tasks  # noqa: E402
 
 from promptstyles.data.sources.loading import load_records  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason="needs the shared dataset beside the repository")
+pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason=f"shared path not found: {SOURCE}")
 COUNT = 300
 
 

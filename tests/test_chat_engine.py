@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-import tiktoken
-from engine_styles import REQUIRED_OPTIONS, registered_style
+from engine_styles import REQUIRED_OPTIONS, registered_style, styles_where
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders
 from promptstyles.data.batches.collate import Collator
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.records import Conversation
 
-GPT2 = tiktoken.get_encoding("gpt2")
-CHAT_STYLES = [name for name in available_styles() if registered_style(name).supports_conversations]
+GPT2 = load_encoding("gpt2")
+CHAT_STYLES = styles_where(lambda style: style.supports_conversations)
 TWO_TURNS = Conversation((
     Message("user", "Name a colour."), Message("assistant", "Blue."),
     Message("user", "And a fruit?"), Message("assistant", "A pear, ripe."),

@@ -7,9 +7,9 @@ the test), refuses what the style refuses, and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from shared_paths import MODELS
 
 from promptstyles import ChatStyle, PromptStylesError, StyleError, get_style, to_record
 from promptstyles.cli import main
@@ -22,7 +22,6 @@ pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
 jinja2 = pytest.importorskip("jinja2")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 STYLES = [info.name for info in default_registry().infos() if info.name != "chat-template"]
 TOKENIZERS = {  # shared tokenizer folder -> styles whose markup it encodes as the style does
     "llama-3-8b-instruct": ["llama3", "llama3.1", "llama3.2", "alpaca"],

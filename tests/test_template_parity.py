@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_styles import MODELS
+from shared_paths import MODELS, require
 
 from promptstyles import Conversation, InstructionRecord, Message, StyleError, get_style
 
@@ -50,15 +50,13 @@ class Case:
     def text(self) -> str:
         if self.template.endswith(".jinja"):
             return (TEMPLATES / self.template).read_text(encoding="utf-8")
-        config = MODELS / self.template / "tokenizer_config.json"
-        if not config.exists():
-            pytest.skip(f"shared model folder not found at {config.parent}")
+        config = require(MODELS / self.template / "tokenizer_config.json")
         return json.loads(config.read_text(encoding="utf-8"))["chat_template"]
 
     def tokens(self) -> dict[str, str | None]:
         if self.template.endswith(".jinja"):
             return {"bos_token": self.bos, "eos_token": self.eos}
-        config = json.loads((MODELS / self.template / "tokenizer_config.json").read_text(encoding="utf-8"))
+        config = json.loads(require(MODELS / self.template / "tokenizer_config.json").read_text(encoding="utf-8"))
         return {key: _content(config.get(key)) for key in ("bos_token", "eos_token")}
 
 
