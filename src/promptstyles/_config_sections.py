@@ -10,7 +10,7 @@ from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
 from .data.sources.loading import REFERENCE_DATA_URL
 from .distributed import from_environment, placement
 from .styles._base import Style
-from .styles.declarative import DeclarativeStyle
+from .styles.declarative import DeclarativeStyle, check_declared
 
 __all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
 
@@ -166,6 +166,13 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     collate: CollateConfig = field(default_factory=CollateConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.style, DeclarativeStyle) and self.tokenizer.special_tokens == "extend":
+            try:
+                check_declared(self.style)
+            except Invalid as error:
+                raise Invalid(f"style.{error.key}", str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)

@@ -186,8 +186,8 @@ def from_mapping(
         values[key] = _convert(value, hints[key], key_path, lines, source)
     try:
         return cls(**values)
-    except Invalid as error:
-        key_path = (*path, error.key)
+    except Invalid as error:  # a key may be dotted, for a check that spans sections (``style.user.prefix``)
+        key_path = (*path, *error.key.split("."))
         raise _fail(str(error), key_path, lines, source) from None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._config_ids import check_token_ids
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
@@ -122,7 +123,8 @@ class DataLoaders:
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
     """The config's tokenizer for ``style``. A model's own tokenizer must have the style's markup tokens as
-    special tokens; otherwise the error names the token and suggests the styles that fit the model."""
+    special tokens; otherwise the error names the token and suggests the styles that fit the model. The
+    config's id-valued settings must fit the tokenizer (see :func:`check_token_ids`)."""
     name, path = config.tokenizer.source
     extend = config.tokenizer.special_tokens == "extend"
     try:
@@ -134,6 +136,7 @@ def build_tokenizer(config: Config, style: Style) -> Tokenizer:
         registry = default_registry(tuple(config.plugins))
         candidates = {info.name: info.style.special_tokens for info in registry.infos()}
         markup_ids(style.name, style.special_tokens, tokenizer, candidates)
+    check_token_ids(config.collate, tokenizer)
     logger.info("tokenizer %s: vocabulary size %d, EOS %d", tokenizer.name, tokenizer.vocab_size, tokenizer.eos_id)
     return tokenizer
 
