@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._config_ids import check_token_ids
+from ._config_checks import check_data_source, check_token_ids
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
@@ -26,19 +26,20 @@ from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import is_json_array, load_records
+from .data.sources.loading import load_records
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
 from .data.tokenizers.protocol import Tokenizer
 from .data.tokenizers.registry import get_tokenizer
 from .distributed import main_process_first, placement
-from .errors import ConfigError, DataError, TokenizerError
+from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share",
+           "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,8 @@ def prepare_data(
     config = load_config(config)
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
+    if records is None:
+        check_data_source(config)
     if records is None and config.data.streaming:
         dataset, records, skipped = _streamed(config, style, tokenizer, progress)
     else:
@@ -225,9 +228,6 @@ def _streamed(
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
-    if is_json_array(data.path):
-        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
-                          "per line) or set data.streaming: false", path="data.streaming")
     with main_process_first():
         streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,

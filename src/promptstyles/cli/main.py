@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import distributed
-from ..config import load_config
 from ..errors import PluginError, PromptStylesError, RecordError
 from ..records import to_record
 from ..styles.declarative import is_style_file
@@ -102,8 +101,10 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    style = config.build_style()
+    from ..preflight import preflight
+
+    checked = preflight(args.config)
+    config, style, tokenizer = checked.config, checked.style, checked.tokenizer
     if isinstance(config.style, str) and is_style_file(config.style):
         origin = f"declared in {config.style}"
     elif isinstance(config.style, str):
@@ -111,7 +112,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         origin = f"from plugin {info.plugin!r}"
     else:
         origin = "declared in the config"
-    print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__})")
+    data = (f"{checked.records} records from {config.data.source}" if checked.records is not None else
+            f"records from {config.data.source} checked as they are read")
+    print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__}; tokenizer "
+          f"{tokenizer.name!r}, {tokenizer.vocab_size} ids; {data})")
     return 0
 
 
@@ -233,7 +237,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
-    validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
+    validate = commands.add_parser("validate", help="check a YAML config as a build does (style, tokenizer, ids, "
+                                                    "records), short of tokenizing")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
 

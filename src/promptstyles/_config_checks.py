@@ -1,18 +1,22 @@
-"""The id-valued settings of a config against the tokenizer they will meet.
+"""A config against what it meets outside itself: the tokenizer, and the data file.
 
 A pad id the tokenizer does not have fails only later, in a model's embedding lookup; an ``ignore_index``
 that is a real id silently drops every target with that id from the loss (with ``50256`` under GPT-2, every
 end-of-text, so the model never learns to stop). Both are caught as soon as the tokenizer is known, with the
-key path, before any record is tokenized.
+key path, before any record is tokenized. A data file that is missing, or a JSON array given to the streamed
+build (which reads JSON Lines), is named with its key before any record is read.
 """
 
 from __future__ import annotations
 
-from ._config_sections import CollateConfig
+from pathlib import Path
+
+from ._config_sections import CollateConfig, Config
+from .data.sources.loading import is_json_array
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError
 
-__all__ = ["check_token_ids"]
+__all__ = ["check_data_source", "check_token_ids"]
 
 
 def _token(tokenizer: Tokenizer, token_id: int) -> str:
@@ -37,3 +41,17 @@ def check_token_ids(collate: CollateConfig, tokenizer: Tokenizer) -> None:
         raise ConfigError(f"{ignore} is an id of tokenizer {tokenizer.name!r} ({_token(tokenizer, ignore)}), so "
                           "every target with that id would go untrained; use a value no token has, e.g. -100 (the "
                           "default)", path="collate.ignore_index")
+
+
+def check_data_source(config: Config) -> None:
+    """A local ``data.path`` must be a file, and a streamed one JSON Lines (a JSON array is read whole)."""
+    data = config.data
+    if data.path is None:
+        return
+    path = Path(data.path).expanduser()
+    if not path.is_file():
+        where = "does not exist" if not path.exists() else "is not a file"
+        raise ConfigError(f"{data.path} {where} (a relative path is read from the config's folder)", path="data.path")
+    if data.streaming and is_json_array(path):
+        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
+                          "per line) or set data.streaming: false", path="data.streaming")
