@@ -66,10 +66,19 @@ class DataConfig:
             raise Invalid("url", f"must start with http:// or https://, got {self.url!r}")
         if self.num_proc != "auto" and self.num_proc < 1:
             raise Invalid("num_proc", f"must be at least 1 (or auto: one process per core), got {self.num_proc}")
-        known = {"instruction", "input", "output", "messages", "conversations"}
+        known = ("instruction", "input", "output", "messages", "conversations")
         for key in self.fields:
             if key not in known:
                 raise Invalid("fields", f"unknown field {key!r}; expected some of {', '.join(sorted(known))}")
+        readers: dict[str, str] = {}
+        for key in known:  # a key left out reads the column of its own name
+            column = self.fields.get(key, key)
+            if column in readers:
+                mapped = key if key in self.fields else readers[column]
+                raise Invalid(f"fields.{mapped}", f"{readers[column]} and {key} would both read column {column!r} "
+                                                  "(a key not in data.fields reads the column of its own name); "
+                                                  "give each its own column")
+            readers[column] = key
 
     @property
     def source(self) -> str:

@@ -12,6 +12,7 @@ Example (every key optional; these are the defaults unless noted)::
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
+                                  # (one column per key; a record holds one kind: instruction or messages)
       on_invalid: error           # error | skip (skipped records are counted and logged)
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
