@@ -47,6 +47,10 @@ def test_list_uses_the_cache_folder_of_the_environment(cache, capsys, monkeypatc
     monkeypatch.setenv("PROMPTSTYLES_CACHE_DIR", str(cache))
     assert run(capsys, "cache", "list", A)[1].splitlines()[1].startswith(f"{A}  2  ")
     monkeypatch.setenv("PROMPTSTYLES_CACHE_DIR", str(cache / "empty"))
+    assert run(capsys, "cache", "list") == (0, f"{cache / 'empty'} ($PROMPTSTYLES_CACHE_DIR) does not exist, so it "
+                                               "holds no cached datasets; give --cache-dir the data.cache_dir of your "
+                                               "config, or set $PROMPTSTYLES_CACHE_DIR\n", "")
+    (cache / "empty").mkdir()
     assert run(capsys, "cache", "list") == (0, f"no cached datasets in {cache / 'empty' / 'datasets'}\n", "")
 
 

@@ -16,7 +16,7 @@ from .data.sources.loading import is_json_array
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError
 
-__all__ = ["check_data_source", "check_token_ids"]
+__all__ = ["check_data_source", "check_token_ids", "no_batches"]
 
 
 def _token(tokenizer: Tokenizer, token_id: int) -> str:
@@ -55,3 +55,18 @@ def check_data_source(config: Config) -> None:
     if data.streaming and is_json_array(path):
         raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
                           "per line) or set data.streaming: false", path="data.streaming")
+
+
+def no_batches(config: Config, split: str, examples: int, records: int) -> str:
+    """Why the ``split`` loader over ``examples`` of ``records`` records gives no batches: an empty split, or too
+    few training examples for one batch, with the settings that decide it."""
+    loader, collate, fractions = config.loader, config.collate, config.data.split
+    if not examples:
+        return (f"the {split} loader has no batches: the {split} split holds none of the {records} records "
+                f"(data.split: train {fractions.train}, test {fractions.test}, validation the rest)")
+    world_size = loader.placement[1]
+    unit = f"rows of collate.allowed_max_length={collate.allowed_max_length} tokens" if collate.packing else "examples"
+    ranks = f" for each of loader.world_size={world_size} ranks" if world_size > 1 else ""
+    return (f"the {split} loader has no batches: its {examples} examples make fewer than loader.batch_size="
+            f"{loader.batch_size} {unit}{ranks}, and loader.drop_last is true; lower loader.batch_size or set "
+            "loader.drop_last: false")

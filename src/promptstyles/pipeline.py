@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._config_checks import check_data_source, check_token_ids
+from ._config_checks import check_data_source, check_token_ids, no_batches
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
@@ -277,6 +277,8 @@ def build_dataloaders(
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
             row_length=config.collate.allowed_max_length if config.collate.packing else None,
         )
+    if not len(built["train"]):  # a statistic may still be wanted; a training run refuses it (check_loaders)
+        logger.warning("%s", no_batches(config, "train", len(data.splits["train"]), len(data.dataset)))
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import distributed
+from .._config_checks import no_batches
 from ..errors import PluginError, PromptStylesError, RecordError
 from ..records import to_record
 from ..styles.declarative import is_style_file
@@ -137,6 +138,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     loaders = build_dataloaders(config, progress=ProgressBars().for_build(config))
     dataset = loaders.datasets[args.split]
     batches = loaders.batch_indices(args.split)
+    if not batches:
+        raise PromptStylesError(no_batches(config, args.split, len(dataset), len(loaders.data.dataset)))
     if not -len(batches) <= args.index < len(batches):
         raise PromptStylesError(
             f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
@@ -189,6 +192,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
                      f"{stats['response_tokens']['mean']:.1f}", f"{trained / targets:.1%}", over,
                      f"{padding_share(loaders.batch_shapes(name)):.1%}"])
     _print_table(rows)
+    if not len(loaders.train):
+        print(f"note: {no_batches(config, 'train', len(data.splits['train']), len(data.dataset))}")
     return 0
 
 
@@ -237,8 +242,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
-    validate = commands.add_parser("validate", help="check a YAML config as a build does (style, tokenizer, ids, "
-                                                    "records), short of tokenizing")
+    validate = commands.add_parser("validate", help="check a YAML config as a build does, short of tokenizing")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
 
