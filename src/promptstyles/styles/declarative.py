@@ -15,7 +15,8 @@ Every switch of :class:`~promptstyles.ChatStyle` has a key: ``bos``, ``closing``
 ``system_turn`` (own, first_user, last_user, none), ``system_required``, ``system_note``, ``fold`` (prefix,
 suffix, strip), ``strip`` (roles whose text is trimmed), ``user.later_prefix``, ``alternate``,
 ``one_exchange``, ``conversations``; ``options`` gives default style options. Markup may use the placeholder
-``{date}`` (the ``date`` option: a string such as ``26 Jul 2024`` or a date; today's when not given); write
+``{date}`` (the ``date`` option: a date, an ISO date string such as ``2024-07-26``, or ``26 Jul 2024`` as
+templates write dates; today's when not given); write
 ``{{`` and ``}}`` for literal braces.
 """
 
@@ -197,14 +198,23 @@ class DeclarativeStyle:
 
 
 def date_text(style: str, date: Any) -> str:
-    """The ``date`` option as templates write it; a date (YAML ``2024-07-26``) is formatted."""
+    """The ``date`` option as templates write it (``26 Jul 2024``): a date, or an ISO date string as every
+    ``--option date=2024-07-26`` is, is formatted; a string already in the template's form is kept as given.
+    Any other string is an error, since the model would read a date in a form its template never writes."""
     if date is None:
         return dt.datetime.now().strftime(DATE_FORMAT)
     if isinstance(date, dt.date):
         return date.strftime(DATE_FORMAT)
+    hint = "a date as its template writes it, such as '26 Jul 2024', or an ISO date such as '2024-07-26'"
     if not isinstance(date, str) or not date.strip() or "\n" in date:
-        raise StyleError(f"style {style!r}: option 'date' must be a one-line string such as '26 Jul 2024' "
-                         f"or a date, got {date!r}")
+        raise StyleError(f"style {style!r}: option 'date' must be a one-line string, {hint}; got {date!r}")
+    text = date.strip()
+    try:
+        if re.match(r"\d{4}-\d\d-\d\d", text):
+            return dt.datetime.fromisoformat(text).strftime(DATE_FORMAT)
+        dt.datetime.strptime(text, DATE_FORMAT)
+    except ValueError:
+        raise StyleError(f"style {style!r}: option 'date' {date!r} is not {hint}") from None
     return date
 
 
