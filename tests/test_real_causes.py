@@ -96,6 +96,8 @@ def test_cache_commands_on_a_folder_that_does_not_exist(tmp_path: Path, capsys: 
                "data.cache_dir of your config, or set $PROMPTSTYLES_CACHE_DIR")
     assert main(["cache", "verify", "--cache-dir", str(missing)]) == 1
     assert capsys.readouterr() == ("", f"promptstyles: error: {message}\n")
+    assert main(["cache", "clear", "--cache-dir", str(missing)]) == 1
+    assert capsys.readouterr() == ("", f"promptstyles: error: {message}\n")
     assert main(["cache", "list", "--cache-dir", str(missing)]) == 0
     assert capsys.readouterr() == (f"{message}\n", "")
     missing.mkdir()

@@ -67,6 +67,8 @@ def cmd_cache_list(args: argparse.Namespace, table: Callable[[list[list[str]]], 
 
 
 def cmd_cache_clear(args: argparse.Namespace) -> int:
+    if not store_folder(args.cache_dir).parent.is_dir():
+        raise DataError(_missing(args))
     keys = [entry.key for entry in _selected(args)] if args.keys else None
     removed = remove_entries(store_folder(args.cache_dir), keys)
     print(f"removed {len(removed)} cached dataset{'' if len(removed) == 1 else 's'} from "
