@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from promptstyles import ConfigError, RecordError, load_config, to_record
+from promptstyles.cli import main
 from promptstyles.data.sources.loading import load_records, read_record_chunks
 from promptstyles.experiments.config import load_experiment
 from promptstyles.styles.declarative import read_style_file
@@ -115,3 +116,11 @@ def test_yaml_merge_keys_are_no_repetition(tmp_path: Path) -> None:
     path.write_text("loader:\n  <<: {batch_size: 2}\n  <<: {seed: 5}\n", encoding="utf-8")
     loader = load_config(path).loader
     assert (loader.batch_size, loader.seed) == (2, 5)
+
+
+@pytest.mark.parametrize("command", [["render", "alpaca", "--json", '{"instruction": "a", "output": "b"}'],
+                                     ["export", "alpaca"], ["freeze", "alpaca"]])
+def test_a_style_option_given_twice_on_the_command_line_is_named(command: list[str],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--option", "system=A", "--option", "joiner=-", "--option", "system=B"]) == 1
+    assert capsys.readouterr() == ("", "promptstyles: error: --option system is given twice; give each option once\n")
