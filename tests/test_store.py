@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import numpy as np
@@ -15,9 +16,9 @@ from promptstyles.data.batches.loaders import make_loader
 from promptstyles.data.build.encoding import CHUNK_SIZE, tokenize_chunks
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.sources.loading import load_records
+from promptstyles.data.store import entries
+from promptstyles.data.store.checksums import BLOCK_BYTES, SAMPLE_BLOCKS
 from promptstyles.data.store.entries import (
-    BLOCK_BYTES,
-    SAMPLE_BLOCKS,
     StoreWriter,
     load_dataset,
     open_store,
@@ -39,7 +40,8 @@ def whole(dataset_path):
 
 def test_an_entry_is_raw_files_and_loads_memory_mapped(tmp_path, whole):
     path = save_dataset(whole, KEY, tmp_path, {"style": "chatml"})
-    assert sorted(p.name for p in path.iterdir()) == sorted([f"{name}.bin" for name in ARRAYS] + ["meta.json"])
+    assert sorted(p.name for p in path.iterdir()) == sorted([f"{name}.bin" for name in ARRAYS] + ["meta.json",
+                                                                                                   "verified.json"])
     assert np.fromfile(path / "tokens.bin", dtype=np.uint16).tolist() == whole.tokens.tolist()
     assert np.fromfile(path / "run_ends.bin", dtype=np.int32).tolist() == whole.run_ends.tolist()
     meta = json.loads((path / "meta.json").read_text())["meta"]
@@ -192,15 +194,76 @@ def _large(count=SAMPLE_BLOCKS * BLOCK_BYTES):
                             eos_id=50256, vocab_size=50257)
 
 
-def test_a_large_token_file_is_checked_by_samples_on_load_and_whole_by_verify(tmp_path, caplog):
+@pytest.fixture
+def hashed(monkeypatch):
+    """``(file name, sampled)`` of every checksum a load computes."""
+    calls = []
+    checksum = entries.checksum
+
+    def spy(path, size, *, sample=False):
+        calls.append((path.name, sample))
+        return checksum(path, size, sample=sample)
+
+    monkeypatch.setattr(entries, "checksum", spy)
+    return calls
+
+
+def _tokens_hashed(calls):
+    found = [sample for name, sample in calls if name == "tokens.bin"]
+    calls.clear()
+    return "sampled" if found == [True] else "whole" if found == [False] else found
+
+
+def test_a_changed_token_file_is_hashed_whole_on_the_next_load(tmp_path, caplog, hashed):
+    """One token changed in place, between sampled blocks and with the size kept, is never served: the file's
+    stamp no longer matches the last verification, so the load hashes it whole."""
     path = save_dataset(_large(), KEY, tmp_path)
     size = (path / "tokens.bin").stat().st_size
     assert size > SAMPLE_BLOCKS * BLOCK_BYTES
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "sampled"  # hashed whole as it was written
     _flip(path / "tokens.bin", BLOCK_BYTES + 10)  # between the first two sampled blocks
-    assert load_dataset(KEY, tmp_path) is not None  # a load checks samples only
-    assert verify_store(KEY, tmp_path) == "tokens.bin does not match its checksum"
-    assert open_store(KEY, tmp_path, full=True) is None
-    _flip(path / "tokens.bin", BLOCK_BYTES + 10)
-    assert verify_store(KEY, tmp_path) is None
-    _flip(path / "tokens.bin", size - 1)  # in the last block, always sampled
+    assert (path / "tokens.bin").stat().st_size == size
     assert load_dataset(KEY, tmp_path) is None
+    assert _tokens_hashed(hashed) == "whole"
+    assert "tokens.bin does not match its checksum" in caplog.text
+    assert load_dataset(KEY, tmp_path) is None  # still unverified: hashed whole again, not served
+    assert _tokens_hashed(hashed) == "whole"
+    assert verify_store(KEY, tmp_path) == "tokens.bin does not match its checksum"
+    hashed.clear()
+    _flip(path / "tokens.bin", BLOCK_BYTES + 10)
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "sampled"
+    _flip(path / "tokens.bin", size - 1)  # in the last block
+    assert load_dataset(KEY, tmp_path) is None
+
+
+@pytest.mark.parametrize("record", ["", "{", "[]", '{"tokens.bin": {"checksum": "0", "stamp": "0"}}'])
+def test_a_missing_or_foreign_verification_record_means_a_whole_hash(tmp_path, hashed, record):
+    path = save_dataset(_large(), KEY, tmp_path)
+    if record:
+        (path / "verified.json").write_text(record)
+    else:
+        (path / "verified.json").unlink()
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"
+    assert load_dataset(KEY, tmp_path) is not None  # recorded again
+    assert _tokens_hashed(hashed) == "sampled"
+
+
+def test_a_replaced_token_file_of_equal_bytes_is_hashed_whole(tmp_path, hashed):
+    """A new inode (a copy put in place) is another file, even with the same bytes and times."""
+    path = save_dataset(_large(), KEY, tmp_path)
+    file = path / "tokens.bin"
+    status = file.stat()
+    copy = path / "copy.tmp"
+    copy.write_bytes(file.read_bytes())
+    copy.replace(file)
+    os.utime(file, ns=(status.st_atime_ns, status.st_mtime_ns))
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"

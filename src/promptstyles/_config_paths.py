@@ -26,11 +26,13 @@ def resolve_plugin(entry: str, base: Path) -> str:
 
 
 def beside(value: str | None, base: Path) -> str | None:
-    """A relative tokenizer path that exists beside the config file, made absolute; anything else as is
-    (a registered name, a Hub id)."""
+    """A relative tokenizer path that exists beside the config file, or whose first folder does (a typo in
+    ``models/qwen-instrcut``, reported as a missing folder there), made absolute; anything else as is (a
+    registered name, a Hub id)."""
     if value is None or not (is_path(value) or value.endswith(".json")) or Path(value).expanduser().is_absolute():
         return value
-    return str(base / value) if (base / value).exists() else value
+    first = Path(value).parts[0]
+    return str(base / value) if (base / value).exists() or (first != value and (base / first).is_dir()) else value
 
 
 def resolve_paths(config: Config, base: Path) -> Config:

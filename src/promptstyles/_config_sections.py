@@ -10,7 +10,7 @@ from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
 from .data.sources.loading import REFERENCE_DATA_URL
 from .distributed import from_environment, placement
 from .styles._base import Style
-from .styles.declarative import DeclarativeStyle
+from .styles.declarative import DeclarativeStyle, check_declared
 
 __all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
 
@@ -66,10 +66,19 @@ class DataConfig:
             raise Invalid("url", f"must start with http:// or https://, got {self.url!r}")
         if self.num_proc != "auto" and self.num_proc < 1:
             raise Invalid("num_proc", f"must be at least 1 (or auto: one process per core), got {self.num_proc}")
-        known = {"instruction", "input", "output", "messages", "conversations"}
+        known = ("instruction", "input", "output", "messages", "conversations")
         for key in self.fields:
             if key not in known:
                 raise Invalid("fields", f"unknown field {key!r}; expected some of {', '.join(sorted(known))}")
+        readers: dict[str, str] = {}
+        for key in known:  # a key left out reads the column of its own name
+            column = self.fields.get(key, key)
+            if column in readers:
+                mapped = key if key in self.fields else readers[column]
+                raise Invalid(f"fields.{mapped}", f"{readers[column]} and {key} would both read column {column!r} "
+                                                  "(a key not in data.fields reads the column of its own name); "
+                                                  "give each its own column")
+            readers[column] = key
 
     @property
     def source(self) -> str:
@@ -166,6 +175,13 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     collate: CollateConfig = field(default_factory=CollateConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.style, DeclarativeStyle) and self.tokenizer.special_tokens == "extend":
+            try:
+                check_declared(self.style)
+            except Invalid as error:
+                raise Invalid(f"style.{error.key}", str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)

@@ -12,6 +12,7 @@ Example (every key optional; these are the defaults unless noted)::
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
+                                  # (one column per key; a record holds one kind: instruction or messages)
       on_invalid: error           # error | skip (skipped records are counted and logged)
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
@@ -24,10 +25,11 @@ Example (every key optional; these are the defaults unless noted)::
       path: null                  # a model's own tokenizer: a folder with tokenizer.json, the file, or a Hub id
                                   # (Qwen/Qwen2.5-7B-Instruct, with huggingface_hub); relative: to this file
       special_tokens: text        # text | extend (the style's markup tokens get new ids; a model's own
-                                  # tokenizer always uses its special ids, and the style's must be among them)
+                                  # tokenizer always uses its special ids, and the style's must be among them;
+                                  # with extend, a declared style must declare every token its markup writes)
     collate:
-      pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2)
-      ignore_index: -100
+      pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2); an id it has
+      ignore_index: -100          # any value that is no id of the tokenizer (a real id would go untrained)
       allowed_max_length: null
       mask: none                  # none | instruction | prompt | assistant | last_assistant
       truncation: reference       # reference | keep_eos
@@ -103,7 +105,8 @@ def _style_file(data: Any, lines: Lines, source: str | None, base: Path) -> Any:
     if not path.is_file():
         raise ConfigError(f"style file {path} not found (a relative path is read from the config's folder)",
                           path=dotted, line=line, source=source)
-    read_style_file(path)
+    tokenizer = data.get("tokenizer")
+    read_style_file(path, extend=isinstance(tokenizer, Mapping) and tokenizer.get("special_tokens") == "extend")
     return {**data, "style": str(path)}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._config_checks import check_data_source, check_token_ids, no_batches
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
@@ -25,19 +26,20 @@ from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import is_json_array, load_records
+from .data.sources.loading import load_records
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
 from .data.tokenizers.protocol import Tokenizer
 from .data.tokenizers.registry import get_tokenizer
 from .distributed import main_process_first, placement
-from .errors import ConfigError, DataError, TokenizerError
+from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share",
+           "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +124,8 @@ class DataLoaders:
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
     """The config's tokenizer for ``style``. A model's own tokenizer must have the style's markup tokens as
-    special tokens; otherwise the error names the token and suggests the styles that fit the model."""
+    special tokens; otherwise the error names the token and suggests the styles that fit the model. The
+    config's id-valued settings must fit the tokenizer (see :func:`check_token_ids`)."""
     name, path = config.tokenizer.source
     extend = config.tokenizer.special_tokens == "extend"
     try:
@@ -134,6 +137,7 @@ def build_tokenizer(config: Config, style: Style) -> Tokenizer:
         registry = default_registry(tuple(config.plugins))
         candidates = {info.name: info.style.special_tokens for info in registry.infos()}
         markup_ids(style.name, style.special_tokens, tokenizer, candidates)
+    check_token_ids(config.collate, tokenizer)
     logger.info("tokenizer %s: vocabulary size %d, EOS %d", tokenizer.name, tokenizer.vocab_size, tokenizer.eos_id)
     return tokenizer
 
@@ -151,6 +155,8 @@ def prepare_data(
     config = load_config(config)
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
+    if records is None:
+        check_data_source(config)
     if records is None and config.data.streaming:
         dataset, records, skipped = _streamed(config, style, tokenizer, progress)
     else:
@@ -222,9 +228,6 @@ def _streamed(
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
-    if is_json_array(data.path):
-        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
-                          "per line) or set data.streaming: false", path="data.streaming")
     with main_process_first():
         streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
@@ -274,6 +277,8 @@ def build_dataloaders(
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
             row_length=config.collate.allowed_max_length if config.collate.packing else None,
         )
+    if not len(built["train"]):  # a statistic may still be wanted; a training run refuses it (check_loaders)
+        logger.warning("%s", no_batches(config, "train", len(data.splits["train"]), len(data.dataset)))
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
 
 

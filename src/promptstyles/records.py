@@ -126,6 +126,22 @@ def _messages(
     return Conversation(tuple(messages))
 
 
+_SHAPES = (("instruction", "input", "output"), ("messages",), ("conversations",))
+"""Our keys of each kind of record: a record holds one kind."""
+
+
+def _one_shape(raw: Mapping[str, Any], fields: Mapping[str, str], *, index: int | None, source: str | None) -> None:
+    """A record with keys of two kinds (an instruction and ``messages``) says two things: which one is meant
+    is the user's call, not ours, so it is an error naming both keys. Empty values say nothing."""
+    found = [[fields.get(key, key) for key in shape if raw.get(fields.get(key, key)) not in (None, "")]
+             for shape in _SHAPES]
+    kinds = [keys for keys in found if keys]
+    if len(kinds) > 1:
+        first, second = (", ".join(repr(key) for key in keys) for keys in kinds[:2])
+        raise RecordError(f"holds {first} and {second}, two kinds of record in one; keep one kind (or map the "
+                          "one to read with data.fields)", index=index, source=source)
+
+
 def to_record(
     raw: Any,
     *,
@@ -145,6 +161,7 @@ def to_record(
     if not isinstance(raw, Mapping):
         raise RecordError(f"expected a JSON object, got {type(raw).__name__}", index=index, source=source)
     fields = fields or {}
+    _one_shape(raw, fields, index=index, source=source)
     messages_key = fields.get("messages", "messages")
     if messages_key in raw:
         return _messages(

@@ -13,7 +13,8 @@
 
 The system turn is always written, with the dated preamble before the (trimmed, possibly empty) system
 prompt; ``system=None`` is refused, as in ``qwen2.5``. Option ``date`` is the template's ``date_string``
-(a string such as ``"26 Jul 2024"``, or a date); it defaults to ``"26 Jul 2024"``, the template's own
+(a date, an ISO date string such as ``"2024-07-26"``, or ``"26 Jul 2024"`` as the template writes it); it
+defaults to ``"26 Jul 2024"``, the template's own
 fallback. Llama-3.3-70B-Instruct's template is the same, byte for byte.
 """
 
@@ -36,6 +37,8 @@ class Llama31Style(Llama3Style):
     system_required = True
     default_date: ClassVar[str | None] = "26 Jul 2024"
     """The date written when the option is not given; None for today's (the template's ``strftime_now``)."""
+    fallback_date: ClassVar[str] = "26 Jul 2024"
+    """What the template writes where it cannot compute today's date (a renderer without ``strftime_now``)."""
 
     def __init__(self, *, date: str | dt.date | None = None, **options: Any) -> None:
         super().__init__(**options)
