@@ -76,6 +76,22 @@ def test_a_mapped_dataset_serves_items_subsets_spans_and_batches_unchanged(tmp_p
     assert torch.equal(got.inputs, want.inputs) and torch.equal(got.targets, want.targets)
 
 
+def test_batches_read_a_mapped_dataset_through_plain_views_of_its_maps(tmp_path, whole):
+    save_dataset(whole, KEY, tmp_path)
+    mapped = load_dataset(KEY, tmp_path)
+    indices = np.array([3, 1099, 0])
+    tokens, starts, lengths = mapped.locate(indices)
+    assert type(tokens) is np.ndarray and np.shares_memory(tokens, mapped.tokens)  # a view, not a copy
+    assert (tokens.tolist(), starts.tolist(), lengths.tolist()) == (
+        whole.tokens.tolist(), whole.starts[indices].tolist(), whole.lengths[indices].tolist())
+    assert type(starts) is np.ndarray and type(lengths) is np.ndarray and mapped.plain("tokens") is tokens
+    assert len(pickle.dumps(mapped)) < whole.tokens.nbytes // 4  # the views stay behind; the maps travel as paths
+    other = load_dataset(KEY, tmp_path)
+    mapped.tokens = other.tokens  # a replaced map is followed, not served from the old view
+    assert np.shares_memory(mapped.plain("tokens"), other.tokens)
+    assert not np.shares_memory(mapped.plain("tokens"), tokens)
+
+
 def test_dataloader_workers_read_the_mapped_arrays(tmp_path, whole):
     save_dataset(whole, KEY, tmp_path)
     mapped = load_dataset(KEY, tmp_path)

@@ -119,8 +119,7 @@ class Collator:
             dataset, indices = batch
             if not len(indices):
                 raise DataError("cannot collate an empty batch")
-            return self._collate(dataset.tokens, dataset.starts[indices], dataset.lengths[indices],
-                                 dataset.eos_id, dataset, indices)
+            return self._collate(*dataset.locate(indices), dataset.eos_id, dataset, indices)
         return self._collate_sequences(batch)
 
     def _collate_sequences(self, batch: Sequence[Sequence[int]]) -> Batch:

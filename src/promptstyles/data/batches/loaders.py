@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -77,14 +78,30 @@ def make_loader(
 
 
 class DeviceDataLoader(torch.utils.data.DataLoader):
-    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built)."""
+    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built).
+
+    Without worker processes (and without pinning or a timeout) it builds each batch itself: the batch
+    sampler's indices go to the dataset's ``__getitems__`` and then to the collator, as in torch's own
+    single-process iterator, but without the profiler scope and fetcher torch wraps around every batch, which
+    cost more than collating a short batch. Each epoch still draws the base seed torch's iterator draws, so the
+    global random state moves exactly as it would.
+    """
 
     def __init__(self, *args: Any, device: str | torch.device | None = None, **kwargs: Any) -> None:
         self.device = device
         super().__init__(*args, **kwargs)
 
     def __iter__(self):  # type: ignore[override]
-        batches = super().__iter__()
+        batches = self._in_process() if self._builds_in_process() else super().__iter__()
         if self.device is None:
             return batches
         return (batch.to(self.device, non_blocking=True) for batch in batches)
+
+    def _builds_in_process(self) -> bool:
+        return (self.num_workers == 0 and not self.pin_memory and not self.timeout and self.batch_sampler is not None
+                and callable(getattr(self.dataset, "__getitems__", None)) and self.collate_fn is not None)
+
+    def _in_process(self) -> Iterator[Any]:
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # torch's per-epoch base seed
+        getitems, collate = self.dataset.__getitems__, self.collate_fn  # type: ignore[attr-defined]
+        return (collate(getitems(indices)) for indices in self.batch_sampler)  # type: ignore[union-attr]

@@ -6,8 +6,10 @@ that provides it, wherever rendering happens (dataset builds, generation prompts
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from ...errors import RecordError, StyleError
@@ -15,7 +17,7 @@ from ...records import Conversation, Record
 from ...styles._base import Part, Style
 from ..masks import HEADER, KIND_CODES
 
-__all__ = ["RenderedChunk", "render_chunk", "render_parts"]
+__all__ = ["RenderedChunk", "gc_paused", "render_chunk", "render_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,22 @@ def _style_origin(style: Style) -> str:
     except Exception:  # naming the culprit must never hide the error being reported
         logger.debug("cannot look up the plugin of %s", cls, exc_info=True)
     return f"module {cls.__module__!r}"
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a chunk's objects are built, and back on after (unless it was
+    off already). Rendering allocates a few containers per part and keeps them, so the collector would run
+    every few hundred records and each time walk objects that hold no cycles: on a chunk of records it took a
+    quarter of Llama-3's rendering time and over half of Alpaca's. Reference counting still frees everything
+    that is dropped; a cycle made meanwhile waits for the collector's next run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def render_parts(style: Style, record: Record, *, index: int | None = None, source: str | None = None,
@@ -68,28 +86,29 @@ def render_chunk(style: Style, records: Sequence[Record], first_index: int, sour
     run_counts: list[int] = []
     text_bytes: list[int] = []
     codes = KIND_CODES
-    for offset, record in enumerate(records):
-        parts = render_parts(style, record, index=first_index + offset, source=source)
-        position = 0
-        previous = -1
-        count = 0
-        has_header = False
-        for part in parts:
-            code = codes[part.kind]
-            text = part.text
-            position += len(text) if text.isascii() else len(text.encode("utf-8"))
-            if code == previous:
-                run_ends[-1] = position
-            else:
-                run_kinds.append(code)
-                run_ends.append(position)
-                previous = code
-                count += 1
-            has_header = has_header or code == HEADER
-        if not has_header:
-            raise RecordError(f"style {style.name!r} rendered no assistant response to train on",
-                              index=first_index + offset, source=source)
-        rendered.append(parts)
-        run_counts.append(count)
-        text_bytes.append(position)
+    with gc_paused():
+        for offset, record in enumerate(records):
+            parts = render_parts(style, record, index=first_index + offset, source=source)
+            position = 0
+            previous = -1
+            count = 0
+            has_header = False
+            for part in parts:
+                code = codes[part.kind]
+                text = part.text
+                position += len(text) if text.isascii() else len(text.encode("utf-8"))
+                if code == previous:
+                    run_ends[-1] = position
+                else:
+                    run_kinds.append(code)
+                    run_ends.append(position)
+                    previous = code
+                    count += 1
+                has_header = has_header or code == HEADER
+            if not has_header:
+                raise RecordError(f"style {style.name!r} rendered no assistant response to train on",
+                                  index=first_index + offset, source=source)
+            rendered.append(parts)
+            run_counts.append(count)
+            text_bytes.append(position)
     return RenderedChunk(rendered, run_kinds, run_ends, run_counts, text_bytes)
