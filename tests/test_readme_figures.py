@@ -87,3 +87,12 @@ def test_the_padding_figures_come_from_a_run():
               f"fill {val_rows} rows, {1 - int(val.sum()) / (val_rows * 1024):.1%} of them padding"]
     flat = " ".join(text.split())
     assert [claim for claim in claims if claim not in flat] == []
+
+
+def test_the_durations_quoted_are_those_the_example_files_state():
+    text = " ".join(section("## Compare styles").split())
+    for name in ("compare-shared.yaml", "compare-llama.yaml"):
+        header = " ".join((ROOT / "examples" / name).read_text(encoding="utf-8").split("\nstyles:")[0].split())
+        stated = re.search(r"about (\d+ minutes) on two CPU cores", header, re.I)
+        assert stated, name
+        assert re.search(rf"`examples/{re.escape(name)}`[^.]*?about {stated.group(1)}", text), name
