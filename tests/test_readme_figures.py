@@ -96,3 +96,25 @@ def test_the_durations_quoted_are_those_the_example_files_state():
         stated = re.search(r"about (\d+ minutes) on two CPU cores", header, re.I)
         assert stated, name
         assert re.search(rf"`examples/{re.escape(name)}`[^.]*?about {stated.group(1)}", text), name
+
+
+def _recorded_build_ratio(results: str, name: str) -> float:
+    row = re.search(rf"^\| {name}: build throughput / raw batch encoding \| ([\d.]+) \|", results, re.M)
+    assert row, name
+    return float(row.group(1))
+
+
+def test_the_benchmark_figures_quoted_are_the_recorded_ones():
+    """Benchmarks are not rerun in tests; the README must quote what their recorded runs measured."""
+    import json
+
+    text = " ".join(README.split())
+    ratios = json.loads((ROOT / "benchmarks" / "RESULTS-data.json").read_text(encoding="utf-8"))["ratios"]
+    assert (f"built batches {ratios['path8_ref']:.0f}x faster than the reference collate and "
+            f"{ratios['path8_litgpt']:.1f}x faster than LitGPT's collate at batch size 8, and "
+            f"{ratios['path32_ref']:.0f}x and {ratios['path32_litgpt']:.1f}x faster on batches of 32") in text
+    scale = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert f"({_recorded_build_ratio(scale, 'gpt2'):.1f}x the throughput of tiktoken's own" in text
+    assert f"({_recorded_build_ratio(scale, 'qwen'):.2f}x of `tokenizers`' batch encoding)" in text
+    llama = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
+    assert f"a build reaches only {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text
