@@ -107,6 +107,8 @@ class CollateConfig:
     attention_mask: bool = False
     packing: bool = False
     device: str = "cpu"
+    train_reasoning: bool = True
+    """False leaves an assistant's reasoning (and its markup) untrained under every mask but ``none``."""
 
     def __post_init__(self) -> None:
         if self.allowed_max_length is not None and self.allowed_max_length < 1:

@@ -36,6 +36,7 @@ Example (every key optional; these are the defaults unless noted)::
       attention_mask: false
       packing: false              # true: rows of allowed_max_length tokens, examples end to end (required then)
       device: cpu
+      train_reasoning: true       # false: an assistant's reasoning is context, not trained (any mask but none)
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
              group_by_length: false, rank: null, world_size: null}
 

@@ -264,7 +264,8 @@ def build_dataloaders(
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
-            dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
+            # computed once here, inherited by worker processes
+            dataset.spans(config.collate.mask, train_reasoning=config.collate.train_reasoning)
         training = name == "train"
         built[name] = make_loader(
             dataset, collator, batch_size=loader.batch_size, shuffle=loader.shuffle and training,

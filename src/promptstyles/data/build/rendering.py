@@ -13,6 +13,7 @@ from typing import NamedTuple
 from ...errors import RecordError, StyleError
 from ...records import Conversation, Record
 from ...styles._base import Part, Style
+from ...styles._renders import refuse_unrenderable
 from ..masks import HEADER, KIND_CODES
 
 __all__ = ["RenderedChunk", "render_chunk", "render_parts"]
@@ -38,6 +39,7 @@ def render_parts(style: Style, record: Record, *, index: int | None = None, sour
                  generation: bool = False) -> list[Part]:
     """``style.parts(record)``; any failure becomes a :class:`RecordError` naming the record, style and plugin."""
     try:
+        refuse_unrenderable(style, record, Style)
         return style.parts(record, generation=generation)
     except Exception as error:
         cause = str(error) if isinstance(error, StyleError) else f"{type(error).__name__}: {error}"
