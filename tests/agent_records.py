@@ -74,6 +74,14 @@ REASONING_CONVERSATIONS: dict[str, tuple[list[dict], list[dict]]] = {
         {"role": "tool", "content": "-3", "tool_call_id": "call00006"},
         {"role": "assistant", "reasoning_content": "It is freezing.", "content": "-3 °C in Oslo."},
     ], [WEATHER]),
+    "reasoning, arguments as a string of JSON": ([
+        {"role": "system", "content": "Use tools."},
+        {"role": "user", "content": "Weather in Lima?"},
+        {"role": "assistant", "reasoning_content": "\nCall it.\n", "content": "\nOne moment.",
+         "tool_calls": [call("get_weather", '{"city":"Lima",  "unit": "c"}', "call00007")]},
+        {"role": "tool", "content": "19", "tool_call_id": "call00007"},
+        {"role": "assistant", "content": "19 °C."},
+    ], [WEATHER]),
 }
 
 

@@ -72,6 +72,7 @@ CASES = [
          context={"date_string": "04 Jul 2025"}),
     Case("qwen2", "qwen2-7b-instruct.jinja", None, "<|im_end|>"),
     Case("qwen2.5", "qwen2.5-7b-instruct.jinja", None, "<|im_end|>"),
+    Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>"),
     Case("deepseek", "deepseek-llm-7b-chat.jinja", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
     Case("command-r", "command-r.jinja", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     Case("gemma", "gemma-2-2b-it.jinja", "<bos>", "<eos>", system=False),

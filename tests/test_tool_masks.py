@@ -41,7 +41,7 @@ def test_runs_trained_under_each_mode(mode, train_reasoning, expected):
     assert spans(mode, train_reasoning=train_reasoning) == expected
 
 
-def trained_text(style_name: str, raw: dict, mode: str, **collate) -> list[str]:
+def trained_text(style, raw, mode: str, **collate) -> list[str]:
     """The trained targets of one example, decoded run by run (what a batch trains, as text); the collator appends
     the model's end-of-text, `<|im_end|>` for Qwen2.5."""
     from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
@@ -50,7 +50,8 @@ def trained_text(style_name: str, raw: dict, mode: str, **collate) -> list[str]:
     if not folder.is_dir():
         pytest.skip(f"tokenizer folder {folder} not found")
     tokenizer = HFTokenizer(folder)
-    dataset = tokenize_records([to_record(raw)], get_style(style_name), tokenizer)
+    style = get_style(style) if isinstance(style, str) else style
+    dataset = tokenize_records([to_record(raw)], style, tokenizer)
     batch = Collator(pad_token_id=tokenizer.eos_id, mask=mode, **collate)(dataset.batch([0]))
     targets = batch.targets[0].tolist()
     runs, current = [], []

@@ -17,6 +17,9 @@ transformers = pytest.importorskip("transformers")
 
 AGENT_CASES = [
     (Case("qwen2.5", "qwen2.5-7b-instruct"), ("tools",)),
+    (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>"), ("tools", "reasoning")),
+    (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>", options={"enable_thinking": False},
+          context={"enable_thinking": False}), ("tools",)),
 ]
 
 
@@ -31,6 +34,12 @@ def cases() -> list[tuple[Case, str]]:
     return out
 
 
+def case_id(value) -> str:
+    if isinstance(value, Case):
+        return value.style + "".join(f"-{k}={v}" for k, v in value.options.items())
+    return str(value)
+
+
 def render_official(reference, case: Case, name: str, *, upto: int | None = None) -> str:  # noqa: F811
     messages, tools = messages_and_tools(name)
     generation = upto is not None
@@ -42,12 +51,12 @@ def style_of(case: Case):
     return get_style(case.style, **case.options)
 
 
-@pytest.mark.parametrize(("case", "name"), cases(), ids=lambda v: getattr(v, "style", v))
+@pytest.mark.parametrize(("case", "name"), cases(), ids=case_id)
 def test_training_text_equals_the_official_template(reference, case, name):  # noqa: F811
     assert style_of(case).render(record(name)).text == render_official(reference, case, name)
 
 
-@pytest.mark.parametrize(("case", "name"), cases(), ids=lambda v: getattr(v, "style", v))
+@pytest.mark.parametrize(("case", "name"), cases(), ids=case_id)
 def test_every_generation_prompt_equals_the_official_template(reference, case, name):  # noqa: F811
     messages, tools = messages_and_tools(name)
     style = style_of(case)

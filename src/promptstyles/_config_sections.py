@@ -51,6 +51,7 @@ class DataConfig:
     cache_dir: str | None = None
     streaming: bool = False
     num_proc: int | Literal["auto"] = 1
+    turns: Literal["whole", "per_assistant"] = "whole"
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class DataConfig:
         if self.streaming and self.format == "json":
             raise Invalid("streaming", "reads JSON Lines in chunks, not a JSON array (data.format: json); convert "
                                        "the file to JSONL or set data.streaming: false")
+        if self.streaming and self.turns != "whole":
+            raise Invalid("turns", "per_assistant expands records read whole; set data.streaming: false")
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):

@@ -36,6 +36,7 @@ from .errors import ConfigError, DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
+from .turns import per_assistant
 
 __all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
 
@@ -179,7 +180,7 @@ def _tokenized(
                               on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
                               use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
-    records = list(records)
+    records = per_assistant(records) if config.data.turns == "per_assistant" else list(records)
     dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
     return dataset, records, skipped
 

@@ -78,6 +78,9 @@ class Conversation:
 
     messages: tuple[Message, ...]
     tools: tuple[Mapping[str, Any], ...] = ()
+    final_turn_only: bool = False
+    """Only the final assistant turn is trained, earlier ones are context (an example of ``data.turns:
+    per_assistant``, see ``turns.py``)."""
 
     @property
     def agentic(self) -> bool:

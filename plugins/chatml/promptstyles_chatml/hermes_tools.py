@@ -24,7 +24,7 @@ and a run of tool results is one ``user`` turn of ``<tool_response>`` blocks::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from promptstyles import PartKind
@@ -32,8 +32,9 @@ from promptstyles.records import Message, ToolCall
 from promptstyles.styles.agent import PartWriter
 from promptstyles.tool_records import tojson
 
-__all__ = ["TOOLS_INTRO", "TOOLS_OUTRO", "write_calls", "write_result", "write_tools"]
+__all__ = ["TOOLS_INTRO", "TOOLS_OUTRO", "write_calls", "write_result", "write_system", "write_tools", "write_turns"]
 
+SYSTEM, PROMPT = PartKind.SYSTEM, PartKind.PROMPT
 TOOLS = PartKind.TOOLS
 CALL = PartKind.TOOL_CALL
 RESULT = PartKind.TOOL_RESULT
@@ -71,3 +72,33 @@ def write_result(out: PartWriter, messages: Sequence[Message], position: int) ->
     out.markup(("<|im_start|>user" if first else "") + "\n<tool_response>\n", RESULT)
     out.text(messages[position].content, RESULT)
     out.markup("\n</tool_response>" + ("<|im_end|>\n" if last else ""), RESULT)
+
+
+def write_system(out: PartWriter, record_system: str | None, style_system: str | None,
+                 tools: Sequence[Mapping[str, Any]]) -> None:
+    """The system turn: the record's system text (else the style's), then the tool list when tools are declared;
+    no turn when there is neither."""
+    text = record_system if record_system is not None else style_system
+    if text is None and not tools:
+        return
+    out.markup("<|im_start|>system\n", SYSTEM)
+    if record_system is not None:
+        out.text(record_system, SYSTEM)
+    else:
+        out.markup(style_system or "", SYSTEM)
+    if tools:
+        out.markup("\n\n" if text is not None else "", SYSTEM)
+        write_tools(out, tools)
+    else:
+        out.markup("<|im_end|>\n", SYSTEM)
+
+
+def write_turns(out: PartWriter, messages: Sequence[Message], assistant: Callable[[int, Message], None]) -> None:
+    """User turns and tool results as the templates write them; each assistant turn by ``assistant``."""
+    for position, message in enumerate(messages):
+        if message.role == "user":
+            out.markup("<|im_start|>user\n", PROMPT).text(message.content, PROMPT).markup("<|im_end|>\n", PROMPT)
+        elif message.role == "tool":
+            write_result(out, messages, position)
+        else:
+            assistant(position, message)

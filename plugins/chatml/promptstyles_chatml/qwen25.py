@@ -15,16 +15,15 @@ the template writes for the object and what the model was trained on.
 from __future__ import annotations
 
 from promptstyles import Part, PartKind
-from promptstyles.records import Conversation, Record
+from promptstyles.records import Conversation, Message
 from promptstyles.styles.agent import PartWriter, split_system
 
-from .hermes_tools import write_calls, write_result, write_tools
+from .hermes_tools import write_calls, write_system, write_turns
 from .qwen2 import Qwen2Style
 
 __all__ = ["Qwen25Style"]
 
-SYSTEM, PROMPT, HEADER = PartKind.SYSTEM, PartKind.PROMPT, PartKind.RESPONSE_HEADER
-RESPONSE, END = PartKind.RESPONSE, PartKind.END
+HEADER, RESPONSE, END = PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END
 
 
 class Qwen25Style(Qwen2Style):
@@ -33,31 +32,19 @@ class Qwen25Style(Qwen2Style):
     default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
     renders = frozenset({"tools"})
 
-    def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
-        if not (isinstance(record, Conversation) and record.agentic):
-            return super().parts(record, generation=generation)
+    def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
         system, messages = split_system(record)
         if generation and messages[-1].role == "assistant":
             messages = messages[:-1]
-        out = PartWriter(self).markup("<|im_start|>system\n", SYSTEM)
-        if system is not None:
-            out.text(system, SYSTEM)
-        else:
-            out.markup(self.system or "", SYSTEM)
-        if record.tools:
-            out.markup("\n\n", SYSTEM)
-            write_tools(out, record.tools)
-        else:
-            out.markup("<|im_end|>\n", SYSTEM)
-        for position, message in enumerate(messages):
-            if message.role == "user":
-                out.markup("<|im_start|>user\n", PROMPT).text(message.content, PROMPT).markup("<|im_end|>\n", PROMPT)
-            elif message.role == "tool":
-                write_result(out, messages, position)
-            else:
-                out.markup("<|im_start|>assistant\n", HEADER).text(message.content, RESPONSE)
-                write_calls(out, message.tool_calls, after_text=bool(message.content), strings_as_given=False)
-                out.markup("<|im_end|>\n", END)
+        out = PartWriter(self)
+        write_system(out, system, self.system or "", record.tools)
+
+        def assistant(_position: int, message: Message) -> None:
+            out.markup("<|im_start|>assistant\n", HEADER).text(message.content, RESPONSE)
+            write_calls(out, message.tool_calls, after_text=bool(message.content), strings_as_given=False)
+            out.markup("<|im_end|>\n", END)
+
+        write_turns(out, messages, assistant)
         if generation:
             out.markup("<|im_start|>assistant\n", HEADER)
         return out.done()

@@ -181,7 +181,7 @@ class Style(ABC):
         """Render a training example; a plain dict record is normalised first (see ``to_record``)."""
         record = to_record(record)
         refuse_unrenderable(self, record, Style)
-        return Rendered.of(self.parts(record))
+        return Rendered.of(final_turn_only(self.parts(record), record))
 
     def generation_prompt(self, record: Record | Mapping[str, Any]) -> str:
         """The text a model is given to answer ``record`` (a record or a plain dict, whose output may be left
@@ -240,6 +240,19 @@ def _recording_options(init: Callable[..., None]) -> Callable[..., None]:
 
 
 Style.__init__ = _recording_options(Style.__init__)  # type: ignore[method-assign]
+
+
+_CONTEXT = {PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END, PartKind.TOOL_CALL, PartKind.REASONING}
+
+
+def final_turn_only(parts: list[Part], record: Record) -> list[Part]:
+    """``parts`` with every assistant turn but the final one made context (``PROMPT``), for a record marked
+    ``final_turn_only``: the same text, trained only from the final assistant turn's header on."""
+    if not (isinstance(record, Conversation) and record.final_turn_only):
+        return parts
+    final = max((n for n, part in enumerate(parts) if part.kind is PartKind.RESPONSE_HEADER), default=0)
+    return [Part(part.text, PartKind.PROMPT, part.markup) if n < final and part.kind in _CONTEXT else part
+            for n, part in enumerate(parts)]
 
 
 def without_final_answer(record: Record) -> Record:

@@ -29,7 +29,7 @@ def styles_that_render(feature: str, family: type) -> list[str]:
     """Names of the loaded style classes under ``family`` that render ``feature`` (``"tools"`` or
     ``"reasoning"``), sorted."""
     found: set[str] = set()
-    pending = list(family.__subclasses__())
+    pending: list[Any] = list(family.__subclasses__())
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()

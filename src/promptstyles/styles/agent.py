@@ -8,31 +8,72 @@ style, so a ``<tool_call>`` inside record text stays text and masks follow the p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
 from ..errors import StyleError
 from ..records import Conversation, InstructionRecord, Message, Record
-from ._base import Part, PartKind
+from ._base import Part, PartKind, Style
 
-if TYPE_CHECKING:
-    from .chat import ChatStyle
+__all__ = ["AgentStyle", "PartWriter", "SharedParts", "as_conversation", "split_system", "tidy"]
 
-__all__ = ["PartWriter", "as_conversation", "split_system"]
+_SHARED_PARTS = 256
+
+
+class SharedParts:
+    """What chat-like styles share: markup parts shared by every record that has them (parts are immutable, and
+    fewer live objects keep the garbage collector's full passes rare while a large dataset is rendered), stop
+    sequences from ``stops``, and the ``system`` option in the resolved options."""
+
+    stops: ClassVar[tuple[str, ...]] = ()
+    system: str | None
+
+    def __init__(self) -> None:
+        self._shared_parts: dict[tuple[str, PartKind, bool], Part] = {}
+
+    @property
+    def stop_sequences(self) -> tuple[str, ...]:
+        return self.stops
+
+    @property
+    def resolved_options(self) -> dict[str, Any]:
+        """As for any style, with the system prompt as used (the default resolved, ``""`` as none)."""
+        return {**super().resolved_options, "system": self.system}  # type: ignore[misc]
+
+    def _markup(self, text: str, kind: PartKind, markup: bool = True) -> Part:
+        part = self._shared_parts.get((text, kind, markup))
+        if part is None:
+            part = Part(text, kind, markup)
+            if len(self._shared_parts) < _SHARED_PARTS:
+                self._shared_parts[text, kind, markup] = part
+        return part
+
+
+def tidy(parts: Iterable[Part]) -> list[Part]:
+    """Drop empty parts and join neighbouring markup of the same kind (record text is never joined)."""
+    tidied: list[Part] = []
+    for part in parts:
+        if not part.text:
+            continue
+        if tidied and part.markup and tidied[-1].markup and tidied[-1].kind is part.kind:
+            tidied[-1] = Part(tidied[-1].text + part.text, part.kind, markup=True)
+        else:
+            tidied.append(part)
+    return tidied
 
 
 class PartWriter:
     """Parts of one record in order: the style's markup (shared part objects) and record text."""
 
-    __slots__ = ("_style", "parts")
+    __slots__ = ("_shared", "parts")
 
-    def __init__(self, style: ChatStyle) -> None:
-        self._style = style
+    def __init__(self, style: SharedParts) -> None:
+        self._shared = style
         self.parts: list[Part] = []
 
     def markup(self, text: str, kind: PartKind) -> PartWriter:
         if text:
-            self.parts.append(self._style._markup(text, kind))
+            self.parts.append(self._shared._markup(text, kind))
         return self
 
     def text(self, text: str, kind: PartKind) -> PartWriter:
@@ -43,13 +84,23 @@ class PartWriter:
 
     def done(self) -> list[Part]:
         """The parts, neighbouring markup of one kind joined (as every chat style's parts are)."""
-        tidy: list[Part] = []
-        for part in self.parts:
-            if tidy and part.markup and tidy[-1].markup and tidy[-1].kind is part.kind:
-                tidy[-1] = Part(tidy[-1].text + part.text, part.kind, markup=True)
-            else:
-                tidy.append(part)
-        return tidy
+        return tidy(self.parts)
+
+
+class AgentStyle(SharedParts, Style):
+    """Base of styles whose every render is their own (Qwen3's final turn differs from earlier ones, gpt-oss
+    writes channels), so no :class:`ChatStyle` declaration can express them. Options: ``system`` (the system
+    prompt when a record brings none) and ``joiner`` (between an instruction record's instruction and input)."""
+
+    supports_conversations = True
+
+    def __init__(self, *, system: str | None = None, joiner: str = "\n") -> None:
+        SharedParts.__init__(self)
+        for option, value in (("system", system), ("joiner", joiner)):
+            if not isinstance(value, str) and not (option == "system" and value is None):
+                raise StyleError(f"style {self.name!r}: option {option!r} must be a string, got {value!r}")
+        self.system = system or None
+        self.joiner = joiner
 
 
 def as_conversation(record: Record, joiner: str) -> Conversation:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ...errors import RecordError, StyleError
 from ...records import Conversation, Record
-from ...styles._base import Part, Style
+from ...styles._base import Part, Style, final_turn_only
 from ...styles._renders import refuse_unrenderable
 from ..masks import HEADER, KIND_CODES
 
@@ -40,7 +40,8 @@ def render_parts(style: Style, record: Record, *, index: int | None = None, sour
     """``style.parts(record)``; any failure becomes a :class:`RecordError` naming the record, style and plugin."""
     try:
         refuse_unrenderable(style, record, Style)
-        return style.parts(record, generation=generation)
+        parts = style.parts(record, generation=generation)
+        return parts if generation else final_turn_only(parts, record)
     except Exception as error:
         cause = str(error) if isinstance(error, StyleError) else f"{type(error).__name__}: {error}"
         hint = ""
