@@ -11,7 +11,7 @@ WEATHER = {"type": "function", "function": {
                                                     "unit": {"type": "string", "enum": ["c", "f"]}},
                    "required": ["city"]}}}
 SEARCH = {"type": "function", "function": {
-    "name": "search", "description": "Search the web",
+    "name": "search", "description": "Search the web; \"quoted\" words must appear",
     "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
 
 
@@ -51,7 +51,7 @@ TOOL_CONVERSATIONS: dict[str, tuple[list[dict], list[dict]]] = {
     ], [SEARCH, WEATHER]),
     "tools declared, none called": ([
         {"role": "user", "content": "Say hi."},
-        {"role": "assistant", "content": "Hi!"},
+        {"role": "assistant", "content": " Hi!\n"},
     ], [WEATHER]),
 }
 

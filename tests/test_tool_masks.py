@@ -41,15 +41,14 @@ def test_runs_trained_under_each_mode(mode, train_reasoning, expected):
     assert spans(mode, train_reasoning=train_reasoning) == expected
 
 
-def trained_text(style, raw, mode: str, **collate) -> list[str]:
+def trained_text(style, raw, mode: str, folder: str = "qwen2.5-7b-instruct", **collate) -> list[str]:
     """The trained targets of one example, decoded run by run (what a batch trains, as text); the collator appends
     the model's end-of-text, `<|im_end|>` for Qwen2.5."""
     from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
-    folder = MODELS / "qwen2.5-7b-instruct"
-    if not folder.is_dir():
-        pytest.skip(f"tokenizer folder {folder} not found")
-    tokenizer = HFTokenizer(folder)
+    if not (MODELS / folder).is_dir():
+        pytest.skip(f"tokenizer folder {MODELS / folder} not found")
+    tokenizer = HFTokenizer(MODELS / folder)
     style = get_style(style) if isinstance(style, str) else style
     dataset = tokenize_records([to_record(raw)], style, tokenizer)
     batch = Collator(pad_token_id=tokenizer.eos_id, mask=mode, **collate)(dataset.batch([0]))
@@ -83,6 +82,14 @@ def test_qwen25_text_before_calls_is_trained_with_them():
         'Checking both.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}\n'
         '</tool_call>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "東京"}}\n</tool_call><|im_end|>\n',
         "東京 is warmer: 25 vs 18.<|im_end|>\n<|im_end|>"]
+
+
+def test_mistral_v03_trains_the_call_turn_and_the_answer_never_the_tool_list_or_results():
+    assert trained_text("mistral-v0.3", record("one call"), "assistant", folder="mistral-7b-instruct-v0.3") == [
+        '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Zürich"}, "id": "call00001"}]</s>',
+        "It is 21 °C and clear in Zürich.</s>"]
+    assert trained_text("mistral-v0.3", record("one call"), "last_assistant", folder="mistral-7b-instruct-v0.3") == [
+        "It is 21 °C and clear in Zürich.</s>"]
 
 
 def test_collate_train_reasoning_reaches_the_collator_from_the_config():

@@ -9,7 +9,7 @@ from agent_records import REASONING_CONVERSATIONS, TOOL_CONVERSATIONS, messages_
 from engine_styles import MODELS
 from test_template_parity import Case, reference  # noqa: F401  (the fixture)
 
-from promptstyles import get_style, to_record
+from promptstyles import StyleError, get_style, to_record
 from promptstyles.data.build.encoding import encode_generation_prompt
 from promptstyles.data.build.tokenize import tokenize_records
 
@@ -20,7 +20,14 @@ AGENT_CASES = [
     (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>"), ("tools", "reasoning")),
     (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>", options={"enable_thinking": False},
           context={"enable_thinking": False}), ("tools",)),
+    (Case("mistral-v0.3", "mistral-7b-instruct-v0.3"), ("tools",)),
 ]
+SKIPPED = {
+    # The template drops a system prompt unless a user message is last; the style keeps it in the last user
+    # message, as mistral-common does (see test_template_parity); and it drops a call turn's text, which the
+    # style refuses (tested in test_mistral_refuses_what_its_template_drops).
+    ("mistral-v0.3", "text, two calls and two results"): "system prompt; text with calls",
+}
 
 
 def cases() -> list[tuple[Case, str]]:
@@ -30,7 +37,7 @@ def cases() -> list[tuple[Case, str]]:
                  *(REASONING_CONVERSATIONS if "reasoning" in features else ())]
         if "reasoning" in features and "tools" not in features:
             names = [name for name, (_, tools) in REASONING_CONVERSATIONS.items() if not tools]
-        out += [(case, name) for name in names]
+        out += [(case, name) for name in names if (case.style, name) not in SKIPPED]
     return out
 
 
@@ -66,18 +73,21 @@ def test_every_generation_prompt_equals_the_official_template(reference, case, n
         assert prompt == render_official(reference, case, name, upto=k), f"before message {k}"
 
 
-ID_CASES = [("qwen2.5", "qwen2.5-7b-instruct")]
+ID_CASES = [("qwen2.5", "qwen2.5-7b-instruct"), ("mistral-v0.3", "mistral-7b-instruct-v0.3")]
 
 
-@pytest.fixture(scope="module", params=ID_CASES, ids=lambda v: v[0])
-def model(request):
+def load(style: str, folder: str):
     from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
-    style, folder = request.param
     if not (MODELS / folder).is_dir():
         pytest.skip(f"tokenizer folder {MODELS / folder} not found")
     reference_tokenizer = transformers.PreTrainedTokenizerFast.from_pretrained(str(MODELS / folder))
     return get_style(style), HFTokenizer(MODELS / folder), reference_tokenizer
+
+
+@pytest.fixture(scope="module", params=ID_CASES, ids=lambda v: v[0])
+def model(request):
+    return load(*request.param)
 
 
 def template_ids(tokenizer, messages, tools, **options) -> list[int]:
@@ -87,7 +97,7 @@ def template_ids(tokenizer, messages, tools, **options) -> list[int]:
 
 def test_ids_equal_the_template_for_every_tool_conversation(model):
     style, tokenizer, reference_tokenizer = model
-    names = list(TOOL_CONVERSATIONS)
+    names = [name for name in TOOL_CONVERSATIONS if (style.name, name) not in SKIPPED]
     dataset = tokenize_records([to_record(record(name)) for name in names], style, tokenizer)
     for index, name in enumerate(names):
         messages, tools = messages_and_tools(name)
@@ -101,16 +111,48 @@ def test_ids_equal_the_template_for_every_tool_conversation(model):
                 assert prompt == template_ids(reference_tokenizer, messages[:k], tools, add_generation_prompt=True)
 
 
-def test_markup_written_inside_record_text_stays_text(model):
-    style, tokenizer, _ = model
-    markers = "<tool_call> </tool_call> <think> [TOOL_CALLS] <|call|> <|im_end|> <|im_start|>"
-    raw = {"messages": [{"role": "user", "content": markers},
-                        {"role": "assistant", "content": markers, "tool_calls": [
-                            {"type": "function", "function": {"name": "f<|im_end|>", "arguments": {"x": markers}}}]},
-                        {"role": "tool", "content": markers}, {"role": "assistant", "content": markers}],
-           "tools": [{"type": "function", "function": {"name": "f<|im_end|>", "description": markers}}]}
+MARKERS = "<tool_call> </tool_call> <think> [TOOL_CALLS] [TOOL_RESULTS] [INST] </s> <|call|> <|im_end|> <|im_start|>"
+
+
+def markers_everywhere(*, text_with_calls: bool) -> dict:
+    """A tool conversation with markup of every family written inside each piece of record text."""
+    call = {"id": "abcdefgh1", "type": "function", "function": {"name": "f<|im_end|>", "arguments": {"x": MARKERS}}}
+    calling = [{"role": "assistant", "content": MARKERS, "tool_calls": [call]}] if text_with_calls else [
+        {"role": "assistant", "content": "", "tool_calls": [call]}]
+    return {"messages": [{"role": "user", "content": MARKERS}, *calling,
+                         {"role": "tool", "content": MARKERS, "tool_call_id": "abcdefgh1"},
+                         {"role": "assistant", "content": MARKERS}],
+            "tools": [{"type": "function", "function": {"name": "f<|im_end|>", "description": MARKERS}}]}
+
+
+@pytest.mark.parametrize(("style", "folder", "markup"), [
+    # the tool instructions name the Hermes tags twice, the call writes them once; five turns open and close
+    ("qwen2.5", "qwen2.5-7b-instruct", {"<tool_call>": 3, "</tool_call>": 3, "<|im_end|>": 5, "<|im_start|>": 5}),
+    # the final </s> is not stored: the collator appends the end-of-text
+    ("mistral-v0.3", "mistral-7b-instruct-v0.3", {"[TOOL_CALLS]": 1, "[TOOL_RESULTS]": 1, "[INST]": 1, "</s>": 1}),
+])
+def test_markup_written_inside_record_text_stays_text(style, folder, markup):
+    style, tokenizer, _ = load(style, folder)
+    raw = markers_everywhere(text_with_calls=style.name == "qwen2.5")
     ids = tokenize_records([to_record(raw)], style, tokenizer)[0].tolist()
-    # the tool instructions name the tags twice, the call writes them once; five turns open and close
-    markup = {"<tool_call>": 3, "</tool_call>": 3, "<|im_end|>": 5, "<|im_start|>": 5}
     assert {token: ids.count(tokenizer.special_id(token)) for token in markup} == markup
-    assert tokenizer.decode(ids) == style.render(raw).text
+    assert tokenizer.decode(ids) == style.render(raw).text.removesuffix("</s>")  # the appended end-of-text
+
+
+def test_mistral_refuses_what_its_template_drops_or_cannot_write():
+    style = get_style("mistral-v0.3")
+    raw = markers_everywhere(text_with_calls=True)
+    with pytest.raises(StyleError, match="key 'messages.1..content': style 'mistral-v0.3' writes a turn's tool calls"):
+        style.render(raw)
+    raw = markers_everywhere(text_with_calls=False)
+    raw["messages"][1]["tool_calls"][0]["id"] = "call_1"
+    raw["messages"][2]["tool_call_id"] = "call_1"
+    with pytest.raises(StyleError, match="key 'messages.1..tool_calls.0..id': style 'mistral-v0.3' needs call ids"):
+        style.render(raw)
+
+
+def test_mistral_refuses_turns_that_do_not_alternate_as_its_template_does():
+    raw = markers_everywhere(text_with_calls=False)
+    raw["messages"].insert(0, {"role": "user", "content": "first"})
+    with pytest.raises(StyleError, match="turn 2 .user.: style 'mistral-v0.3' needs user and assistant turns to alt"):
+        get_style("mistral-v0.3").render(raw)
