@@ -92,6 +92,13 @@ def test_mistral_v03_trains_the_call_turn_and_the_answer_never_the_tool_list_or_
         "It is 21 °C and clear in Zürich.</s>"]
 
 
+def test_llama31_trains_the_json_call_and_the_answer_never_the_tool_list_or_ipython_results():
+    llama = get_style("llama3.1")
+    assert trained_text(llama, record("one call"), "assistant", folder="llama-3-8b-instruct") == [
+        '{"name": "get_weather", "parameters": {"city": "Zürich"}}<|eot_id|>',
+        "It is 21 °C and clear in Zürich.<|eot_id|>"]  # its <|eot_id|> is the end-of-text the collator appends
+
+
 def test_collate_train_reasoning_reaches_the_collator_from_the_config():
     from promptstyles.config import CollateConfig
 

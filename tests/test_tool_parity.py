@@ -21,12 +21,18 @@ AGENT_CASES = [
     (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>", options={"enable_thinking": False},
           context={"enable_thinking": False}), ("tools",)),
     (Case("mistral-v0.3", "mistral-7b-instruct-v0.3"), ("tools",)),
+    (Case("llama3.1", "llama-3.1-8b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"), ("tools",)),
+    (Case("llama3.2", "llama-3.2-3b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>", options={"date": "04 Jul 2025"},
+          context={"date_string": "04 Jul 2025"}), ("tools",)),
 ]
 SKIPPED = {
     # The template drops a system prompt unless a user message is last; the style keeps it in the last user
     # message, as mistral-common does (see test_template_parity); and it drops a call turn's text, which the
     # style refuses (tested in test_mistral_refuses_what_its_template_drops).
     ("mistral-v0.3", "text, two calls and two results"): "system prompt; text with calls",
+    # Llama 3.x writes one call per turn and no text beside it (test_llama_refuses_two_calls_and_text_with_a_call).
+    ("llama3.1", "text, two calls and two results"): "two calls in one turn",
+    ("llama3.2", "text, two calls and two results"): "two calls in one turn",
 }
 
 
@@ -156,3 +162,14 @@ def test_mistral_refuses_turns_that_do_not_alternate_as_its_template_does():
     raw["messages"].insert(0, {"role": "user", "content": "first"})
     with pytest.raises(StyleError, match="turn 2 .user.: style 'mistral-v0.3' needs user and assistant turns to alt"):
         get_style("mistral-v0.3").render(raw)
+
+
+@pytest.mark.parametrize("name", ["llama3.1", "llama3.2"])
+def test_llama_refuses_two_calls_and_text_with_a_call(name):
+    raw = record("text, two calls and two results")
+    with pytest.raises(StyleError, match=f"key 'messages.2..tool_calls': style '{name}' writes one tool call per turn"):
+        get_style(name).render(raw)
+    raw["messages"][2]["tool_calls"].pop()
+    raw["messages"].pop(4)
+    with pytest.raises(StyleError, match=f"key 'messages.2..content': style '{name}' writes a turn's tool call or"):
+        get_style(name).render(raw)
