@@ -31,6 +31,8 @@ SHARED = ("llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.
 IRREGULAR: dict[str, str] = {
     # Qwen3 opens its final answer with an empty think block that earlier answers lack: the `qwen3` style.
     "qwen3-0.6b": "the markup between a user message and its answer depends on the turn index",
+    # DeepSeek-R1 prompts with <think> that its training text lacks: the `deepseek-r1` style.
+    "deepseek-r1-distill-qwen-32b": "the generation prompt is not a prefix of the training text",
 }
 """Templates the style refuses, with the start of the reason it gives; every other one must be reproduced."""
 
