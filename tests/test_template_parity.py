@@ -87,6 +87,7 @@ CASES = [
     Case("llama3", "llama-3-8b-instruct"),
     Case("phi3.5", "phi-3.5-mini-instruct"),
     Case("mistral-v0.3", "mistral-7b-instruct-v0.3"),
+    Case("mistral-nemo", "mistral-nemo-instruct-2407.jinja", "<s>", "</s>"),
 ]
 BY_STYLE = {case.style: case for case in CASES}
 
@@ -111,6 +112,9 @@ DEVIATIONS = {
     ("mistral-v0.3", "system"): "system prompt dropped by the template",
     ("mistral-v0.3", "empty_system"): "system prompt dropped by the template",
     ("mistral-v0.3", "multi"): "system prompt dropped by the template",
+    ("mistral-nemo", "system"): "system prompt dropped by the template",
+    ("mistral-nemo", "empty_system"): "system prompt dropped by the template",
+    ("mistral-nemo", "multi"): "system prompt dropped by the template",
     # Phi-3.5's template skips an empty system message; the style writes the turn, as Phi-3's template does.
     ("phi3.5", "empty_system"): "empty system turn skipped by the template",
 }

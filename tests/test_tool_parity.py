@@ -21,6 +21,7 @@ AGENT_CASES = [
     (Case("qwen3", "qwen3-0.6b.jinja", None, "<|im_end|>", options={"enable_thinking": False},
           context={"enable_thinking": False}), ("tools",)),
     (Case("mistral-v0.3", "mistral-7b-instruct-v0.3"), ("tools",)),
+    (Case("mistral-nemo", "mistral-nemo-instruct-2407.jinja", "<s>", "</s>"), ("tools",)),
     (Case("llama3.1", "llama-3.1-8b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"), ("tools",)),
     (Case("llama3.2", "llama-3.2-3b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>", options={"date": "04 Jul 2025"},
           context={"date_string": "04 Jul 2025"}), ("tools",)),
@@ -30,6 +31,7 @@ SKIPPED = {
     # message, as mistral-common does (see test_template_parity); and it drops a call turn's text, which the
     # style refuses (tested in test_mistral_refuses_what_its_template_drops).
     ("mistral-v0.3", "text, two calls and two results"): "system prompt; text with calls",
+    ("mistral-nemo", "text, two calls and two results"): "system prompt; text with calls",
     # Llama 3.x writes one call per turn and no text beside it (test_llama_refuses_two_calls_and_text_with_a_call).
     ("llama3.1", "text, two calls and two results"): "two calls in one turn",
     ("llama3.2", "text, two calls and two results"): "two calls in one turn",
