@@ -261,6 +261,8 @@ def test_llama31_always_writes_the_system_turn():
 CLAIMED_ELSEWHERE = {
     # Its template cannot write reasoning; the style writes the final answer as the model generates it.
     "deepseek-r1-distill-qwen-32b.jinja": "test_reasoning_styles.py",
+    # The template Hermes 3 uses when tools are given (its default one is ChatML).
+    "hermes-3-llama-3.1-8b-tool_use.jinja": "test_tool_parity.py",
 }
 
 

@@ -22,6 +22,7 @@ AGENT_CASES = [
           context={"enable_thinking": False}), ("tools",)),
     (Case("mistral-v0.3", "mistral-7b-instruct-v0.3"), ("tools",)),
     (Case("mistral-nemo", "mistral-nemo-instruct-2407.jinja", "<s>", "</s>"), ("tools",)),
+    (Case("hermes3", "hermes-3-llama-3.1-8b-tool_use.jinja", "<|begin_of_text|>", "<|im_end|>"), ("tools",)),
     (Case("llama3.1", "llama-3.1-8b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"), ("tools",)),
     (Case("llama3.2", "llama-3.2-3b-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>", options={"date": "04 Jul 2025"},
           context={"date_string": "04 Jul 2025"}), ("tools",)),
@@ -32,6 +33,8 @@ SKIPPED = {
     # style refuses (tested in test_mistral_refuses_what_its_template_drops).
     ("mistral-v0.3", "text, two calls and two results"): "system prompt; text with calls",
     ("mistral-nemo", "text, two calls and two results"): "system prompt; text with calls",
+    # Hermes 3's template drops a call turn's text; the style refuses it (test_hermes3_refuses_text_with_calls).
+    ("hermes3", "text, two calls and two results"): "text with calls",
     # Llama 3.x writes one call per turn and no text beside it (test_llama_refuses_two_calls_and_text_with_a_call).
     ("llama3.1", "text, two calls and two results"): "two calls in one turn",
     ("llama3.2", "text, two calls and two results"): "two calls in one turn",
@@ -175,3 +178,34 @@ def test_llama_refuses_two_calls_and_text_with_a_call(name):
     raw["messages"].pop(4)
     with pytest.raises(StyleError, match=f"key 'messages.2..content': style '{name}' writes a turn's tool call or"):
         get_style(name).render(raw)
+
+
+def test_hermes3_refuses_text_with_calls():
+    with pytest.raises(StyleError, match="key 'messages.2..content': style 'hermes3' writes a turn's tool calls or"):
+        get_style("hermes3").render(record("text, two calls and two results"))
+
+
+def test_hermes3_writes_every_parameter_type_as_its_template_does(reference):  # noqa: F811
+    kinds = {"type": "function", "function": {
+        "name": "kinds", "description": "Every kind",
+        "parameters": {"type": "object", "properties": {
+            "n": {"type": "integer", "description": "  count "}, "x": {"type": "number"}, "b": {"type": "boolean"},
+            "s": {"type": "string", "enum": ["a", "b"]},
+            "o": {"type": "object"}, "m": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "any": {}}},
+        "return": {"type": "string", "description": "the result"}}}
+    empty = {"type": "function", "function": {"name": "nothing", "description": "No arguments",
+                                               "parameters": {"type": "object", "properties": {}}}}
+    messages = [{"role": "user", "content": "Go."}, {"role": "assistant", "content": "Done."}]
+    case = Case("hermes3", "hermes-3-llama-3.1-8b-tool_use.jinja", "<|begin_of_text|>", "<|im_end|>")
+    expected = reference(case, messages, tools=[kinds, empty])
+    assert get_style("hermes3").render({"messages": messages, "tools": [kinds, empty]}).text == expected
+    assert "kinds(n: int, x: float, b: bool, s: str, o: dict, m: dict[str, int], any: Union[]) -> str" in expected
+    for spec, kind in (({"type": "array", "items": {"type": "string"}}, "list[Union[]]"),):
+        kinds["function"]["parameters"]["properties"] = {"p": spec}
+        expected = reference(case, messages, tools=[kinds])
+        assert f"kinds(p: {kind})" in expected
+        assert get_style("hermes3").render({"messages": messages, "tools": [kinds]}).text == expected
+    kinds["function"]["parameters"]["properties"] = {"p": {"type": ["string", "null"]}}
+    with pytest.raises(StyleError, match="style 'hermes3' cannot write a parameter of type .'string', 'null'.: its"):
+        get_style("hermes3").render({"messages": messages, "tools": [kinds]})
