@@ -34,6 +34,8 @@ IRREGULAR: dict[str, str] = {
     # DeepSeek-R1 prompts with <think> that its training text lacks: the `deepseek-r1` style.
     "deepseek-r1-distill-qwen-32b": "the generation prompt is not a prefix of the training text",
     # Hermes 3's tool_use template needs tools (its default template is plain ChatML): the `hermes3` style.
+    # gpt-oss writes a dated system message of its own and channels: the `gpt-oss` style.
+    "gpt-oss-120b": "the markup before the first user message .* is neither the user prefix nor a default system",
     "hermes-3-llama-3.1-8b-tool_use": r"it refuses the conversation \[user, assistant\]: it fails without tools",
 }
 """Templates the style refuses, with the start of the reason it gives; every other one must be reproduced."""

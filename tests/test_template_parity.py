@@ -88,6 +88,7 @@ CASES = [
     Case("phi3.5", "phi-3.5-mini-instruct"),
     Case("mistral-v0.3", "mistral-7b-instruct-v0.3"),
     Case("mistral-nemo", "mistral-nemo-instruct-2407.jinja", "<s>", "</s>"),
+    Case("gpt-oss", "gpt-oss-120b.jinja", "<|startoftext|>", "<|return|>"),  # dated today, as the template
 ]
 BY_STYLE = {case.style: case for case in CASES}
 
