@@ -20,6 +20,10 @@ results in a ``tool`` turn::
 A record's system message follows the tool declaration as a turn of its own; a call turn has no text (the
 template drops it; the style refuses it); a string of JSON as arguments is written as given. Records without
 tools render as plain ChatML after the BOS, the model's default template.
+
+As in its template, a generation prompt after a tool result is not a prefix of the training text: a tool turn
+that is the last message closes with ``</tool_response><|im_end|>``, one before an answer with
+``</tool_response>\n<|im_end|>``. Both are written as the template writes them.
 """
 
 from __future__ import annotations
