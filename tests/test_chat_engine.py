@@ -33,12 +33,15 @@ def trained_tokens(style_name: str, mode: str, special_tokens: str):
     return [t for t in targets[:-1] if t != -100], tokenizer, style.parts(TWO_TURNS), dataset[0].tolist()
 
 
+TRAINED = (PartKind.REASONING, PartKind.TOOL_CALL, PartKind.RESPONSE, PartKind.END)
+
+
 def trained_parts(parts, mode: str) -> list[tuple[int, int]]:
     """Character ranges of the parts a mode trains."""
     last_header = max(i for i, p in enumerate(parts) if p.kind is PartKind.RESPONSE_HEADER)
     ranges, position = [], 0
     for i, part in enumerate(parts):
-        if part.kind in (PartKind.RESPONSE, PartKind.END) and (mode == "assistant" or i > last_header):
+        if part.kind in TRAINED and (mode == "assistant" or i > last_header):
             ranges.append((position, position + len(part.text)))
         position += len(part.text)
     return ranges

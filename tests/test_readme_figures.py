@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
+from shared_paths import DATASET, require
 
 from promptstyles import build_dataloaders, load_config
 from promptstyles.data.batches.packing import best_fit_rows, pack_rows
@@ -18,7 +18,7 @@ from promptstyles.testing import assert_conforms
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DATA = ROOT.parent / "shared" / "data" / "instruction-data.json"
+DATA = DATASET
 
 
 def section(heading: str) -> str:
@@ -62,8 +62,7 @@ def _padding(**changes: object) -> float:
 
 
 def test_the_padding_figures_come_from_a_run():
-    if not DATA.is_file():
-        pytest.skip(f"shared dataset not found: {DATA}")
+    require(DATA)
     text = section("### Grouping or packing")
     table = dict(re.findall(r"^\| ([^|]+?) \| ([\d.]+%) \|$", text, re.M))
     assert table == {

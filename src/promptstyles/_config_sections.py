@@ -51,6 +51,7 @@ class DataConfig:
     cache_dir: str | None = None
     streaming: bool = False
     num_proc: int | Literal["auto"] = 1
+    turns: Literal["whole", "per_assistant"] = "whole"
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class DataConfig:
         if self.streaming and self.format == "json":
             raise Invalid("streaming", "reads JSON Lines in chunks, not a JSON array (data.format: json); convert "
                                        "the file to JSONL or set data.streaming: false")
+        if self.streaming and self.turns != "whole":
+            raise Invalid("turns", "per_assistant expands records read whole; set data.streaming: false")
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
@@ -116,6 +119,8 @@ class CollateConfig:
     attention_mask: bool = False
     packing: bool = False
     device: str = "cpu"
+    train_reasoning: bool = True
+    """False leaves an assistant's reasoning (and its markup) untrained under every mask but ``none``."""
 
     def __post_init__(self) -> None:
         if self.allowed_max_length is not None and self.allowed_max_length < 1:

@@ -19,6 +19,7 @@ Example (every key optional; these are the defaults unless noted)::
       streaming: false            # true: a JSONL data.path is read and tokenized in chunks into a memory-mapped
                                   # store, so memory does not grow with the file (not for JSON arrays or URLs)
       num_proc: 1                 # processes that tokenize (this one included), or auto: one per usable core
+      turns: whole                # whole | per_assistant: one example per assistant turn (see turns.py)
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
       name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's
@@ -38,6 +39,7 @@ Example (every key optional; these are the defaults unless noted)::
       attention_mask: false
       packing: false              # true: rows of allowed_max_length tokens, examples end to end (required then)
       device: cpu
+      train_reasoning: true       # false: an assistant's reasoning is context, not trained (any mask but none)
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
              group_by_length: false, rank: null, world_size: null}
 

@@ -37,6 +37,7 @@ from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
+from .turns import per_assistant
 
 __all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share",
            "prepare_data"]
@@ -185,7 +186,7 @@ def _tokenized(
                               on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
                               use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
-    records = list(records)
+    records = per_assistant(records) if config.data.turns == "per_assistant" else list(records)
     dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
     return dataset, records, skipped
 
@@ -267,7 +268,8 @@ def build_dataloaders(
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
-            dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
+            # computed once here, inherited by worker processes
+            dataset.spans(config.collate.mask, train_reasoning=config.collate.train_reasoning)
         training = name == "train"
         built[name] = make_loader(
             dataset, collator, batch_size=loader.batch_size, shuffle=loader.shuffle and training,

@@ -79,7 +79,7 @@ class TokenizedDataset(torch.utils.data.Dataset):
         self.vocab_size = vocab_size
         self.positions = np.arange(len(starts)) if positions is None else positions
         """Index of each example in the records it was built from (kept through ``select``)."""
-        self._spans: dict[str, Spans] = {}
+        self._spans: dict[tuple[str, bool], Spans] = {}
         self._plain: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- the torch Dataset protocol --------------------------------------------------------------------
@@ -145,11 +145,13 @@ class TokenizedDataset(torch.utils.data.Dataset):
         )
         return subset
 
-    def spans(self, mode: str) -> Spans:
+    def spans(self, mode: str, *, train_reasoning: bool = True) -> Spans:
         """Trained token spans under a mask mode (see ``masks.compute_spans``); cached."""
-        if mode not in self._spans:
-            self._spans[mode] = compute_spans(self.run_ends, self.run_kinds, self.run_offsets, self.lengths, mode)
-        return self._spans[mode]
+        key = (mode, train_reasoning)
+        if key not in self._spans:
+            self._spans[key] = compute_spans(self.run_ends, self.run_kinds, self.run_offsets, self.lengths, mode,
+                                             train_reasoning=train_reasoning)
+        return self._spans[key]
 
     # -- statistics ----------------------------------------------------------------------------------------
 

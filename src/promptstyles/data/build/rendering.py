@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from ...errors import RecordError, StyleError
 from ...records import Conversation, Record
-from ...styles._base import Part, Style
+from ...styles._base import Part, Style, final_turn_only
+from ...styles._renders import refuse_unrenderable
 from ..masks import HEADER, KIND_CODES
 
 __all__ = ["RenderedChunk", "gc_paused", "render_chunk", "render_parts"]
@@ -56,7 +57,9 @@ def render_parts(style: Style, record: Record, *, index: int | None = None, sour
                  generation: bool = False) -> list[Part]:
     """``style.parts(record)``; any failure becomes a :class:`RecordError` naming the record, style and plugin."""
     try:
-        return style.parts(record, generation=generation)
+        refuse_unrenderable(style, record, Style)
+        parts = style.parts(record, generation=generation)
+        return parts if generation else final_turn_only(parts, record)
     except Exception as error:
         cause = str(error) if isinstance(error, StyleError) else f"{type(error).__name__}: {error}"
         hint = ""
