@@ -27,7 +27,18 @@ pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "promptstyles-example-plugin"
-COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist", ".pytest_cache")
+_CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+
+
+def copy_ignore(root: Path):
+    """What a source distribution leaves out: caches anywhere, and build output at the top of ``root`` only
+    (``promptstyles/data/build/`` inside the package is code, not build output)."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        ignored = set(_CACHES(folder, names))
+        return ignored | ({"build", "dist"} & set(names) if Path(folder) == root else set())
+
+    return ignore
 
 
 def run(command: list[str], cwd: Path) -> str:
@@ -43,7 +54,7 @@ def copy_sources(destination: Path) -> Path:
     destination.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "src", destination / "src", ignore=COPY_IGNORE)
+    shutil.copytree(ROOT / "src", destination / "src", ignore=copy_ignore(ROOT / "src"))
     return destination
 
 
@@ -55,7 +66,7 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], work)
     see_these_site_packages(venv)
     project = copy_sources(work / "promptstyles")
-    plugin = shutil.copytree(EXAMPLE, work / "promptstyles-example-plugin", ignore=COPY_IGNORE)
+    plugin = shutil.copytree(EXAMPLE, work / "promptstyles-example-plugin", ignore=copy_ignore(EXAMPLE))
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
            "--no-index", "--disable-pip-version-check"]
     run([*pip, str(project)], work)

@@ -70,7 +70,10 @@ def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_
     assert json.loads((entry / "meta.json").read_text())["meta"]["info"]["source"] == str(path)
 
 
-def test_a_streamed_build_reports_progress_in_bytes_of_the_file(tmp_path, raw_records, capsys):
+def test_a_streamed_build_reports_progress_in_bytes_of_the_file(tmp_path, raw_records, capsys, monkeypatch):
+    from promptstyles import progress
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0)  # the bar of so short a build drawn all the same
     path = jsonl(tmp_path, raw_records, 300)
     calls = []
     stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64,
