@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
 from .data.sources.loading import is_json_array, load_records
 from .data.store.cache import dataset_key, load_dataset, save_dataset
+from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
 from .data.tokenizers.protocol import Tokenizer
@@ -55,6 +57,10 @@ class PreparedData:
     """The records in dataset order; with ``data.streaming`` read from the file on demand."""
     skipped: list[tuple[int, str]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    store: StoreUse | None = None
+    """The store entry the tokens came from or went to; None when ``data.cache`` is off or records were given."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage: ``tokenizer`` (style and tokenizer), ``tokens`` (read and tokenize, or find), ``split``."""
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -149,12 +155,15 @@ def prepare_data(
     ``progress(done, total)`` follows the build: in records, or with ``data.streaming`` in bytes of the file.
     """
     config = load_config(config)
+    marks = [time.perf_counter()]  # the end of each stage: tokenizer, tokens, split
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
+    marks.append(time.perf_counter())
     if records is None and config.data.streaming:
-        dataset, records, skipped = _streamed(config, style, tokenizer, progress)
+        dataset, records, skipped, store = _streamed(config, style, tokenizer, progress)
     else:
-        dataset, records, skipped = _tokenized(config, style, tokenizer, records, progress)
+        dataset, records, skipped, store = _tokenized(config, style, tokenizer, records, progress)
+    marks.append(time.perf_counter())
     split = config.data.split
     limit = config.collate.allowed_max_length
     splits, dropped = split_dataset(
@@ -164,13 +173,16 @@ def prepare_data(
     if not len(splits["train"]):
         raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
     logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+    marks.append(time.perf_counter())
+    stages = ("tokenizer", "tokens", "split")
+    timings = {stage: end - start for stage, start, end in zip(stages, marks, marks[1:], strict=False)}
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped, store, timings)
 
 
 def _tokenized(
     config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Record] | None,
     progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
+) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]], StoreUse | None]:
     """Records read whole and tokenized at once, or their dataset loaded from the cache."""
     skipped: list[tuple[int, str]] = []
     source = "records"
@@ -180,14 +192,14 @@ def _tokenized(
                               use_cache=config.data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
-    dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
-    return dataset, records, skipped
+    dataset, store = _cached_or_built(config, records, style, tokenizer, source, progress)
+    return dataset, records, skipped, store
 
 
 def _cached_or_built(
     config: Config, records: list[Record], style: Style, tokenizer: Tokenizer, source: str,
     progress: ProgressCallback | None,
-) -> TokenizedDataset:
+) -> tuple[TokenizedDataset, StoreUse | None]:
     """The tokenized records: from the cache, or built (and cached). In a multi-process job rank 0 builds
     and caches while the other ranks wait, then load its entry; a rank that finds none (no cache, or one
     that cannot be written) builds its own copy."""
@@ -200,10 +212,11 @@ def _cached_or_built(
     if not config.data.cache:
         if placement().world_size > 1:
             logger.info("rank %d: data.cache is false, so every rank tokenizes the records", placement().rank)
-        return build()
+        return build(), None
     key = dataset_key(records, style, tokenizer, mode)
     with main_process_first() as main:
         dataset = load_dataset(key, config.data.cache_dir)
+        found = dataset is not None
         if dataset is None:
             if not main:
                 logger.warning("rank %d: the dataset cache %s holds no entry from rank 0 (unwritable?), so this"
@@ -212,12 +225,12 @@ def _cached_or_built(
             if main:
                 info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
                 save_dataset(dataset, key, config.data.cache_dir, info)
-    return dataset
+    return dataset, StoreUse(key, config.data.cache_dir, found)
 
 
 def _streamed(
     config: Config, style: Style, tokenizer: Tokenizer, progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
+) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]], StoreUse | None]:
     """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
@@ -231,7 +244,8 @@ def _streamed(
                                   cache=data.cache, directory=data.cache_dir,
                                   tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
                                   progress=progress)
-    return streamed.dataset, streamed.records, streamed.skipped
+    store = StoreUse(streamed.key, data.cache_dir, streamed.found) if data.cache else None
+    return streamed.dataset, streamed.records, streamed.skipped, store
 
 
 def build_dataloaders(

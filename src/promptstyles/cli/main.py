@@ -19,6 +19,7 @@ from ..errors import PluginError, PromptStylesError, RecordError
 from ..records import to_record
 from ..styles.declarative import is_style_file
 from ..styles.registry import StyleRegistry, build_registry
+from .build import add_build_command
 from .cache import add_cache_command
 from .check import add_check_command
 from .progress import ProgressBars
@@ -236,6 +237,8 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a YAML config and the style it selects")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
+
+    add_build_command(commands)
 
     stats = commands.add_parser("stats", help="token counts per split: lengths, prompt/response, trained share")
     stats.add_argument("config", help="YAML file")
