@@ -26,7 +26,8 @@ from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import is_json_array, load_records
+from .data.sources.files import load_data, single_file
+from .data.sources.loading import is_json_array
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
@@ -187,9 +188,9 @@ def _tokenized(
     skipped: list[tuple[int, str]] = []
     source = "records"
     if records is None:
-        loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
-                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
-                              use_cache=config.data.cache)
+        data = config.data
+        loaded = load_data(data.path or data.source, format=data.format, fields=data.fields,
+                           on_invalid=data.on_invalid, cache=data.cache_dir, use_cache=data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = list(records)
     dataset, store = _cached_or_built(config, records, style, tokenizer, source, progress)
@@ -235,11 +236,12 @@ def _streamed(
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
-    if is_json_array(data.path):
-        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
+    path = single_file(data.path)
+    if is_json_array(path):
+        raise ConfigError(f"{path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
                           "per line) or set data.streaming: false", path="data.streaming")
     with main_process_first():
-        streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+        streamed = stream_dataset(path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
                                   tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
