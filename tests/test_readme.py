@@ -160,6 +160,11 @@ def check_stats(out: str, work: Path) -> None:
     assert re.search(r"^\s*train\s+935\b", out, re.MULTILINE), out
 
 
+def check_build(out: str, work: Path) -> None:
+    assert re.search(r"^store: .+ \((built|found, verified whole)\)$", out, re.MULTILINE), out
+    assert "records: 1100, tokens: " in out and "splits: train 935, val 55, test 110" in out, out
+
+
 def check_batch(out: str, work: Path) -> None:
     assert re.match(r"train batch 0: inputs \(8, \d+\), style 'alpaca', mask 'instruction'\n", out), out
 
@@ -185,6 +190,7 @@ RUN = {
     "promptstyles render alpaca --data ../shared/data/instruction-data.json --index 50": check_render,
     "promptstyles validate quickstart.yaml": check_validate,
     "promptstyles stats quickstart.yaml": check_stats,
+    "promptstyles build quickstart.yaml": check_build,
     "promptstyles batch config.yaml --split train --index 0": check_batch,
     "promptstyles export llama3 --format jinja": check_export,
     "promptstyles export my-format.yaml --generation-tags --into model/tokenizer_config.json": check_export_into,

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._config_sections import CollateConfig, Config
+from .data.sources.files import expand_paths, single_file
 from .data.sources.loading import is_json_array
 from .data.tokenizers.protocol import Tokenizer
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 __all__ = ["check_data_source", "check_token_ids", "no_batches"]
 
@@ -44,17 +45,27 @@ def check_token_ids(collate: CollateConfig, tokenizer: Tokenizer) -> None:
 
 
 def check_data_source(config: Config) -> None:
-    """A local ``data.path`` must be a file, and a streamed one JSON Lines (a JSON array is read whole)."""
+    """Each local file ``data.path`` names (a path, a list or a glob) must be a file, and a streamed one a single
+    JSON Lines file (a JSON array is read whole)."""
     data = config.data
     if data.path is None:
         return
-    path = Path(data.path).expanduser()
-    if not path.is_file():
-        where = "does not exist" if not path.exists() else "is not a file"
-        raise ConfigError(f"{data.path} {where} (a relative path is read from the config's folder)", path="data.path")
-    if data.streaming and is_json_array(path):
-        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
-                          "per line) or set data.streaming: false", path="data.streaming")
+    try:
+        files = expand_paths(data.path)
+    except DataError as error:
+        raise ConfigError(str(error).removeprefix("data.path: "), path="data.path") from error
+    for path in files:
+        if not path.is_file():
+            where = "does not exist" if not path.exists() else "is not a file"
+            raise ConfigError(f"{path} {where} (a relative path is read from the config's folder)", path="data.path")
+    if data.streaming:
+        try:
+            single = Path(single_file(data.path))
+        except DataError as error:
+            raise ConfigError(str(error), path="data.streaming") from error
+        if is_json_array(single):
+            raise ConfigError(f"{single} is a JSON array, which is read whole; convert it to JSON Lines (one record "
+                              "per line) or set data.streaming: false", path="data.streaming")
 
 
 def no_batches(config: Config, split: str, examples: int, records: int) -> str:

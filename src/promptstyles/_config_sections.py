@@ -42,7 +42,7 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str | None = None
+    path: str | tuple[str, ...] | None = None
     url: str | None = None
     format: Literal["auto", "json", "jsonl"] = "auto"
     fields: dict[str, str] = field(default_factory=dict)
@@ -85,7 +85,9 @@ class DataConfig:
 
     @property
     def source(self) -> str:
-        """The path or URL records come from (the reference dataset by default)."""
+        """The path or URL records come from (the reference dataset by default); several paths joined by ", "."""
+        if isinstance(self.path, tuple):
+            return ", ".join(self.path)
         return self.path or self.url or REFERENCE_DATA_URL
 
 

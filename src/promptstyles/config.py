@@ -10,6 +10,7 @@ Example (every key optional; these are the defaults unless noted)::
                                   # file too) or [./styles/my_styles.py]; one that fails to load is an error
     data:
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
+                                  # several files: a list, or a glob (parts/*.jsonl, read in sorted order)
       format: auto                # auto | json | jsonl
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
                                   # (one column per key; a record holds one kind: instruction or messages)

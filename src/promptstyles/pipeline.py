@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +20,16 @@ from ._config_checks import check_data_source, check_token_ids, no_batches
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
-from .data.batches.loaders import SPLITS, make_loader, split_dataset
+from .data.batches.loaders import SPLITS, make_loader, padding_share, split_dataset
 from .data.batches.packing import PackedBatchSampler
 from .data.batches.samplers import IndexBatchSampler
 from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import load_records
+from .data.sources.files import load_data, single_file
 from .data.store.cache import dataset_key, load_dataset, save_dataset
+from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
 from .data.tokenizers.protocol import Tokenizer
@@ -58,6 +60,10 @@ class PreparedData:
     """The records in dataset order; with ``data.streaming`` read from the file on demand."""
     skipped: list[tuple[int, str]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    store: StoreUse | None = None
+    """The store entry the tokens came from or went to; None when ``data.cache`` is off or records were given."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage: ``tokenizer`` (style and tokenizer), ``tokens`` (read and tokenize, or find), ``split``."""
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -154,14 +160,17 @@ def prepare_data(
     ``progress(done, total)`` follows the build: in records, or with ``data.streaming`` in bytes of the file.
     """
     config = load_config(config)
+    marks = [time.perf_counter()]  # the end of each stage: tokenizer, tokens, split
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
     if records is None:
         check_data_source(config)
+    marks.append(time.perf_counter())
     if records is None and config.data.streaming:
-        dataset, records, skipped = _streamed(config, style, tokenizer, progress)
+        dataset, records, skipped, store = _streamed(config, style, tokenizer, progress)
     else:
-        dataset, records, skipped = _tokenized(config, style, tokenizer, records, progress)
+        dataset, records, skipped, store = _tokenized(config, style, tokenizer, records, progress)
+    marks.append(time.perf_counter())
     split = config.data.split
     limit = config.collate.allowed_max_length
     splits, dropped = split_dataset(
@@ -171,30 +180,33 @@ def prepare_data(
     if not len(splits["train"]):
         raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
     logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+    marks.append(time.perf_counter())
+    stages = ("tokenizer", "tokens", "split")
+    timings = {stage: end - start for stage, start, end in zip(stages, marks, marks[1:], strict=False)}
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped, store, timings)
 
 
 def _tokenized(
     config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Record] | None,
     progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
+) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]], StoreUse | None]:
     """Records read whole and tokenized at once, or their dataset loaded from the cache."""
     skipped: list[tuple[int, str]] = []
     source = "records"
     if records is None:
-        loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
-                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
-                              use_cache=config.data.cache)
+        data = config.data
+        loaded = load_data(data.path or data.source, format=data.format, fields=data.fields,
+                           on_invalid=data.on_invalid, cache=data.cache_dir, use_cache=data.cache)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = per_assistant(records) if config.data.turns == "per_assistant" else list(records)
-    dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
-    return dataset, records, skipped
+    dataset, store = _cached_or_built(config, records, style, tokenizer, source, progress)
+    return dataset, records, skipped, store
 
 
 def _cached_or_built(
     config: Config, records: list[Record], style: Style, tokenizer: Tokenizer, source: str,
     progress: ProgressCallback | None,
-) -> TokenizedDataset:
+) -> tuple[TokenizedDataset, StoreUse | None]:
     """The tokenized records: from the cache, or built (and cached). In a multi-process job rank 0 builds
     and caches while the other ranks wait, then load its entry; a rank that finds none (no cache, or one
     that cannot be written) builds its own copy."""
@@ -207,10 +219,11 @@ def _cached_or_built(
     if not config.data.cache:
         if placement().world_size > 1:
             logger.info("rank %d: data.cache is false, so every rank tokenizes the records", placement().rank)
-        return build()
+        return build(), None
     key = dataset_key(records, style, tokenizer, mode)
     with main_process_first() as main:
         dataset = load_dataset(key, config.data.cache_dir)
+        found = dataset is not None
         if dataset is None:
             if not main:
                 logger.warning("rank %d: the dataset cache %s holds no entry from rank 0 (unwritable?), so this"
@@ -219,23 +232,25 @@ def _cached_or_built(
             if main:
                 info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
                 save_dataset(dataset, key, config.data.cache_dir, info)
-    return dataset
+    return dataset, StoreUse(key, config.data.cache_dir, found)
 
 
 def _streamed(
     config: Config, style: Style, tokenizer: Tokenizer, progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
+) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]], StoreUse | None]:
     """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
+    path = single_file(data.path)
     with main_process_first():
-        streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+        streamed = stream_dataset(path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
                                   tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
                                   progress=progress)
-    return streamed.dataset, streamed.records, streamed.skipped
+    store = StoreUse(streamed.key, data.cache_dir, streamed.found) if data.cache else None
+    return streamed.dataset, streamed.records, streamed.skipped, store
 
 
 def build_dataloaders(
@@ -282,9 +297,3 @@ def build_dataloaders(
     if not len(built["train"]):  # a statistic may still be wanted; a training run refuses it (check_loaders)
         logger.warning("%s", no_batches(config, "train", len(data.splits["train"]), len(data.dataset)))
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
-
-
-def padding_share(shapes: Sequence[tuple[int, int, int]]) -> float:
-    """The share of batch positions that are padding, from :meth:`DataLoaders.batch_shapes`."""
-    positions = sum(size * width for size, width, _ in shapes)
-    return 1.0 - sum(real for _, _, real in shapes) / positions if positions else 0.0

@@ -20,6 +20,7 @@ from ..errors import PluginError, PromptStylesError, RecordError
 from ..records import to_record
 from ..styles.declarative import is_style_file
 from ..styles.registry import StyleRegistry, build_registry
+from .build import add_build_command
 from .cache import add_cache_command
 from .check import add_check_command
 from .data import cmd_batch, cmd_stats
@@ -180,6 +181,8 @@ def _parser() -> argparse.ArgumentParser:
                                                   "model)")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
+
+    add_build_command(commands)
 
     stats = commands.add_parser("stats", help="token counts per split: lengths, prompt/response, trained share")
     stats.add_argument("config", help="YAML file")

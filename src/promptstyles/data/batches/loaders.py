@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from .packing import PackedBatchSampler
 from .samplers import IndexBatchSampler
 from .splits import split_indices
 
-__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "split_dataset"]
+__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "padding_share", "split_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +105,9 @@ class DeviceDataLoader(torch.utils.data.DataLoader):
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # torch's per-epoch base seed
         getitems, collate = self.dataset.__getitems__, self.collate_fn  # type: ignore[attr-defined]
         return (collate(getitems(indices)) for indices in self.batch_sampler)  # type: ignore[union-attr]
+
+
+def padding_share(shapes: Sequence[tuple[int, int, int]]) -> float:
+    """The share of batch positions that are padding, from :meth:`DataLoaders.batch_shapes`."""
+    positions = sum(size * width for size, width, _ in shapes)
+    return 1.0 - sum(real for _, _, real in shapes) / positions if positions else 0.0

@@ -50,6 +50,10 @@ class StreamedData:
     records: JsonlRecords
     skipped: list[tuple[int, str]]
     source: str
+    key: str
+    """The store entry's key (see :func:`~.cache.file_key`)."""
+    found: bool
+    """True when the entry was already in the store, False when this call built it."""
 
 
 def stream_dataset(
@@ -82,7 +86,7 @@ def stream_dataset(
     if cache:
         stored = open_store(key, directory)
         if stored is not None:
-            return build.result(stored)
+            return build.result(stored, found=True)
         try:
             return build.into(directory)
         except OSError as error:
@@ -132,9 +136,9 @@ class _Build:
         stored = open_store(self.key, directory)
         if stored is None:
             raise DataError(f"the dataset store {path} cannot be read back just after it was written")
-        return self.result(stored)
+        return self.result(stored, found=False)
 
-    def result(self, stored: StoredDataset) -> StreamedData:
+    def result(self, stored: StoredDataset, *, found: bool) -> StreamedData:
         skipped = [(int(index), str(reason)) for index, reason in stored.info.get("skipped", [])]
         records = JsonlRecords(self.file, stored.arrays["records"], fields=self.fields)
-        return StreamedData(stored.dataset, records, skipped, self.source)
+        return StreamedData(stored.dataset, records, skipped, self.source, self.key, found)
