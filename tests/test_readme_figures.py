@@ -116,4 +116,4 @@ def test_the_benchmark_figures_quoted_are_the_recorded_ones():
     assert f"({_recorded_build_ratio(scale, 'gpt2'):.1f}x the throughput of tiktoken's own" in text
     assert f"({_recorded_build_ratio(scale, 'qwen'):.2f}x of `tokenizers`' batch encoding)" in text
     llama = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
-    assert f"a build reaches only {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text
+    assert f"a build reached {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text
