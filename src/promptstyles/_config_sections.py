@@ -12,7 +12,7 @@ from .distributed import from_environment, placement
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, check_declared
 
-__all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
+__all__ = ["ClusterConfig", "CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
 
 
 def _fraction(key: str, value: float) -> None:
@@ -41,6 +41,24 @@ class SplitConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Where a build tokenizes when it leaves this machine: ``engine: ray`` at ``address`` (``auto``: the cluster
+    this machine belongs to; ``local``: one started here), in chunks of ``chunk_records`` records, by ``actors``
+    actors (default: one per CPU of the cluster)."""
+
+    engine: Literal["ray"] = "ray"
+    address: str = "auto"
+    chunk_records: int = 4096
+    actors: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunk_records < 1:
+            raise Invalid("chunk_records", f"must be at least 1, got {self.chunk_records}")
+        if self.actors is not None and self.actors < 1:
+            raise Invalid("actors", f"must be at least 1 (or null: one per CPU of the cluster), got {self.actors}")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     path: str | tuple[str, ...] | None = None
     url: str | None = None
@@ -52,6 +70,7 @@ class DataConfig:
     streaming: bool = False
     num_proc: int | Literal["auto"] = 1
     turns: Literal["whole", "per_assistant"] = "whole"
+    cluster: ClusterConfig | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:

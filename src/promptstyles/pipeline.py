@@ -6,7 +6,6 @@ This module sits above ``data/``: it reads the config and hands ``data/`` plain 
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from ._config_checks import check_data_source, check_token_ids, no_batches
+from ._engine import chunk_records, tokenize_engine
 from ._io import cache_dir
 from .config import Config, load_config
 from .data.batches.collate import Batch, Collator
@@ -24,7 +24,6 @@ from .data.batches.loaders import SPLITS, make_loader, padding_share, split_data
 from .data.batches.packing import PackedBatchSampler
 from .data.batches.samplers import IndexBatchSampler
 from .data.build.encoding import ProgressCallback
-from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
 from .data.sources.files import load_data, single_file
@@ -214,7 +213,7 @@ def _cached_or_built(
 
     def build() -> TokenizedDataset:
         return tokenize_records(records, style, tokenizer, special_tokens=mode, source=source, progress=progress,
-                                num_proc=config.data.num_proc)
+                                engine=tokenize_engine(config), chunk_size=chunk_records(config))
 
     if not config.data.cache:
         if placement().world_size > 1:
@@ -247,7 +246,7 @@ def _streamed(
         streamed = stream_dataset(path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
-                                  tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
+                                  tokenize=tokenize_engine(config), chunk_size=chunk_records(config),
                                   progress=progress)
     store = StoreUse(streamed.key, data.cache_dir, streamed.found) if data.cache else None
     return streamed.dataset, streamed.records, streamed.skipped, store

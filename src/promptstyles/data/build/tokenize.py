@@ -5,7 +5,8 @@ The entry point of whole-list builds; streamed builds (:mod:`.streaming`) feed t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ...errors import DataError
@@ -32,6 +33,7 @@ def tokenize_records(
     progress: ProgressCallback | None = None,
     num_proc: NumProc = 1,
     chunk_size: int | None = None,
+    engine: Callable[..., Iterable[TokenizedDataset]] | None = None,
 ) -> TokenizedDataset:
     """Render and tokenize every record once into a :class:`TokenizedDataset`.
 
@@ -40,7 +42,8 @@ def tokenize_records(
     have been built with them (``get_tokenizer(name, special_tokens=style.special_tokens)``). A model's own
     tokenizer (``own_special_tokens``) always encodes markup with the model's special ids. ``num_proc`` > 1
     (or ``"auto"``) tokenizes chunks in worker processes as well (see :mod:`promptstyles.data.build.parallel`): the
-    same dataset, sooner.
+    same dataset, sooner. ``engine`` replaces those processes with another chunk tokenizer of the same
+    contract (e.g. :func:`~promptstyles.data.build.cluster.tokenize_chunks_ray`).
     """
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
@@ -50,8 +53,8 @@ def tokenize_records(
     pieces = (records[first : first + chunk_size] for first in range(0, len(records), chunk_size))
     chunks = []
     done = 0
-    for chunk in tokenize_chunks_parallel(pieces, style, tokenizer, special_tokens=special_tokens, source=source,
-                                          num_proc=num_proc):
+    engine = engine or functools.partial(tokenize_chunks_parallel, num_proc=num_proc)
+    for chunk in engine(pieces, style, tokenizer, special_tokens=special_tokens, source=source):
         chunks.append(chunk)
         done += len(chunk)
         if progress is not None:

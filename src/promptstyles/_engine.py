@@ -1,0 +1,28 @@
+"""Which engine tokenizes a config's records: this machine's processes (``data.num_proc``) or a Ray cluster
+(``data.cluster``). Both take chunks of records and give tokenized chunks in order, so the store is the same."""
+
+from __future__ import annotations
+
+import functools
+
+from .config import Config
+from .data.build.encoding import CHUNK_SIZE
+from .data.build.parallel import tokenize_chunks_parallel
+from .data.build.streaming import Tokenize
+
+__all__ = ["chunk_records", "tokenize_engine"]
+
+
+def tokenize_engine(config: Config) -> Tokenize:
+    """The chunk tokenizer ``config`` asks for; Ray is imported only when a chunk is tokenized there."""
+    cluster = config.data.cluster
+    if cluster is None:
+        return functools.partial(tokenize_chunks_parallel, num_proc=config.data.num_proc)
+    from .data.build.cluster import tokenize_chunks_ray
+
+    return functools.partial(tokenize_chunks_ray, address=cluster.address, actors=cluster.actors)
+
+
+def chunk_records(config: Config) -> int:
+    """Records per chunk: fixed by the config, never by the number of workers."""
+    return config.data.cluster.chunk_records if config.data.cluster is not None else CHUNK_SIZE

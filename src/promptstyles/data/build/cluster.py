@@ -1,0 +1,174 @@
+"""Tokenizing on a Ray cluster: chunks of records rendered and encoded by Ray actors, merged here in order.
+
+The same seam as :func:`~.parallel.tokenize_chunks_parallel`: chunks of records in, tokenized chunks out, in
+input order, so the store writer, the cache key and every array are those of the local build (byte-equal).
+Chunks are fixed by the input (``chunk_records`` each), never by the number of actors. Each actor rebuilds the
+style and tokenizer once from one shared object and encodes whole chunks; a chunk is pure work (records in,
+arrays out), so when Ray restarts a crashed actor and retries its chunk the result is the same and lands once.
+At most two chunks per actor are in flight, so the driver's memory stays bounded on an input of any length.
+
+Ray is an optional extra (``promptstyles[ray]``): it is imported only here, when a build asks for it.
+Actors run with ``TOKENIZERS_PARALLELISM=false``: Ray gives each one CPU, so a Rust pool per actor would only
+oversubscribe the node.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...errors import DataError, PromptStylesError
+from ...records import Record
+from ...styles._base import Style
+from ..modes import SpecialTokensMode
+from ..tokenizers.protocol import Tokenizer
+from .encoding import ChunkArrays, encode_chunk
+
+if TYPE_CHECKING:
+    from ..tokenized import TokenizedDataset
+
+__all__ = ["ChunkEncoder", "import_ray", "tokenize_chunks_ray"]
+
+logger = logging.getLogger(__name__)
+
+_IN_FLIGHT_PER_ACTOR = 2
+_RETRIES = 3
+"""Restarts of a crashed actor, and retries of the chunk it held."""
+_PROBE_SECONDS = 10
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or an error saying how to install it."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError as error:
+        raise DataError("data.cluster.engine: ray is not installed here; install the extra with "
+                        "pip install 'promptstyles[ray]' (on the driver and every node)") from error
+
+
+class ChunkEncoder:
+    """The actor: one style and tokenizer per process, rebuilt once, then any number of chunks."""
+
+    def __init__(self, recipe: list[Any]) -> None:
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        # The reference comes in a list so that Ray does not resolve it before the call: a restarted actor
+        # fetches it again from the driver, which holds it for the whole build.
+        self.style, self.tokenizer = import_ray().get(recipe[0])
+
+    def encode(self, records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode,
+               source: str | None) -> ChunkArrays:
+        return encode_chunk(records, self.style, self.tokenizer, special_tokens=special_tokens,
+                            first_index=first_index, source=source)
+
+
+def _connect(ray: Any, address: str) -> bool:
+    """Join the cluster at ``address`` (``local`` starts one on this machine); whether this call connected."""
+    if ray.is_initialized():
+        return False
+    _probe(address)
+    try:
+        ray.init(address=address, log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise DataError(f"data.cluster.address: cannot reach a Ray cluster at {address!r} ({error}); start one "
+                        "with `ray start --head` and give its address, or use `local` to start one here") from error
+    return True
+
+
+def _probe(address: str) -> None:
+    """Fail fast on a ``host:port`` nothing listens at: Ray itself would wait on it for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # auto, local, or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=_PROBE_SECONDS).close()
+    except OSError as error:
+        raise DataError(f"data.cluster.address: nothing answers at {address!r} ({error}); start the head with "
+                        "`ray start --head` and give the address it prints") from error
+
+
+def _ship(ray: Any, style: Style, tokenizer: Tokenizer) -> Any:
+    try:
+        return ray.put((style, tokenizer))
+    except Exception as error:  # whatever pickling raises
+        raise DataError(f"style {style.name!r} or tokenizer {tokenizer.name!r} cannot be sent to Ray workers "
+                        f"({type(error).__name__}: {error}); define the style class at the top level of an "
+                        "importable module installed on every node") from error
+
+
+def tokenize_chunks_ray(
+    chunks: Iterable[Sequence[Record]],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    source: str | None = None,
+    address: str = "auto",
+    actors: int | None = None,
+) -> Iterator[TokenizedDataset]:
+    """Each chunk tokenized by a Ray actor, yielded in input order (see the module docstring).
+
+    ``actors`` defaults to one per CPU the cluster has. A record a style cannot render raises the same
+    :class:`~promptstyles.errors.RecordError` the local build raises, and nothing is yielded after it.
+    """
+    ray = import_ray()
+    connected = _connect(ray, address)
+    try:
+        recipe = _ship(ray, style, tokenizer)
+        count = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        remote = ray.remote(num_cpus=1, max_restarts=_RETRIES, max_task_retries=_RETRIES)(ChunkEncoder)
+        pool = [remote.remote([recipe]) for _ in range(count)]
+        logger.info("tokenizing on a Ray cluster with %d actors", count)
+        try:
+            yield from _ordered(ray, pool, chunks, special_tokens, source)
+        finally:
+            for actor in pool:
+                ray.kill(actor)
+    finally:
+        if connected:
+            ray.shutdown()
+
+
+def _ordered(ray: Any, pool: list[Any], chunks: Iterable[Sequence[Record]], special_tokens: SpecialTokensMode,
+             source: str | None) -> Iterator[TokenizedDataset]:
+    """Chunks go to the least loaded actor, at most ``_IN_FLIGHT_PER_ACTOR`` each; results come back in order."""
+    in_flight: deque[tuple[Any, int, int, int]] = deque()  # (result, actor, first index, records)
+    load = [0] * len(pool)
+    first = 0
+    pending = (records for records in chunks if len(records))
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < _IN_FLIGHT_PER_ACTOR * len(pool):
+            records = next(pending, None)
+            if records is None:
+                exhausted = True
+                break
+            actor = load.index(min(load))
+            load[actor] += 1
+            in_flight.append((pool[actor].encode.remote(records, first, special_tokens, source), actor, first,
+                              len(records)))
+            first += len(records)
+        if not in_flight:
+            return
+        result, actor, start, size = in_flight.popleft()
+        load[actor] -= 1
+        yield _fetch(ray, result, start, size).dataset()
+
+
+def _fetch(ray: Any, result: Any, first: int, size: int) -> ChunkArrays:
+    """A chunk's arrays; a record error raised on a worker is raised here as itself."""
+    try:
+        arrays: ChunkArrays = ray.get(result)
+    except ray.exceptions.RayTaskError as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, PromptStylesError):
+            raise cause from None
+        raise DataError(f"a Ray worker failed on records {first}-{first + size - 1}: {error}") from error
+    except ray.exceptions.RayActorError as error:
+        raise DataError(f"the Ray actor holding records {first}-{first + size - 1} died {_RETRIES + 1} times; "
+                        f"see the Ray logs of its node ({error})") from error
+    return arrays

@@ -1,0 +1,193 @@
+"""The build on a Ray cluster (``data.cluster``): a two-node cluster simulated on this machine.
+
+The store a cluster build writes must be byte-equal to the local build's, whatever the chunking, the number
+of actors, or a worker that dies mid-chunk; a record a style cannot render stops it with the local build's
+error. ``verified.json`` is left out of the comparison: it records when this machine last hashed the files
+(their modification times), not what the store holds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from shared_paths import MODELS, require
+
+from promptstyles import RecordError
+from promptstyles.data.build.cluster import tokenize_chunks_ray
+from promptstyles.data.build.encoding import concat_datasets, tokenize_chunks
+from promptstyles.data.build.streaming import stream_dataset
+from promptstyles.data.tokenizers.registry import get_tokenizer
+from promptstyles.errors import ConfigError, DataError
+from promptstyles.pipeline import prepare_data
+from promptstyles.styles.alpaca import AlpacaStyle
+
+ray = pytest.importorskip("ray")
+cluster_utils = pytest.importorskip("ray.cluster_utils")
+cloudpickle = pytest.importorskip("ray.cloudpickle")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "data"
+
+
+class CrashOnceStyle(AlpacaStyle):
+    """Alpaca whose worker process dies the first time it renders record text ``crash here``."""
+
+    name = "alpaca-crash-once"
+    marker = ""
+
+    def parts(self, record, *, generation=False):
+        if getattr(record, "instruction", "") == "crash here" and not os.path.exists(self.marker):
+            Path(self.marker).write_text("crashed once", encoding="utf-8")
+            os._exit(1)
+        return super().parts(record, generation=generation)
+
+
+class RefusingStyle(AlpacaStyle):
+    """Alpaca that cannot render one record, as a style with a real limit would refuse it."""
+
+    name = "alpaca-refusing"
+
+    def parts(self, record, *, generation=False):
+        if getattr(record, "instruction", "") == "refuse me":
+            raise ValueError("this style cannot render 'refuse me'")
+        return super().parts(record, generation=generation)
+
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import this test module
+
+
+@pytest.fixture(scope="module")
+def address():
+    """Two nodes of one CPU each, and a small object store."""
+    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False})
+    cluster.add_node(num_cpus=1, object_store_memory=80 * 2**20)
+    cluster.wait_for_nodes()
+    yield cluster.address
+    cluster.shutdown()
+
+
+def _jsonl(records: list[dict], path: Path) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def _store(folder: Path) -> dict[str, str]:
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != "verified.json"}
+
+
+def _build(config: dict, folder: Path, cluster: dict | None = None) -> tuple[dict[str, str], int]:
+    shutil.rmtree(folder, ignore_errors=True)
+    data = {**config["data"], "cache": True, "cache_dir": str(folder)}
+    if cluster is not None:
+        data["cluster"] = cluster
+    prepared = prepare_data({**config, "data": data})
+    return _store(folder), len(prepared.dataset)
+
+
+def _both(config: dict, tmp_path: Path, cluster: dict) -> None:
+    local, count = _build(config, tmp_path / "local")
+    remote, remote_count = _build(config, tmp_path / "cluster", cluster)
+    assert count == remote_count and count > 0
+    assert local and remote == local
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_alpaca_on_gpt2_is_byte_equal_to_the_local_build(address, raw_records, tmp_path, streaming):
+    path = _jsonl(raw_records[:600], tmp_path / "records.jsonl")
+    config = {"style": "alpaca", "data": {"path": str(path), "streaming": streaming}}
+    _both(config, tmp_path, {"address": address, "chunk_records": 97})
+
+
+def test_several_files_and_any_actor_count_give_the_local_store(address, raw_records, tmp_path):
+    files = [_jsonl(raw_records[i : i + 250], tmp_path / f"part-{i // 250}.jsonl") for i in range(0, 750, 250)]
+    config = {"style": "phi3", "data": {"path": str(tmp_path / "part-*.jsonl")}}
+    assert len(files) == 3
+    for actors in (1, 3):
+        _both(config, tmp_path, {"address": address, "chunk_records": 64, "actors": actors})
+
+
+def test_a_chat_style_with_tools_on_qwen_is_byte_equal(address, tmp_path):
+    model = require(MODELS / "qwen2.5-7b-instruct")
+    lines = (EXAMPLES / "tool-calls.jsonl").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "tools.jsonl"
+    path.write_text("\n".join(lines * 20) + "\n", encoding="utf-8")
+    config = {"style": "qwen2.5", "tokenizer": {"path": str(model)}, "data": {"path": str(path), "streaming": True}}
+    _both(config, tmp_path, {"address": address, "chunk_records": 7})
+
+
+def _records(raw: list[dict], extra: dict, at: int, count: int) -> list:
+    from promptstyles import to_record
+
+    chosen = [*raw[:at], extra, *raw[at:count]]
+    return [to_record(record, index=i) for i, record in enumerate(chosen)]
+
+
+def test_a_worker_killed_mid_chunk_is_retried_and_the_store_is_unchanged(address, raw_records, tmp_path):
+    records = _records(raw_records, {"instruction": "crash here", "input": "", "output": "Stored once."}, 300, 400)
+    chunks = [records[i : i + 50] for i in range(0, len(records), 50)]
+    tokenizer = get_tokenizer("gpt2")
+    style = CrashOnceStyle()
+    style.marker = str(tmp_path / "crashed")
+    local = concat_datasets(list(tokenize_chunks(chunks, AlpacaStyle(), tokenizer)))
+    built = concat_datasets(list(tokenize_chunks_ray(chunks, style, tokenizer, address=address, actors=2)))
+    assert Path(style.marker).exists()  # a worker did die on that chunk
+    assert len(built) == len(local) == 401
+    for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
+        assert getattr(built, name).tolist() == getattr(local, name).tolist(), name
+
+
+def test_a_record_the_style_cannot_render_stops_with_the_local_error(address, raw_records):
+    records = _records(raw_records, {"instruction": "refuse me", "input": "", "output": "x"}, 120, 200)
+    chunks = [records[i : i + 40] for i in range(0, len(records), 40)]
+    tokenizer = get_tokenizer("gpt2")
+    with pytest.raises(RecordError) as local:
+        list(tokenize_chunks(chunks, RefusingStyle(), tokenizer, source="records.jsonl"))
+    with pytest.raises(RecordError) as remote:
+        list(tokenize_chunks_ray(chunks, RefusingStyle(), tokenizer, source="records.jsonl", address=address))
+    assert str(remote.value) == str(local.value)
+    assert "records.jsonl, record 120" in str(remote.value)
+
+
+def test_no_store_is_published_when_a_cluster_build_fails(address, raw_records, tmp_path):
+    path = _jsonl([*raw_records[:100], {"instruction": "refuse me", "input": "", "output": "x"}],
+                  tmp_path / "records.jsonl")
+    engine = functools.partial(tokenize_chunks_ray, address=address)
+    with pytest.raises(RecordError, match="record 100"):
+        stream_dataset(path, RefusingStyle(), get_tokenizer("gpt2"), directory=tmp_path / "store", chunk_size=30,
+                       tokenize=engine)
+    assert not list((tmp_path / "store").rglob("meta.json"))
+
+
+def test_without_ray_installed_the_error_says_how_to_install_it(monkeypatch):
+    from promptstyles.data.build.cluster import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(DataError, match=r"pip install 'promptstyles\[ray\]'"):
+        import_ray()
+
+
+def test_an_address_nothing_answers_at_is_named_at_once(raw_records, tmp_path):
+    path = _jsonl(raw_records[:10], tmp_path / "records.jsonl")
+    config = {"style": "alpaca", "data": {"path": str(path), "cache": False,
+                                          "cluster": {"address": "127.0.0.1:9", "chunk_records": 5}}}
+    with pytest.raises(DataError, match=r"data.cluster.address: nothing answers at '127.0.0.1:9'"):
+        prepare_data(config)
+
+
+@pytest.mark.parametrize(("cluster", "path"), [({"chunk_records": 0}, "data.cluster.chunk_records"),
+                                               ({"actors": 0}, "data.cluster.actors"),
+                                               ({"engine": "spark"}, "data.cluster.engine")])
+def test_cluster_settings_are_checked_with_their_key_path(cluster, path):
+    from promptstyles.config import load_config
+
+    with pytest.raises(ConfigError) as error:
+        load_config({"data": {"path": "records.jsonl", "cluster": cluster}})
+    assert error.value.path == path
