@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from ._schema import Invalid, to_mapping
-from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
+from .data.modes import DataKind, MaskMode, SpecialTokensMode, TruncationMode, TruncationPolicy
 from .data.sources.loading import REFERENCE_DATA_URL
 from .distributed import from_environment, placement
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle
 
-__all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
+__all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig",
+           "check_preference"]
 
 
 def _fraction(key: str, value: float) -> None:
@@ -45,6 +46,7 @@ class DataConfig:
     path: str | None = None
     url: str | None = None
     format: Literal["auto", "json", "jsonl"] = "auto"
+    kind: DataKind = "auto"
     fields: dict[str, str] = field(default_factory=dict)
     on_invalid: Literal["error", "skip"] = "error"
     cache: bool = True
@@ -60,6 +62,11 @@ class DataConfig:
         if self.streaming and self.format == "json":
             raise Invalid("streaming", "reads JSON Lines in chunks, not a JSON array (data.format: json); convert "
                                        "the file to JSONL or set data.streaming: false")
+        if self.kind == "preference" and self.streaming:
+            raise Invalid("streaming", "preference pairs are read whole; set data.streaming: false")
+        if self.kind == "preference" and self.fields:
+            raise Invalid("fields", "preference records are read by their own keys (instruction/input/chosen/"
+                                    "rejected, or prompt/chosen/rejected); rename the dataset's keys to those")
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
@@ -102,6 +109,7 @@ class CollateConfig:
     allowed_max_length: int | None = None
     mask: MaskMode = "none"
     truncation: TruncationPolicy = "reference"
+    truncation_mode: TruncationMode = "keep_start"
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False
@@ -117,6 +125,16 @@ class CollateConfig:
             raise Invalid("drop_overlong", "needs collate.allowed_max_length")
         if self.packing and self.allowed_max_length is None:
             raise Invalid("packing", "needs collate.allowed_max_length: the length of a packed row, e.g. 1024")
+
+
+def check_preference(collate: CollateConfig) -> None:
+    """The collate settings preference pairs cannot take, as an :class:`Invalid` naming the key."""
+    if collate.packing:
+        raise Invalid("collate.packing", "preference pairs are batched as chosen and rejected rows side by side, "
+                                         "not packed; set collate.packing: false")
+    if collate.mask == "assistant":
+        raise Invalid("collate.mask", "'assistant' would train the earlier assistant turns of a pair's shared "
+                                      "prompt; use prompt or last_assistant (only the completions)")
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,10 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     collate: CollateConfig = field(default_factory=CollateConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+
+    def __post_init__(self) -> None:
+        if self.data.kind == "preference":
+            check_preference(self.collate)
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)

@@ -187,7 +187,7 @@ def from_mapping(
     try:
         return cls(**values)
     except Invalid as error:
-        key_path = (*path, error.key)
+        key_path = (*path, *error.key.split("."))  # a check across sections names a dotted path
         raise _fail(str(error), key_path, lines, source) from None
 
 

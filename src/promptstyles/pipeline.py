@@ -1,7 +1,9 @@
 """From a config to train/validation/test DataLoaders: the one path every style takes.
 
 records -> style parts -> tokens (once, for all records) -> splits -> samplers -> collator -> batches.
-This module sits above ``data/``: it reads the config and hands ``data/`` plain arguments.
+This module sits above ``data/``: it reads the config and hands ``data/`` plain arguments. Preference pairs
+(``data.kind: preference``, or detected) take the same path in :mod:`promptstyles._pipeline_pairs`, and
+their loaders give pair batches (see :class:`~promptstyles.data.batches.pairs.PairCollator`).
 """
 
 from __future__ import annotations
@@ -9,23 +11,21 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._io import cache_dir
+from ._pipeline_pairs import is_preference_data, pair_collator, pair_loaders, prepare_pairs
+from ._prepared import DataLoaders, PreparedData
 from .config import Config, load_config
-from .data.batches.collate import Batch, Collator
-from .data.batches.loaders import SPLITS, make_loader, split_dataset
-from .data.batches.packing import PackedBatchSampler
-from .data.batches.samplers import IndexBatchSampler
+from .data.batches.collate import Collator
+from .data.batches.loaders import make_loader, split_dataset
 from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import is_json_array, load_records
+from .data.sources.loading import is_json_array, load_raw, validate_records
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
@@ -40,84 +40,6 @@ from .styles.registry import default_registry
 __all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PreparedData:
-    """Everything between the config and the loaders: style, tokenizer, datasets per split, and counts."""
-
-    config: Config
-    style: Style
-    tokenizer: Tokenizer
-    dataset: TokenizedDataset
-    splits: dict[str, TokenizedDataset]
-    records: Sequence[Record]
-    """The records in dataset order; with ``data.streaming`` read from the file on demand."""
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def sizes(self) -> dict[str, int]:
-        return {name: len(dataset) for name, dataset in self.splits.items()}
-
-
-@dataclass
-class DataLoaders:
-    """The three loaders (``.train``, ``.val``, ``.test``) and what they were built from."""
-
-    train: torch.utils.data.DataLoader
-    val: torch.utils.data.DataLoader
-    test: torch.utils.data.DataLoader
-    collator: Collator
-    data: PreparedData
-
-    @property
-    def style(self) -> Style:
-        return self.data.style
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        return self.data.tokenizer
-
-    @property
-    def datasets(self) -> dict[str, TokenizedDataset]:
-        return self.data.splits
-
-    def __getitem__(self, split: str) -> torch.utils.data.DataLoader:
-        if split not in SPLITS:
-            raise KeyError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-        return getattr(self, split)
-
-    def batch_indices(self, split: str) -> list[np.ndarray]:
-        """The example indices of each batch the next epoch of the ``split`` loader gives, in order.
-
-        A look ahead: the loader's shuffle does not advance, so iterating it next gives these batches.
-        With ``collate.packing`` each batch is ``(row, example)`` pairs (see ``PackedBatchSampler``).
-        """
-        sampler = self[split].batch_sampler
-        assert isinstance(sampler, (IndexBatchSampler, PackedBatchSampler))
-        epoch = sampler.epoch
-        batches = [np.asarray(indices) for indices in sampler]
-        sampler.set_epoch(epoch)
-        return batches
-
-    def batch_shapes(self, split: str) -> list[tuple[int, int, int]]:
-        """``(examples, padded length, real tokens)`` of each batch the next epoch of ``split`` gives: what a
-        forward pass pays for, and how much of it is padding (see :func:`padding_share`). Packed: ``(rows,
-        row length, real tokens)``."""
-        lengths = self.datasets[split].lengths
-        shapes = []
-        for indices in self.batch_indices(split):
-            rows, width = self.batch(split, indices).inputs.shape
-            examples = indices[:, 1] if indices.ndim == 2 else indices
-            shapes.append((int(rows), int(width), int(np.minimum(lengths[examples], width).sum())))
-        return shapes
-
-    def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
-        """The batch the ``split`` loader builds from ``indices`` (example indices, or packed pairs)."""
-        collate = self[split].collate_fn
-        assert collate is not None
-        return collate(self.datasets[split].batch(indices))  # type: ignore[arg-type]  # our collators take IndexBatch
 
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
@@ -154,7 +76,13 @@ def prepare_data(
     if records is None and config.data.streaming:
         dataset, records, skipped = _streamed(config, style, tokenizer, progress)
     else:
-        dataset, records, skipped = _tokenized(config, style, tokenizer, records, progress)
+        source = "records"
+        if records is None:
+            records, source = load_raw(config.data.source, format=config.data.format, cache=config.data.cache_dir,
+                                       use_cache=config.data.cache)
+        if is_preference_data(config, records):
+            return prepare_pairs(config, style, tokenizer, records, source)
+        dataset, records, skipped = _tokenized(config, style, tokenizer, records, source, progress)
     split = config.data.split
     limit = config.collate.allowed_max_length
     splits, dropped = split_dataset(
@@ -168,17 +96,15 @@ def prepare_data(
 
 
 def _tokenized(
-    config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Record] | None,
+    config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Any], source: str,
     progress: ProgressCallback | None,
 ) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
-    """Records read whole and tokenized at once, or their dataset loaded from the cache."""
+    """Records read whole and tokenized at once, or their dataset loaded from the cache; raw records from
+    ``data.source`` are validated first."""
     skipped: list[tuple[int, str]] = []
-    source = "records"
-    if records is None:
-        loaded = load_records(config.data.source, format=config.data.format, fields=config.data.fields,
-                              on_invalid=config.data.on_invalid, cache=config.data.cache_dir,
-                              use_cache=config.data.cache)
-        records, skipped, source = loaded.records, loaded.skipped, loaded.source
+    if source != "records":
+        loaded = validate_records(records, source, fields=config.data.fields, on_invalid=config.data.on_invalid)
+        records, skipped = loaded.records, loaded.skipped
     records = list(records)
     dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
     return dataset, records, skipped
@@ -252,6 +178,10 @@ def build_dataloaders(
     config = data.config
     loader = config.loader
     device = collator_options.pop("device", config.collate.device)
+    if data.preference:
+        pair = pair_collator(config, data.tokenizer, **collator_options)
+        pair_built = pair_loaders(config, data.pairs, pair, device)
+        return DataLoaders(pair_built["train"], pair_built["val"], pair_built["test"], pair, data)
     # Worker processes must not touch an accelerator: they build CPU batches in pinned memory, and the
     # main process moves each batch.
     to_device = device not in (None, "cpu") and loader.num_workers > 0

@@ -158,7 +158,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     indices = batches[args.index]
     batch = loaders.batch(args.split, indices)
     packed = indices.ndim == 2  # (row, example) pairs: each example is shown as the padded collator builds it
-    views = view_batch(dataset, indices[:, 1] if packed else indices, loaders.collator, loaders.tokenizer,
+    views = view_batch(dataset, indices[:, 1] if packed else indices, loaders.example_collator, loaders.tokenizer,
                        None if packed else batch)
     colour = _use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
