@@ -252,7 +252,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     files = results["files"]
     reused = f" ({len(results['resumed'])} finished runs reused)" if results["resumed"] else ""
     print(f"report: {files['markdown']}{reused}")
-    print(f"results: {files['json']}, {files['csv']}; responses: {files['responses']}")
+    print("results: " + ", ".join(files[key] for key in ("json", "csv", "responses") if key in files))
     return 0
 
 
