@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import platform
 import statistics
@@ -42,16 +43,21 @@ import torch  # noqa: E402
 from results_file import write_region  # noqa: E402
 
 from promptstyles import get_style, to_record  # noqa: E402
+from promptstyles._io import atomic_write_bytes  # noqa: E402
 from promptstyles.data.batches.samplers import IndexBatchSampler  # noqa: E402
 from promptstyles.data.build.tokenize import tokenize_records  # noqa: E402
 from promptstyles.data.store.cache import dataset_key, load_dataset, save_dataset  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
+from promptstyles.data.tokenizers.gpt2_files import load_encoding  # noqa: E402
 from promptstyles.pipeline import build_dataloaders  # noqa: E402
 
 TARGETS = {
-    "path8_ref": 10.0, "path8_litgpt": 1.2, "path32_ref": 60.0, "path32_litgpt": 2.0,
+    "path8_ref": 15.0, "path8_litgpt": 2.0, "path32_ref": 80.0, "path32_litgpt": 2.5,
     "build_ref": 1.5, "build_raw": 0.85, "bytes_per_token": 3.0,
 }
+RATIOS_FILE = ROOT / "benchmarks" / "RESULTS-data.json"
+RATIOS = ("path8_ref", "path8_litgpt", "path32_ref", "path32_litgpt", "build_ref", "build_cached_ref", "build_raw")
+"""The measured ratios (higher is better) that ``benchmarks/RESULTS-data.json`` records for the regression check."""
 
 
 def reference_module():
@@ -76,28 +82,27 @@ def litgpt_collate() -> Callable | None:
     return get_sft_collate_fn(max_seq_length=1024, pad_id=50256, ignore_index=-100)
 
 
-def best_seconds(run: Callable[[], object], repeat: int) -> float:
-    """Median of ``repeat`` timings after one warm-up run."""
-    run()
-    times = []
-    for _ in range(repeat):
+def interleaved(runs: dict[str, Callable[[], object]], repeat: int, min_seconds: float = 0.0) -> dict[str, float]:
+    """Median seconds of each run after one warm-up each; the runs take turns, so a change in the load of
+    a busy machine falls on all of them alike.
+
+    With ``min_seconds``, a timing repeats a run that many times over, at least (counted from its warm-up),
+    and divides: on a shared machine a run of a millisecond either dodges the other processes or loses a
+    whole time slice to them, while a run of a second always shares the processor; timings of like length
+    share it alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    loops: dict[str, int] = {}
+    for name, run in runs.items():
         start = time.perf_counter()
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each run after one warm-up each; the runs take turns, so a change in the load of
-    a busy machine falls on all of them alike (:func:`best_seconds` times one run at a time)."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()
+        loops[name] = max(1, math.ceil(min_seconds / max(time.perf_counter() - start, 1e-9)))
     for _ in range(repeat):
         for name, run in runs.items():
             start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(loops[name]):
+                run()
+            times[name].append((time.perf_counter() - start) / loops[name])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -110,7 +115,7 @@ def epoch(loader: Iterable) -> int:
 
 def long_records(raw: list[dict], count: int, seed: int = 0) -> list[dict]:
     """Records of 300-1000 tokens (rendered with Alpaca), made by concatenating consecutive shared records."""
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     style = get_style("alpaca")
     rng = np.random.default_rng(seed)
     out, position = [], 0
@@ -154,13 +159,19 @@ class EmptyDataset(torch.utils.data.Dataset):
 
 
 def data_path(raw: list[dict], batch_size: int, repeat: int, ref, litgpt) -> dict:
-    """Per-batch microseconds of each pipeline over one epoch of the same records."""
-    encoding = tiktoken.get_encoding("gpt2")
+    """Per-batch microseconds of each pipeline over one epoch of the same records, the pipelines taking turns.
+
+    Ours is what a second run of a config gets by default: the dataset loaded from the store, memory-mapped.
+    """
+    encoding = load_encoding("gpt2")
     config = {"style": "alpaca", "collate": {"allowed_max_length": 1024},
-              "data": {"split": {"train": 1.0, "test": 0.0}, "cache": False},
+              "data": {"split": {"train": 1.0, "test": 0.0}, "cache": True,
+                       "cache_dir": tempfile.mkdtemp(prefix="promptstyles-bench-")},
               "loader": {"batch_size": batch_size, "shuffle": False, "drop_last": False}}
     records = [to_record(r, index=i) for i, r in enumerate(raw)]
+    build_dataloaders(config, records=records)  # the first run builds the store
     ours = build_dataloaders(config, records=records).train
+    assert isinstance(ours.dataset.tokens, np.memmap), "the second run should load the store"
     reference_dataset = ref.InstructionDataset(raw, encoding)
     reference = torch.utils.data.DataLoader(
         reference_dataset, batch_size=batch_size, shuffle=False, drop_last=False,
@@ -170,24 +181,23 @@ def data_path(raw: list[dict], batch_size: int, repeat: int, ref, litgpt) -> dic
     batches = len(ours)
     for mine, theirs in zip(ours, reference, strict=True):  # same batches, so the timings compare like for like
         assert torch.equal(mine.inputs, theirs[0]) and torch.equal(mine.targets, theirs[1])
-    result = {
-        "batches": batches,
-        "tokens": int(ours.dataset.lengths.sum()),
-        "ours_us": best_seconds(lambda: epoch(ours), repeat) / batches * 1e6,
-        "ref_us": best_seconds(lambda: epoch(reference), repeat) / batches * 1e6,
-        "empty_us": best_seconds(lambda: epoch(empty), repeat) / batches * 1e6,
-        "min_len": int(ours.dataset.lengths.min()), "max_len": int(ours.dataset.lengths.max()),
-    }
+    runs = {"ours": ours, "ref": reference, "empty": empty}
     if litgpt is not None:
         samples = litgpt_samples(reference_dataset.encoded_texts if hasattr(reference_dataset, "encoded_texts")
                                  else reference_dataset.encoded)
-        peer = torch.utils.data.DataLoader(samples, batch_size=batch_size, shuffle=False, collate_fn=litgpt)
-        result["litgpt_us"] = best_seconds(lambda: epoch(peer), repeat) / batches * 1e6
-    return result
+        runs["litgpt"] = torch.utils.data.DataLoader(samples, batch_size=batch_size, shuffle=False, collate_fn=litgpt)
+    seconds = interleaved({name: functools.partial(epoch, loader) for name, loader in runs.items()}, repeat,
+                          min_seconds=0.1)
+    return {
+        "batches": batches,
+        "tokens": int(ours.dataset.lengths.sum()),
+        **{f"{name}_us": value / batches * 1e6 for name, value in seconds.items()},
+        "min_len": int(ours.dataset.lengths.min()), "max_len": int(ours.dataset.lengths.max()),
+    }
 
 
 def dataset_build(raw: list[dict], repeat: int, ref) -> dict:
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     style = get_style("alpaca")
     tokenizer = get_tokenizer("gpt2")
     records = [to_record(r, index=i) for i, r in enumerate(raw)]
@@ -200,18 +210,20 @@ def dataset_build(raw: list[dict], repeat: int, ref) -> dict:
     def cached() -> None:
         assert load_dataset(dataset_key(records, style, get_tokenizer("gpt2"), "text"), folder) is not None
 
+    seconds = interleaved({
+        # A fresh tokenizer per build: nothing is reused from an earlier run.
+        "ours_s": lambda: tokenize_records(records, style, get_tokenizer("gpt2")),
+        "ours_validated_s": lambda: tokenize_records([to_record(r, index=i) for i, r in enumerate(raw)], style,
+                                                     get_tokenizer("gpt2")),
+        "ours_cached_s": cached,
+        "ref_s": lambda: ref.InstructionDataset(raw, encoding),
+        "raw_batch_s": lambda: encoding.encode_ordinary_batch(texts),
+        "raw_loop_s": lambda: [encoding.encode_ordinary(t) for t in texts],
+    }, repeat)
     return {
         "records": len(records),
         "tokens": tokens,
-        # A fresh tokenizer per build: nothing is reused from an earlier run.
-        "ours_s": best_seconds(lambda: tokenize_records(records, style, get_tokenizer("gpt2")), repeat),
-        "ours_validated_s": best_seconds(
-            lambda: tokenize_records([to_record(r, index=i) for i, r in enumerate(raw)], style,
-                                     get_tokenizer("gpt2")), repeat),
-        "ours_cached_s": best_seconds(cached, repeat),
-        "ref_s": best_seconds(lambda: ref.InstructionDataset(raw, encoding), repeat),
-        "raw_batch_s": best_seconds(lambda: encoding.encode_ordinary_batch(texts), repeat),
-        "raw_loop_s": best_seconds(lambda: [encoding.encode_ordinary(t) for t in texts], repeat),
+        **seconds,
         "bytes_per_token": dataset.nbytes / int(dataset.lengths.sum()),
         "token_buffer_bytes_per_token": dataset.tokens.nbytes / int(dataset.lengths.sum()),
     }
@@ -222,33 +234,41 @@ def verdict(value: float, target: float, higher: bool = True) -> str:
     return "met" if ok else "**missed**"
 
 
-def report(build: dict, short: dict, long: dict, reference_name: str, litgpt_available: bool, repeat: int) -> str:
-    def ratio(a: float, b: float) -> float:
-        return a / b
+def measured_ratios(build: dict, short: dict, long: dict) -> dict[str, float]:
+    """The ratios of :data:`RATIOS` that this run measured (LitGPT's only when it is installed)."""
+    ratios = {"path8_ref": short["ref_us"] / short["ours_us"], "path32_ref": long["ref_us"] / long["ours_us"],
+              "build_ref": build["ref_s"] / build["ours_s"],
+              "build_cached_ref": build["ref_s"] / build["ours_cached_s"],
+              "build_raw": build["raw_batch_s"] / build["ours_s"]}
+    if "litgpt_us" in short:
+        ratios["path8_litgpt"] = short["litgpt_us"] / short["ours_us"]
+        ratios["path32_litgpt"] = long["litgpt_us"] / long["ours_us"]
+    return {name: ratios[name] for name in RATIOS if name in ratios}
 
+
+def report(build: dict, short: dict, long: dict, reference_name: str, load: list[tuple[float, ...]],
+           repeat: int) -> str:
+    ratios = measured_ratios(build, short, long)
     rows = []
 
     def row(name: str, value: float, target: float, higher: bool = True, unit: str = "x") -> None:
         sign = ">=" if higher else "<="
         rows.append(f"| {name} | {value:.2f}{unit} | {sign} {target}{unit} | {verdict(value, target, higher)} |")
 
-    row("data path, batch 8: reference time / ours", ratio(short["ref_us"], short["ours_us"]), TARGETS["path8_ref"])
-    if litgpt_available:
-        row("data path, batch 8: LitGPT collate time / ours", ratio(short["litgpt_us"], short["ours_us"]),
-            TARGETS["path8_litgpt"])
-    row("data path, batch 32 long: reference time / ours", ratio(long["ref_us"], long["ours_us"]),
-        TARGETS["path32_ref"])
-    if litgpt_available:
-        row("data path, batch 32 long: LitGPT collate time / ours", ratio(long["litgpt_us"], long["ours_us"]),
-            TARGETS["path32_litgpt"])
-    row("dataset build, first time: reference time / ours", ratio(build["ref_s"], build["ours_s"]),
-        TARGETS["build_ref"])
-    row("dataset build, from the dataset cache: reference time / ours", ratio(build["ref_s"], build["ours_cached_s"]),
-        TARGETS["build_ref"])
-    row("dataset build: our throughput / raw tiktoken batch encoding", ratio(build["raw_batch_s"], build["ours_s"]),
-        TARGETS["build_raw"])
+    labels = {
+        "path8_ref": "data path, batch 8: reference time / ours",
+        "path8_litgpt": "data path, batch 8: LitGPT collate time / ours",
+        "path32_ref": "data path, batch 32 long: reference time / ours",
+        "path32_litgpt": "data path, batch 32 long: LitGPT collate time / ours",
+        "build_ref": "dataset build, first time: reference time / ours",
+        "build_cached_ref": "dataset build, from the dataset cache: reference time / ours",
+        "build_raw": "dataset build: our throughput / raw tiktoken batch encoding",
+    }
+    for name, value in ratios.items():
+        row(labels[name], value, TARGETS.get(name, TARGETS["build_ref"]))
     row("memory: bytes per stored token (all arrays)", build["bytes_per_token"], TARGETS["bytes_per_token"],
         higher=False, unit="")
+    litgpt_available = "path8_litgpt" in ratios
 
     def us(value: float) -> str:
         return f"{value:.1f} µs"
@@ -278,7 +298,9 @@ def report(build: dict, short: dict, long: dict, reference_name: str, litgpt_ava
         f"Recorded {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} with `python benchmarks/bench_data.py`"
         f" (median of {repeat} runs after a warm-up).",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, tiktoken {tiktoken.__version__}, numpy {np.__version__}.",
+        f"torch {torch.__version__}, tiktoken {tiktoken.__version__}, numpy {np.__version__}; load average "
+        f"{', '.join(f'{value:.1f}' for value in load[0])} at the start, "
+        f"{', '.join(f'{value:.1f}' for value in load[1])} at the end (the machine is shared).",
         f"Reference: {reference_name}. LitGPT: {'installed' if litgpt_available else 'not installed'}.",
         "",
         "## Targets",
@@ -287,12 +309,13 @@ def report(build: dict, short: dict, long: dict, reference_name: str, litgpt_ava
         "|---|---|---|---|",
         *rows,
         "",
-        "## Data path: time per batch (one epoch; ratio = time / ours)",
+        "## Data path: time per batch (one epoch; ratio = time / ours; the pipelines take turns)",
         "",
         f"Batch size 8: the shared dataset, {short['batches']} batches, {short['min_len']}-{short['max_len']} tokens "
         f"per example. Batch size 32: {long['batches']} batches of records concatenated to "
-        f"{long['min_len']}-{long['max_len']} tokens. Every batch of ours was checked tensor-equal to the "
-        "reference's before timing.",
+        f"{long['min_len']}-{long['max_len']} tokens. Ours is the second run of the config, its dataset loaded "
+        "from the store (memory-mapped). Every batch of ours was checked tensor-equal to the reference's before "
+        "timing.",
         "",
         "| pipeline | per batch | ratio |",
         "|---|---|---|",
@@ -319,10 +342,21 @@ def report(build: dict, short: dict, long: dict, reference_name: str, litgpt_ava
         "- `encode_ordinary_batch` runs tiktoken on a thread pool; on this 2-core machine its overhead makes it "
         "slower than a plain loop, so both are listed.",
         "- LitGPT's collate is timed on ready tensors (its per-item tokenization is not counted); ours includes "
-        "the whole path from indices to tensors through `torch.utils.data.DataLoader`.",
+        "the whole path from indices to tensors through the `torch.utils.data.DataLoader` that `build_dataloaders` "
+        "returns. Without worker processes that loader builds each batch itself (sampler, `__getitems__`, "
+        "collator) instead of going through torch's per-batch iterator, whose profiler scope and fetcher cost "
+        "more than collating a short batch; the empty DataLoader row shows what torch's iterator alone costs.",
         "",
     ]
     return "\n".join(lines)
+
+
+def write_ratios(path: Path, build: dict, short: dict, long: dict, load: list[tuple[float, ...]]) -> None:
+    """The run's ratios as JSON, for ``check_regression.py`` to compare a later run against."""
+    payload = {"recorded": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "command": "python benchmarks/bench_data.py", "load_average": [list(load[0]), list(load[1])],
+               "ratios": {name: round(value, 3) for name, value in measured_ratios(build, short, long).items()}}
+    atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,16 +364,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--long-records", type=int, default=512)
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--ratios", type=Path, default=RATIOS_FILE, help="where the ratios go as JSON")
     parser.add_argument("--data", type=Path, default=SHARED / "data" / "instruction-data.json")
     args = parser.parse_args(argv)
     raw = json.loads(args.data.read_text(encoding="utf-8"))
     ref, reference_name = reference_module()
     litgpt = litgpt_collate()
+    load = [os.getloadavg()]
     build = dataset_build(raw, args.repeat, ref)
     short = data_path(raw, 8, args.repeat, ref, litgpt)
     long = data_path(long_records(raw, args.long_records), 32, args.repeat, ref, litgpt)
-    text = report(build, short, long, reference_name, litgpt is not None, args.repeat)
+    load.append(os.getloadavg())
+    text = report(build, short, long, reference_name, load, args.repeat)
     write_region(args.output, "data", text)  # other benchmarks' regions of the file stay
+    write_ratios(args.ratios, build, short, long, load)
     print(text)
     return 0
 

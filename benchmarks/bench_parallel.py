@@ -33,6 +33,7 @@ from promptstyles import get_style, to_record  # noqa: E402
 from promptstyles.data.build.parallel import usable_cores  # noqa: E402
 from promptstyles.data.build.tokenize import tokenize_records  # noqa: E402
 from promptstyles.data.tokenizers import get_tokenizer  # noqa: E402
+from promptstyles.data.tokenizers.gpt2_files import load_encoding  # noqa: E402
 
 QWEN = SHARED / "models" / "qwen2.5-7b-instruct"
 
@@ -69,9 +70,7 @@ def best(run: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 def raw_batch(name: str, texts: list[str], cores: int) -> Callable[[], object]:
     if name == "gpt2":
-        import tiktoken
-
-        encoding = tiktoken.get_encoding("gpt2")
+        encoding = load_encoding("gpt2")
         return lambda: encoding.encode_ordinary_batch(texts, num_threads=cores)
     from tokenizers import Tokenizer
 

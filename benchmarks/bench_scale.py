@@ -11,7 +11,8 @@ record count and seed. Each measurement runs in a fresh Python process (``scale_
 figures are its own (``scale_memory`` explains RSS, PSS and USS):
 
 - build: the first ``prepare_data`` (read, validate, render, tokenize, write the store), for GPT-2 + Alpaca
-  and the shared Qwen2.5 tokenizer + ``qwen2.5``: wall time, peak memory, store size on disk;
+  and the four shared models' tokenizers with their styles (Qwen2.5 + ``qwen2.5``, Llama-3 + ``llama3``,
+  Mistral v0.3 + ``mistral-v0.3``, Phi-3.5 + ``phi3``): wall time, peak memory, store size on disk;
 - raw: the raw tokenizer's batch encoding of the same rendered texts on all cores (tiktoken
   ``encode_ordinary_batch(num_threads=2)``, ``tokenizers`` ``encode_batch``), rendering not timed;
 - reload: ``load_dataset`` of the built store, and a whole second ``prepare_data``, in a fresh process;
@@ -46,7 +47,7 @@ sys.path.insert(0, str(BENCHMARKS))
 from scale_data import ensure_jsonl  # noqa: E402
 from scale_memory import run_child  # noqa: E402
 from scale_report import render_section, update_results  # noqa: E402
-from scale_tasks import FEATURES, TASKS, supported_features  # noqa: E402
+from scale_tasks import FEATURES, TASKS, TOKENIZERS, supported_features  # noqa: E402
 
 MEASUREMENTS = ("build", "raw", "reload", "shapes", "loader")
 FULL = 1_000_000
@@ -122,7 +123,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "under ~/.cache/promptstyles-bench, reused when its parameters match)")
     parser.add_argument("--source", type=Path, default=SHARED / "data" / "instruction-data.json")
     parser.add_argument("--only", default=",".join(MEASUREMENTS), help=f"some of {','.join(MEASUREMENTS)}")
-    parser.add_argument("--tokenizers", default="gpt2,qwen", help="some of gpt2,qwen")
+    parser.add_argument("--tokenizers", default=",".join(TOKENIZERS), help=f"some of {','.join(TOKENIZERS)}")
     parser.add_argument("--features", default="auto", help="auto, none, or some of " + ",".join(FEATURES))
     parser.add_argument("--batches", type=int, default=200, help="batches the loader measurement iterates")
     parser.add_argument("--output", type=Path, default=BENCHMARKS / "RESULTS.md")
@@ -134,8 +135,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         if name not in MEASUREMENTS:
             parser.error(f"--only: unknown measurement {name!r}; expected some of {', '.join(MEASUREMENTS)}")
     for name in args.tokenizers:
-        if name not in ("gpt2", "qwen"):
-            parser.error(f"--tokenizers: unknown tokenizer {name!r}; expected gpt2 or qwen")
+        if name not in TOKENIZERS:
+            parser.error(f"--tokenizers: unknown tokenizer {name!r}; expected some of {', '.join(TOKENIZERS)}")
     args.data = args.data or default_data(args.records, args.seed)
     return args
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from results_file import read_region, write_region
+from scale_tasks import TOKENIZERS
 
 __all__ = ["render_section", "update_results"]
 
@@ -21,8 +22,8 @@ Written by `python benchmarks/bench_scale.py` (see its docstring), one section p
 replaces the section of its count. The full run is 1,000,000 records; smaller counts are smoke runs that only
 show the script works and where the figures head.
 """
-RAW_NAMES = {"gpt2": "tiktoken `encode_ordinary_batch(num_threads=cores)`",
-             "qwen": "`tokenizers` `Tokenizer.encode_batch` (Rust threads: all cores)"}
+RAW_NAMES = {"gpt2": "tiktoken `encode_ordinary_batch(num_threads=cores)`"}
+RAW_HF = "`tokenizers` `Tokenizer.encode_batch` (Rust threads: all cores)"
 
 
 def mib(value: float) -> str:
@@ -57,7 +58,7 @@ def _targets(results: dict[str, Any], features: list[str]) -> list[tuple[str, st
     def add(name: str, value: str, target: str, ok: bool | None) -> None:
         rows.append((name, value, target, ok))
 
-    for tokenizer in ("gpt2", "qwen"):
+    for tokenizer in TOKENIZERS:
         build, raw = results.get(f"build-{tokenizer}"), results.get(f"raw-{tokenizer}")
         if build:
             peak = max(build["peak_rss_self"], build["tree_peak_pss"])
@@ -102,7 +103,7 @@ def _memory_cells(result: dict[str, Any]) -> list[str]:
 
 def _build_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for tokenizer in ("gpt2", "qwen"):
+    for tokenizer in TOKENIZERS:
         build, raw = results.get(f"build-{tokenizer}"), results.get(f"raw-{tokenizer}")
         if build:
             rows.append([tokenizer, "promptstyles `prepare_data` (read, validate, render, encode, store)",
@@ -114,7 +115,7 @@ def _build_rows(results: dict[str, Any]) -> list[list[str]]:
         if raw:
             for step, name in (("read_s", "raw: read JSONL + `to_record` (not timed in the ratio)"),
                                ("render_s", "raw: `style.render` (not timed in the ratio)"),
-                               ("encode_s", f"raw: {RAW_NAMES[tokenizer]}")):
+                               ("encode_s", f"raw: {RAW_NAMES.get(tokenizer, RAW_HF)}")):
                 rows.append([tokenizer, name, f"{raw[step]:.2f} s", f"{raw['tokens']:,}",
                              f"{raw['tokens'] / raw[step] / 1e6:.2f} M", *_memory_cells(raw), ""])
     return rows
@@ -145,7 +146,7 @@ def _notes(results: dict[str, Any], features: list[str], available: dict[str, bo
     notes += ["The throughput ratio sets our whole `prepare_data` (tokenizer load, read, validate, render, encode, "
              "write the store) against the raw tokenizer's encoding alone, as the target asks; the raw side's read "
              "and render times are listed apart, and the build's own split comes from its progress calls."]
-    for tokenizer in ("gpt2", "qwen"):
+    for tokenizer in TOKENIZERS:
         build, raw = results.get(f"build-{tokenizer}"), results.get(f"raw-{tokenizer}")
         if build and raw:
             ratio = (build["tokens"] / build["seconds"]) / (raw["tokens"] / raw["encode_s"])
@@ -180,7 +181,7 @@ def render_section(results: dict[str, Any], *, generated: dict[str, Any], featur
     targets = _targets(results, features)
     feature_text = ", ".join(f"`{name}` {'on' if name in features else ('off' if ok else 'absent')}"
                              for name, ok in available.items())
-    tokens = {t: results[f"raw-{t}"]["tokens"] / results[f"raw-{t}"]["texts"] for t in ("gpt2", "qwen")
+    tokens = {t: results[f"raw-{t}"]["tokens"] / results[f"raw-{t}"]["texts"] for t in TOKENIZERS
               if f"raw-{t}" in results}
     lines = [
         f"## {generated['records']:,} records ({kind}), {when}", "",
@@ -203,7 +204,7 @@ def render_section(results: dict[str, Any], *, generated: dict[str, Any], featur
                   *_table(["tokenizer", "step", "time", "tokens", "tokens/s", "peak main", "peak child",
                            "tree RSS", "tree PSS", "store"], build_rows), ""]
     reloads = [[t, f"{r['load_dataset_s']:.3f} s", f"{r['prepare_data_s']:.2f} s", mib(r["tree_peak_rss"])]
-               for t in ("gpt2", "qwen") if (r := results.get(f"reload-{t}"))]
+               for t in TOKENIZERS if (r := results.get(f"reload-{t}"))]
     if reloads:
         lines += ["### Reload in a fresh process", "",
                   *_table(["tokenizer", "`load_dataset`", "second `prepare_data` (key, map, split)",

@@ -22,13 +22,19 @@ from promptstyles import to_record
 from promptstyles.config import load_config
 from promptstyles.data.sources.loading import load_records
 from promptstyles.data.store.cache import dataset_key, file_key, load_dataset
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.errors import ConfigError
 from promptstyles.pipeline import build_dataloaders, build_tokenizer, padding_share, prepare_data
 
-__all__ = ["FEATURES", "MODEL", "NUM_PROC", "ROW_LENGTH", "TASKS", "config_for", "supported_features"]
+__all__ = ["FEATURES", "MODELS", "NUM_PROC", "ROW_LENGTH", "TASKS", "TOKENIZERS", "config_for",
+           "supported_features"]
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-MODEL = SHARED / "models" / "qwen2.5-7b-instruct"
+TOKENIZERS = {"gpt2": "alpaca", "qwen": "qwen2.5", "llama3": "llama3", "mistral": "mistral-v0.3", "phi3": "phi3"}
+"""Each tokenizer the benchmark knows, with the style it builds with: GPT-2 (tiktoken) and the shared models'."""
+MODELS = {name: SHARED / "models" / folder for name, folder in (
+    ("qwen", "qwen2.5-7b-instruct"), ("llama3", "llama-3-8b-instruct"), ("mistral", "mistral-7b-instruct-v0.3"),
+    ("phi3", "phi-3.5-mini-instruct"))}
 NUM_PROC = "auto"  # all cores: worker processes for tiktoken, the Rust pool for Hugging Face tokenizers
 CORES = len(os.sched_getaffinity(0))  # what raw batch encoding runs on
 ROW_LENGTH = 1024
@@ -56,9 +62,9 @@ def supported_features() -> dict[str, bool]:
 
 def config_for(tokenizer: str, data: str, cache_dir: str, features: list[str], **sections: dict) -> dict:
     """The config of a measurement: all records in the training split, the store in ``cache_dir``."""
-    style, source = ("alpaca", "gpt2") if tokenizer == "gpt2" else ("qwen2.5", {"path": str(MODEL)})
+    source = "gpt2" if tokenizer == "gpt2" else {"path": str(MODELS[tokenizer])}
     config: dict[str, Any] = {
-        "style": style, "tokenizer": source,
+        "style": TOKENIZERS[tokenizer], "tokenizer": source,
         "data": {"path": data, "format": "jsonl", "cache": True, "cache_dir": cache_dir,
                  "split": {"train": 1.0, "test": 0.0}},
         "collate": {}, "loader": {"batch_size": BATCH_SIZE, "shuffle": True, "drop_last": False},
@@ -112,16 +118,14 @@ def raw(task: dict) -> dict:
     config = load_config(_config(task))
     style = config.build_style()
     if task["tokenizer"] == "gpt2":
-        import tiktoken
-
-        encoding = tiktoken.get_encoding("gpt2")
+        encoding = load_encoding("gpt2")
 
         def encode(texts: list[str]) -> int:
             return sum(map(len, encoding.encode_ordinary_batch(texts, num_threads=CORES)))
     else:
         import tokenizers
 
-        tokenizer = tokenizers.Tokenizer.from_file(str(MODEL / "tokenizer.json"))
+        tokenizer = tokenizers.Tokenizer.from_file(str(MODELS[task["tokenizer"]] / "tokenizer.json"))
 
         def encode(texts: list[str]) -> int:
             return sum(len(item.ids) for item in tokenizer.encode_batch(texts, add_special_tokens=False))

@@ -1,4 +1,4 @@
-"""Shared test set-up: the shared dataset and offline tokenizer files beside the repository."""
+"""Shared test set-up: the shared dataset beside the repository, a private cache, a loopback server."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from shared_paths import DATASET, require
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-DATASET = SHARED / "data" / "instruction-data.json"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-if "TIKTOKEN_CACHE_DIR" not in os.environ and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -30,9 +25,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def dataset_path() -> Path:
-    if not DATASET.exists():
-        pytest.skip(f"shared dataset not found at {DATASET}")
-    return DATASET
+    return require(DATASET)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style, get_style
+from shared_paths import MODELS, require
+
+from promptstyles import Conversation, InstructionRecord, Part, PartKind, Style, available_styles, get_style
 from promptstyles.styles.alpaca import AlpacaStyle
 
 
@@ -57,8 +60,6 @@ class CloseParen(Style):
         return parts
 
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
-"""The shared tokenizer folders of four chat models."""
 MODEL_STYLES = {
     "llama-3-8b-instruct": "llama3",
     "qwen2.5-7b-instruct": "qwen2.5",
@@ -82,5 +83,16 @@ class Picky(AlpacaStyle):
 
 
 def registered_style(name: str) -> Style:
-    """The registered style ``name``, built with the options it requires (none for most)."""
-    return get_style(name, **REQUIRED_OPTIONS.get(name, {}))
+    """The registered style ``name``, built with the options it requires (none for most); a test skips when
+    a shared folder it requires is missing."""
+    options = REQUIRED_OPTIONS.get(name, {})
+    if "template" in options:
+        require(Path(options["template"]))
+    return get_style(name, **options)
+
+
+def styles_where(test: Callable[[Style], bool]) -> list[str]:
+    """The registered styles that pass ``test``, for parametrizing; one whose shared folder is missing is kept, so
+    its test skips naming the folder."""
+    missing = {name for name, options in REQUIRED_OPTIONS.items() if not Path(options["template"]).exists()}
+    return [name for name in available_styles() if name in missing or test(registered_style(name))]

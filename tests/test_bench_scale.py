@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import DATASET
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SOURCE = BENCHMARKS.parent.parent / "shared" / "data" / "instruction-data.json"
+SOURCE = DATASET
 sys.path.insert(0, str(BENCHMARKS))
 
 import results_file  # noqa: E402
@@ -26,7 +27,7 @@ import scale_tasks  # noqa: E402
 
 from promptstyles.data.sources.loading import load_records  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason="needs the shared dataset beside the repository")
+pytestmark = pytest.mark.skipif(not SOURCE.is_file(), reason=f"shared path not found: {SOURCE}")
 COUNT = 300
 
 
@@ -185,3 +186,23 @@ def test_report_section_replaces_its_own_count(tmp_path, measured):
     assert text.startswith(scale_report.HEADER)
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         section.splitlines()[0].replace("smoke run", "smoke run again"), "## 20,000 records (smoke run), later"]
+
+
+def test_every_shared_model_tokenizer_is_built_with_its_style_and_reported(measured):
+    configs = {name: scale_tasks.config_for(name, "records.jsonl", "cache", []) for name in scale_tasks.TOKENIZERS}
+    assert {name: (config["style"], config["tokenizer"]) for name, config in configs.items()} == {
+        "gpt2": ("alpaca", "gpt2"),
+        "qwen": ("qwen2.5", {"path": str(SOURCE.parent.parent / "models" / "qwen2.5-7b-instruct")}),
+        "llama3": ("llama3", {"path": str(SOURCE.parent.parent / "models" / "llama-3-8b-instruct")}),
+        "mistral": ("mistral-v0.3", {"path": str(SOURCE.parent.parent / "models" / "mistral-7b-instruct-v0.3")}),
+        "phi3": ("phi3", {"path": str(SOURCE.parent.parent / "models" / "phi-3.5-mini-instruct")}),
+    }
+    results = {f"{name}-llama3": {**measured[name], "tree_peak_rss": 1 << 28, "tree_peak_pss": 1 << 27}
+               for name in ("build", "raw")}
+    section, table = scale_report.render_section(
+        results, generated={"records": COUNT, "seed": 0, "bytes": 1 << 20}, features=[], available={},
+        machine=dict.fromkeys(("machine", "python", "torch", "tiktoken", "tokenizers", "numpy"), "x")
+        | {"cores": "2", "load": "1.0, 1.0, 1.0"}, full=False, argv=[])
+    assert [line.split("  ")[0] for line in table.splitlines()] == [
+        "llama3: build peak memory", "llama3: build throughput / raw batch encoding"]
+    assert "| llama3 | raw: `tokenizers` `Tokenizer.encode_batch` (Rust threads: all cores) |" in section

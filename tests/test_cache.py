@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from promptstyles import InstructionRecord, get_style
+from promptstyles import InstructionRecord, get_style, to_record
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.store.cache import dataset_key, load_dataset, save_dataset
 from promptstyles.data.tokenizers import get_tokenizer
@@ -170,3 +170,25 @@ def test_temporaries_of_interrupted_writes_are_removed_and_counted(tmp_path, mon
     second = save_dataset(dataset, "b" * 40, tmp_path)
     assert not abandoned.exists()  # left by a dead writer: gone
     assert sorted(p.name for p in folder.iterdir()) == [running.name, second.name]  # the live one counts
+
+
+def test_one_token_changed_in_place_is_never_served(tmp_path, caplog):
+    """A token changed inside a large store (same size, between sampled blocks) is caught on the next run,
+    which rebuilds the entry: the data a run trains on is the data that was built."""
+    from promptstyles.data.store.checksums import BLOCK_BYTES, SAMPLE_BLOCKS
+
+    records = [{"instruction": f"Count {n}.", "input": "", "output": " ".join(["word"] * 1200)} for n in range(2000)]
+    config = {"data": {"cache_dir": str(tmp_path), "split": {"train": 1.0, "test": 0.0}}}
+    built = prepare_data(config, records=[to_record(r) for r in records]).dataset
+    (entry,) = (tmp_path / "datasets").iterdir()
+    tokens = np.memmap(entry / "tokens.bin", dtype=built.tokens.dtype, mode="r+")
+    assert tokens.nbytes > SAMPLE_BLOCKS * BLOCK_BYTES
+    position = (BLOCK_BYTES + 10) // tokens.itemsize
+    original = int(tokens[position])
+    tokens[position] = 1 if original != 1 else 2
+    tokens.flush()
+    del tokens
+    again = prepare_data(config, records=[to_record(r) for r in records]).dataset
+    assert f"ignoring dataset cache {entry}: tokens.bin does not match its checksum" in caplog.text
+    assert int(again.tokens[position]) == original
+    assert np.array_equal(np.asarray(again.tokens), np.asarray(built.tokens))

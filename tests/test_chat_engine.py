@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-import tiktoken
-from engine_styles import REQUIRED_OPTIONS, registered_style
+from engine_styles import REQUIRED_OPTIONS, registered_style, styles_where
 
 from promptstyles import Message, PartKind, available_styles, build_dataloaders
 from promptstyles.data.batches.collate import Collator
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.records import Conversation
 
-GPT2 = tiktoken.get_encoding("gpt2")
-CHAT_STYLES = [name for name in available_styles() if registered_style(name).supports_conversations]
+GPT2 = load_encoding("gpt2")
+CHAT_STYLES = styles_where(lambda style: style.supports_conversations)
 TWO_TURNS = Conversation((
     Message("user", "Name a colour."), Message("assistant", "Blue."),
     Message("user", "And a fruit?"), Message("assistant", "A pear, ripe."),
@@ -33,12 +33,15 @@ def trained_tokens(style_name: str, mode: str, special_tokens: str):
     return [t for t in targets[:-1] if t != -100], tokenizer, style.parts(TWO_TURNS), dataset[0].tolist()
 
 
+TRAINED = (PartKind.REASONING, PartKind.TOOL_CALL, PartKind.RESPONSE, PartKind.END)
+
+
 def trained_parts(parts, mode: str) -> list[tuple[int, int]]:
     """Character ranges of the parts a mode trains."""
     last_header = max(i for i, p in enumerate(parts) if p.kind is PartKind.RESPONSE_HEADER)
     ranges, position = [], 0
     for i, part in enumerate(parts):
-        if part.kind in (PartKind.RESPONSE, PartKind.END) and (mode == "assistant" or i > last_header):
+        if part.kind in TRAINED and (mode == "assistant" or i > last_header):
             ranges.append((position, position + len(part.text)))
         position += len(part.text)
     return ranges

@@ -38,8 +38,8 @@ def test_list_shows_every_entry_most_recently_used_first(cache, capsys):
     assert status == 0
     assert out == (
         "KEY                                       RECORDS  TOKENS  SIZE     LAST USED             STYLE   TOKENIZER\n"
-        f"{B}  2        75      1.2 KiB  2026-11-30 10:15 UTC  -       -\n"
-        f"{A}  2        75      1.3 KiB  2026-11-30 09:15 UTC  alpaca  gpt2\n"
+        f"{B}  2        75      1.3 KiB  2026-11-30 10:15 UTC  -       -\n"
+        f"{A}  2        75      1.4 KiB  2026-11-30 09:15 UTC  alpaca  gpt2\n"
     )
 
 
@@ -47,6 +47,10 @@ def test_list_uses_the_cache_folder_of_the_environment(cache, capsys, monkeypatc
     monkeypatch.setenv("PROMPTSTYLES_CACHE_DIR", str(cache))
     assert run(capsys, "cache", "list", A)[1].splitlines()[1].startswith(f"{A}  2  ")
     monkeypatch.setenv("PROMPTSTYLES_CACHE_DIR", str(cache / "empty"))
+    assert run(capsys, "cache", "list") == (0, f"{cache / 'empty'} ($PROMPTSTYLES_CACHE_DIR) does not exist, so it "
+                                               "holds no cached datasets; give --cache-dir the data.cache_dir of your "
+                                               "config, or set $PROMPTSTYLES_CACHE_DIR\n", "")
+    (cache / "empty").mkdir()
     assert run(capsys, "cache", "list") == (0, f"no cached datasets in {cache / 'empty' / 'datasets'}\n", "")
 
 
@@ -56,7 +60,7 @@ def test_an_unreadable_entry_is_listed_as_such(cache, capsys):
     os.utime(meta, (WHEN, WHEN))
     out = run(capsys, "cache", "list", "--cache-dir", str(cache))[1]
     assert out.splitlines()[2] == (
-        f"{A}  -        -       243 B    2026-11-30 09:15 UTC  "
+        f"{A}  -        -       368 B    2026-11-30 09:15 UTC  "
         "(unreadable: rebuilt on next use)  -")
 
 

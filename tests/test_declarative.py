@@ -73,3 +73,56 @@ def test_the_dataset_cache_tells_declarations_apart():
     records = [InstructionRecord("Hi", "", "Yo")]
     tokenizer = get_tokenizer("gpt2")
     assert dataset_key(records, first, tokenizer, "text") != dataset_key(records, second, tokenizer, "text")
+
+
+def _phi3(**changes: object) -> dict:
+    style = yaml.safe_load(PHI3)["style"]
+    style.update(changes)
+    return style
+
+
+@pytest.mark.parametrize(("tokens", "unused"), [
+    (["<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>", "<|ned|>"], "<|ned|>"),
+    (["<|system|>", "<|usr|>", "<|assistant|>", "<|end|>"], "<|usr|>"),
+    (["<s>"], "<s>"),
+])
+def test_a_declared_token_no_markup_writes_is_named(tokens, unused, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"style": _phi3(special_tokens=tokens)}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    line = config.read_text(encoding="utf-8").splitlines().index("  special_tokens:") + 1
+    assert str(caught.value) == (f"{config}: style.special_tokens (line {line}): {unused!r} is declared, but no "
+                                 "markup or stop string of style 'my-phi3' writes it; fix its spelling or remove it")
+
+
+@pytest.mark.parametrize(("tokens", "key", "token"), [
+    (["<|system|>", "<|user|>", "<|assistant|>", "<|endoftext|>"], "system.suffix", "<|end|>"),
+    (["<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>"], "system.prefix", "<|system|>"),
+    (["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"], "closing", "<|endoftext|>"),
+])
+def test_extend_refuses_markup_the_declaration_leaves_out(tokens, key, token, tmp_path):
+    """In ``extend`` mode only declared tokens get ids: markup left out would be plain text. Checked inline
+    and in a style file, with the key and line; in ``text`` mode every token is text anyway."""
+    style = _phi3(special_tokens=tokens)
+    extend = {"name": "gpt2", "special_tokens": "extend"}
+    message = (f"writes {token!r}, which special_tokens does not declare, so tokenizer.special_tokens: extend would "
+               "encode it as plain text; add it to special_tokens (or set tokenizer.special_tokens: text)")
+    with pytest.raises(ConfigError) as caught:
+        load_config({"style": style, "tokenizer": extend})
+    assert str(caught.value) == f"style.{key}: {message}"
+    (tmp_path / "style.yaml").write_text(yaml.safe_dump(style), encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"style": "style.yaml", "tokenizer": extend}), encoding="utf-8")
+    lines = (tmp_path / "style.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(number for number, text in enumerate(lines, 1) if text.strip().startswith(key.rpartition(".")[2]))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value) == f"{tmp_path / 'style.yaml'}: {key} (line {line}): {message}"
+    assert load_config({"style": style}).build_style().special_tokens == tuple(tokens)
+
+
+def test_extend_allows_markup_only_a_stop_string_writes_undeclared():
+    style = _phi3(stop=["<|end|>", "<|observation|>"])
+    config = load_config({"style": style, "tokenizer": {"name": "gpt2", "special_tokens": "extend"}})
+    assert config.build_style().stop_sequences == ("<|end|>", "<|observation|>")

@@ -7,14 +7,15 @@ the test), refuses what the style refuses, and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from shared_paths import MODELS
 
 from promptstyles import ChatStyle, PromptStylesError, StyleError, get_style, to_record
 from promptstyles.cli import main
 from promptstyles.data.batches.collate import Collator
 from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.styles.agent import AgentStyle
 from promptstyles.styles.export import chat_template
 from promptstyles.styles.registry import default_registry
 
@@ -22,8 +23,8 @@ pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
 jinja2 = pytest.importorskip("jinja2")
 
-MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
-STYLES = [info.name for info in default_registry().infos() if info.name != "chat-template"]
+STYLES = [info.name for info in default_registry().infos()
+          if info.name != "chat-template" and not issubclass(info.style, AgentStyle)]
 TOKENIZERS = {  # shared tokenizer folder -> styles whose markup it encodes as the style does
     "llama-3-8b-instruct": ["llama3", "llama3.1", "llama3.2", "alpaca"],
     "qwen2.5-7b-instruct": ["chatml", "qwen2", "qwen2.5"],

@@ -238,8 +238,11 @@ def test_config_fallback_and_errors(tmp_path: Path):
     (folder / "tokenizer.json").write_text("{}")
     with pytest.raises(TokenizerError, match=r"tokenizer\.json: not a tokenizer\.json the tokenizers library"):
         HFTokenizer(folder)
-    with pytest.raises(TokenizerError, match=r"missing: no tokenizer\.json there; download"):
+    with pytest.raises(TokenizerError, match=r"missing: no such folder or file \(nothing at "):
         HFTokenizer(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TokenizerError, match=r"empty: no tokenizer\.json there; download"):
+        HFTokenizer(tmp_path / "empty")
 
 
 def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch):
@@ -276,13 +279,14 @@ def test_hub_ids_offline_or_without_huggingface_hub_say_to_download(monkeypatch:
         raise ConnectionError("no network")
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    with pytest.raises(TokenizerError, match=r"cannot fetch 'Qwen/Qwen2.5-7B-Instruct' from the Hugging Face Hub "
-                       r"\(ConnectionError: no network\); download the model's tokenizer files into a folder and "
+    with pytest.raises(TokenizerError, match=r"^Qwen/Qwen2.5-7B-Instruct: no such folder or file \(nothing at .*\), so "
+                       r"it was read as a Hugging Face Hub id, and fetching it failed \(ConnectionError: no network\); "
+                       r"download the model's tokenizer files into a folder and "
                        r"pass its path, e.g. `hf download Qwen/Qwen2.5-7B-Instruct tokenizer.json"):
         load_hf_tokenizer("Qwen/Qwen2.5-7B-Instruct")
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
-    with pytest.raises(TokenizerError, match=r"'Qwen/Qwen2.5-7B-Instruct' is no local folder, and huggingface_hub "
-                       r"is not installed .*: download the model's tokenizer files"):
+    with pytest.raises(TokenizerError, match=r"^Qwen/Qwen2.5-7B-Instruct: no such folder or file .*, and "
+                       r"huggingface_hub is not installed .*: download the model's tokenizer files"):
         load_hf_tokenizer("Qwen/Qwen2.5-7B-Instruct")
 
 

@@ -1,11 +1,11 @@
 """The project and the example plugin installed as a user installs them, used through the installed command.
 
-A fresh virtual environment (with the system site-packages, so torch and the other dependencies come from
-this machine and nothing is downloaded) gets ``pip install --no-deps --no-build-isolation --no-index`` of a
-copy of the project and of ``examples/promptstyles-example-plugin``. The plugin's ``config.yaml`` selects its
-style by name alone, found through the entry point, and ``<venv>/bin/promptstyles`` renders and batches; the
-console examples of ``docs/writing-plugins.md`` are run the same way. Skip it locally with ``-m "not install"``;
-CI runs it.
+A fresh virtual environment (that sees the site-packages of the Python running the tests, so torch and the
+other dependencies come from there and nothing is downloaded) gets ``pip install --no-deps --no-build-isolation
+--no-index`` of a copy of the project and of ``examples/promptstyles-example-plugin``. The plugin's
+``config.yaml`` selects its style by name alone, found through the entry point, and ``<venv>/bin/promptstyles``
+renders and batches; the console examples of ``docs/writing-plugins.md`` are run the same way. Skip it locally
+with ``-m "not install"``; CI runs it, from the venv it creates.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +27,18 @@ pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "promptstyles-example-plugin"
-COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist", ".pytest_cache")
+_CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
+
+
+def copy_ignore(root: Path):
+    """What a source distribution leaves out: caches anywhere, and build output at the top of ``root`` only
+    (``promptstyles/data/build/`` inside the package is code, not build output)."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        ignored = set(_CACHES(folder, names))
+        return ignored | ({"build", "dist"} & set(names) if Path(folder) == root else set())
+
+    return ignore
 
 
 def run(command: list[str], cwd: Path) -> str:
@@ -42,7 +54,7 @@ def copy_sources(destination: Path) -> Path:
     destination.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "src", destination / "src", ignore=COPY_IGNORE)
+    shutil.copytree(ROOT / "src", destination / "src", ignore=copy_ignore(ROOT / "src"))
     return destination
 
 
@@ -51,16 +63,31 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the example plugin's folder, installed (not editable) with promptstyles into ``../venv``."""
     work = tmp_path_factory.mktemp("install")
     venv = work / "venv"
-    # --without-pip: the venv runs the system's pip (a site-packages module), which installs into the venv;
-    # ensurepip would also put an old setuptools in front of the system's build backend.
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], work)
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], work)
+    see_these_site_packages(venv)
     project = copy_sources(work / "promptstyles")
-    plugin = shutil.copytree(EXAMPLE, work / "promptstyles-example-plugin", ignore=COPY_IGNORE)
+    plugin = shutil.copytree(EXAMPLE, work / "promptstyles-example-plugin", ignore=copy_ignore(EXAMPLE))
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
            "--no-index", "--disable-pip-version-check"]
     run([*pip, str(project)], work)
     run([*pip, str(plugin)], work)
     return plugin
+
+
+def see_these_site_packages(venv: Path) -> Path:
+    """Let ``venv`` import what this interpreter has installed (torch, pip, setuptools, ...), after its own.
+
+    A ``.pth`` file lists the site-packages folders of the interpreter running the tests, whether that is a venv,
+    a conda env or the system's Python (``venv --system-site-packages`` would reach the base interpreter's
+    instead of a venv's). The folders are plain path entries: their own ``.pth`` files, such as the editable
+    installs of this checkout, are not run, so the venv's own installed copies are the ones imported.
+    """
+    folders = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    target = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    pth = target / "outer-site-packages.pth"
+    pth.write_text("".join(f"{folder}\n" for folder in dict.fromkeys(folders) if Path(folder).is_dir()),
+                   encoding="utf-8")
+    return pth
 
 
 def installed(plugin: Path, command: str) -> list[str]:

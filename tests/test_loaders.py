@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 
 import pytest
@@ -9,6 +11,7 @@ import torch
 
 from promptstyles import DataError, build_dataloaders
 from promptstyles.cli import main
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 
 
 def config(dataset_path, **sections):
@@ -44,6 +47,24 @@ def test_worker_processes_give_the_same_batches(dataset_path):
     assert len(single) == len(workers) == 7
     for a, b in zip(single, workers, strict=True):
         assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+
+
+def test_without_workers_batches_are_built_in_process_as_torch_builds_them(dataset_path):
+    loaders = build_dataloaders(config(dataset_path, collate={"mask": "prompt"}, loader={"shuffle": True, "seed": 3}))
+    ours = loaders.train
+    theirs = torch.utils.data.DataLoader(ours.dataset, batch_sampler=copy.deepcopy(ours.batch_sampler),
+                                         collate_fn=ours.collate_fn)
+    assert inspect.isgenerator(iter(ours)) and not inspect.isgenerator(iter(theirs))
+    for _ in range(2):  # two epochs: the shuffle moves on alike
+        torch.manual_seed(5)
+        mine = list(ours)
+        after_ours = torch.get_rng_state()
+        torch.manual_seed(5)
+        torchs = list(theirs)
+        assert torch.equal(after_ours, torch.get_rng_state())  # the same draws from the global generator
+        assert len(mine) == len(torchs) == 116
+        for a, b in zip(mine, torchs, strict=True):
+            assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
 
 
 def test_seeded_split_shuffle(dataset_path):
@@ -97,10 +118,10 @@ def test_batch_command_marks_masked_targets(tmp_path, capsys):
     assert "--index 3 is out of range: the train loader has 1 batches" in capsys.readouterr().err
 
 
-def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys):
-    import tiktoken
+def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys, monkeypatch):
+    from promptstyles import get_style, progress, to_record
 
-    from promptstyles import get_style, to_record
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0)  # the bar of so short a build drawn all the same
 
     records = [{"instruction": "Say hi.", "input": "", "output": "Hi there."},
                {"instruction": "Add.", "input": "1 2", "output": "3"}]
@@ -111,7 +132,7 @@ def test_stats_command_counts_tokens_and_trained_share(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "tokenizing records: 100%|" in captured.err and "| 2/2 [" in captured.err  # tqdm's bar
     lines = captured.out.splitlines()
-    gpt2, style = tiktoken.get_encoding("gpt2"), get_style("alpaca")
+    gpt2, style = load_encoding("gpt2"), get_style("alpaca")
     rendered = [style.render(to_record(r)) for r in records]
     totals = [len(gpt2.encode_ordinary(r.text)) for r in rendered]
     responses = [len(gpt2.encode_ordinary(r.response_text)) for r in rendered]

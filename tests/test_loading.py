@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError
-from promptstyles.data.sources.loading import load_records, read_raw
+from promptstyles.data.sources.loading import load_records, read_raw, read_record_chunks
 from promptstyles.data.tokenizers import get_tokenizer
 
 GOOD = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]
@@ -76,8 +76,15 @@ def test_unreadable_files_are_clear_errors(tmp_path, content, message):
 
 def test_every_record_invalid_is_an_error_even_when_skipping(tmp_path):
     path = write(tmp_path, "all-bad.json", json.dumps([{"x": 1}, {"y": 2}]))
-    with pytest.raises(DataError, match="every record is invalid \\(2 skipped\\)"):
+    with pytest.raises(DataError) as caught:
         load_records(path, on_invalid="skip")
+    assert str(caught.value) == (f"{path}: every record is invalid (2 skipped by on_invalid: skip); the first: "
+                                 f"{path}, record 0, key 'instruction': missing key")
+    lines = write(tmp_path, "all-bad.jsonl", '{"x": 1}\n{"instruction": "a", "output": "b", "messages": []}\n')
+    with pytest.raises(DataError) as caught:
+        list(read_record_chunks(lines, on_invalid="skip"))
+    assert str(caught.value) == (f"{lines}: every record is invalid (2 skipped by on_invalid: skip); the first: "
+                                 f"{lines}, record 0, key 'instruction': missing key")
 
 
 def test_missing_file(tmp_path):
@@ -102,7 +109,7 @@ def test_missing_bpe_files_say_how_to_fix_it(monkeypatch, tmp_path):
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
     monkeypatch.setattr(tiktoken.load, "read_file", offline)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    with pytest.raises(TokenizerError, match="cannot load the 'gpt2' BPE files: they are not in TIKTOKEN_CACHE_DIR="
-                                             f"{tmp_path} .*set TIKTOKEN_CACHE_DIR to a folder that holds them"):
-        get_tokenizer("gpt2")
+    with pytest.raises(TokenizerError, match="cannot load the 'r50k_base' BPE files: they are not in TIKTOKEN_CACHE_"
+                                             f"DIR={tmp_path} .*set TIKTOKEN_CACHE_DIR to a folder that holds them"):
+        get_tokenizer("r50k_base")  # gpt2's files are packaged; other encodings are downloaded
     assert tiktoken  # the real module stays importable

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from engine_styles import MODELS, Picky
 
@@ -64,3 +66,27 @@ def test_a_record_error_comes_at_its_chunk_s_turn_with_its_index_in_the_whole_in
         next(stream)
     assert str(error.value) == ("data.jsonl, record 7: style 'picky' from module 'engine_styles' cannot render it: "
                                 "ValueError: no booms")
+
+
+def test_the_input_is_read_on_the_helper_thread_so_this_one_only_encodes(records):
+    readers = []
+
+    def reading():
+        for chunk in pieces(records, 100):
+            readers.append(threading.current_thread())
+            yield chunk
+
+    built = list(tokenize_chunks_overlapped(reading(), get_style("alpaca"), get_tokenizer("gpt2"), source="data"))
+    assert len(built) == len(readers) == 11
+    assert threading.main_thread() not in readers
+    assert {thread.name.split("_")[0] for thread in readers} == {"render"}
+
+
+def test_empty_chunks_are_passed_over_and_indices_stay_those_of_the_whole_input():
+    records = [InstructionRecord(f"task {i}", "", "done") for i in range(6)]
+    records[4] = InstructionRecord("boom", "", "done")
+    chunks = [records[:3], [], [], records[3:]]
+    stream = tokenize_chunks_overlapped(iter(chunks), Picky(), get_tokenizer("gpt2"), source="data.jsonl")
+    assert len(next(stream)) == 3
+    with pytest.raises(RecordError, match=r"^data\.jsonl, record 4: "):
+        next(stream)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tiktoken
 import torch
 import yaml
 from test_collate import SHORT, TWO_TURNS, H, P, R, _dataset
@@ -22,6 +21,7 @@ from promptstyles.data.batches.collate import Collator
 from promptstyles.data.batches.packed import PackedCollator, block_causal_mask
 from promptstyles.data.batches.packing import PackedBatchSampler, best_fit_rows, pack_rows
 from promptstyles.data.modes import MASK_MODES
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.errors import ConfigError, DataError
 from promptstyles.pipeline import build_dataloaders, padding_share
 
@@ -288,7 +288,7 @@ def test_batch_command_shows_packed_rows_with_their_examples_at_their_positions(
         "data: {path: data.json, cache: false, split: {train: 1.0, test: 0.0}}\n"
         "collate: {allowed_max_length: 128, packing: true, mask: prompt}\nloader: {batch_size: 2, shuffle: false}\n",
         encoding="utf-8")
-    gpt2 = tiktoken.get_encoding("gpt2")
+    gpt2 = load_encoding("gpt2")
     assert {len(gpt2.encode(get_style("alpaca").render(record).text)) for record in records} == {34}
     assert main(["batch", str(tmp_path / "c.yaml"), "--color", "never"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("===", "---", "train"))]

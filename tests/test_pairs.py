@@ -130,7 +130,9 @@ def test_every_style_renders_pairs_with_one_prompt_and_trains_only_completions(n
             assert labels.tolist() == [-100] * len(prompt) + full[len(prompt):] + [-100] * (len(ids) - len(full))
             assert batch[f"{side}_attention_mask"][index].tolist() == [1] * len(full) + [0] * (len(ids) - len(full))
             answer = record.output if isinstance(record, InstructionRecord) else record.messages[-1].content
-            assert gpt2.decode(full[len(prompt):-1]).lstrip().startswith(answer)
+            completion = gpt2.decode(full[len(prompt):-1])  # the style's whole completion: reasoning markup too
+            assert completion == style.render(record).text[len(style.generation_prompt(record)):]
+            assert answer in completion
 
 
 # -- exact batches, truncation and overlong pairs -------------------------------------------------------------

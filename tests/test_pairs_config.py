@@ -11,10 +11,11 @@ import torch
 from test_pairs import PAIRS, STYLES
 
 from promptstyles import ConfigError, DataError, RecordError, get_style, get_tokenizer
+from promptstyles.cli import main
 from promptstyles.config import load_config
 from promptstyles.data.batches.pairs import PairCollator
 from promptstyles.data.build.pairs import tokenize_pairs
-from promptstyles.pipeline import build_dataloaders
+from promptstyles.pipeline import build_dataloaders, prepare_data
 
 SPLIT = {"train": 0.5, "test": 0.25, "shuffle": False}
 
@@ -151,3 +152,68 @@ def test_pairs_through_the_store_equal_a_fresh_build(tmp_path):
     fresh = build_dataloaders({**config, "data": {**config["data"], "cache": False}})
     for one, two in zip(list(built.train) + list(stored.train), list(fresh.train) * 2, strict=True):
         assert all(torch.equal(one[key], two[key]) for key in two)
+
+
+def test_pairs_from_several_files_build_the_store_of_the_files_joined(tmp_path):
+    records = pair_records(8)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder / "part-1.jsonl", records[5:])  # written first, read second: a glob reads in sorted order
+    write(folder / "part-0.jsonl", records[:5])
+    joined = write(tmp_path / "joined.jsonl", records)
+    config = {"style": "chatml", "data": {"split": SPLIT}, "loader": {"batch_size": 2, "shuffle": False}}
+    several = build_dataloaders({**config, "data": {**config["data"], "path": str(folder / "part-*.jsonl"),
+                                                    "cache_dir": str(tmp_path / "several")}})
+    one = build_dataloaders({**config, "data": {**config["data"], "path": joined,
+                                                "cache_dir": str(tmp_path / "one")}})
+    assert several.data.preference and several.data.store.key == one.data.store.key
+    assert several.data.sizes == one.data.sizes == {"train": 4, "val": 2, "test": 2}
+    for mine, theirs in zip(several.train, one.train, strict=True):
+        assert all(torch.equal(mine[key], theirs[key]) for key in theirs)
+    write(folder / "part-1.jsonl", [*records[5:7], {"prompt": "no answers"}])
+    with pytest.raises(RecordError, match=r"part-1\.jsonl.*record 2"):
+        build_dataloaders({**config, "data": {**config["data"], "path": str(folder / "part-*.jsonl"),
+                                              "cache": False}})
+
+
+def test_a_pair_build_reports_its_store_entry_and_timings(tmp_path):
+    path = write(tmp_path / "pairs.jsonl", pair_records(6))
+    config = {"data": {"path": path, "cache_dir": str(tmp_path / "cache"), "split": SPLIT}}
+    built, found = prepare_data(config), prepare_data(config)
+    assert built.store is not None and not built.store.found
+    assert found.store is not None and found.store.found and found.store.key == built.store.key
+    assert list(found.timings) == ["tokenizer", "tokens", "split"] and found.size == 6
+    assert prepare_data({"data": {**config["data"], "cache": False}}).store is None
+
+
+def test_streaming_detected_pairs_is_an_error_naming_data_streaming(tmp_path):
+    path = write(tmp_path / "pairs.jsonl", pair_records(3))
+    with pytest.raises(ConfigError, match="preference pairs.*data.streaming: false") as caught:
+        prepare_data({"data": {"path": path, "streaming": True}})
+    assert caught.value.path == "data.streaming"
+
+
+def test_one_example_per_assistant_turn_is_no_setting_for_pairs(tmp_path):
+    with pytest.raises(ConfigError, match="data.turns: whole") as declared:
+        load_config({"data": {"kind": "preference", "turns": "per_assistant"}})
+    assert declared.value.path == "data.turns"
+    path = write(tmp_path / "pairs.jsonl", pair_records(3))
+    with pytest.raises(ConfigError, match="data.turns: whole") as detected:
+        prepare_data({"data": {"path": path, "cache": False, "turns": "per_assistant"}})
+    assert detected.value.path == "data.turns"
+
+
+def test_the_data_commands_read_preference_configs(tmp_path, capsys):
+    path = write(tmp_path / "pairs.jsonl", pair_records(8))
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"data": {"path": path, "cache_dir": str(tmp_path / "cache"), "split": SPLIT},
+                                  "loader": {"batch_size": 2}}), encoding="utf-8")
+    assert main(["validate", str(config)]) == 0
+    assert "8 preference pairs from" in capsys.readouterr().out
+    assert main(["build", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "(built)" in out and "preference pairs: 8 (16 rows)" in out and "splits: train 4, val 2, test 2" in out
+    assert main(["stats", str(config)]) == 0
+    assert "train" in capsys.readouterr().out
+    assert main(["batch", str(config)]) != 0
+    assert "data.kind" in capsys.readouterr().err

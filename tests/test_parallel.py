@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_styles import MODELS, Picky
+from engine_styles import Picky
+from shared_paths import MODELS, require
 
 from promptstyles import ConfigError, RecordError, get_style, load_config, to_record
 from promptstyles.data.build import parallel
@@ -109,9 +110,7 @@ def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records
 
 def test_qwen_tokenizer_with_its_style_equals_the_serial_build(records, caplog, workers_only):
     pytest.importorskip("tokenizers")
-    folder = MODELS / "qwen2.5-7b-instruct"
-    if not folder.is_dir():
-        pytest.skip(f"tokenizer folder {folder} not found")
+    folder = require(MODELS / "qwen2.5-7b-instruct")
     style, tokenizer = get_style("qwen2.5"), get_tokenizer(path=folder)
     built = build(records, style, tokenizer, caplog)
     assert_same(built, tokenize_records(records, style, tokenizer))
@@ -232,7 +231,7 @@ def test_num_proc_in_the_config_reaches_the_build_and_is_validated(records, capl
 
 def test_auto_keeps_a_tokenizer_that_encodes_on_all_cores_to_this_process():
     pytest.importorskip("tokenizers")
-    qwen = get_tokenizer(path=MODELS / "qwen2.5-7b-instruct")
+    qwen = get_tokenizer(path=require(MODELS / "qwen2.5-7b-instruct"))
     assert qwen.encodes_on_all_cores
     assert resolve_num_proc("auto", qwen) == 1 and resolve_num_proc(2, qwen) == 2
     for value, message in ((0, "must be at least 1 (or auto: one process per core), got 0"),

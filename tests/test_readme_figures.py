@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
+from shared_paths import DATASET, require
 
 from promptstyles import build_dataloaders, load_config
 from promptstyles.data.batches.packing import best_fit_rows, pack_rows
@@ -18,7 +18,7 @@ from promptstyles.testing import assert_conforms
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DATA = ROOT.parent / "shared" / "data" / "instruction-data.json"
+DATA = DATASET
 
 
 def section(heading: str) -> str:
@@ -62,8 +62,7 @@ def _padding(**changes: object) -> float:
 
 
 def test_the_padding_figures_come_from_a_run():
-    if not DATA.is_file():
-        pytest.skip(f"shared dataset not found: {DATA}")
+    require(DATA)
     text = section("### Grouping or packing")
     table = dict(re.findall(r"^\| ([^|]+?) \| ([\d.]+%) \|$", text, re.M))
     assert table == {
@@ -87,3 +86,34 @@ def test_the_padding_figures_come_from_a_run():
               f"fill {val_rows} rows, {1 - int(val.sum()) / (val_rows * 1024):.1%} of them padding"]
     flat = " ".join(text.split())
     assert [claim for claim in claims if claim not in flat] == []
+
+
+def test_the_durations_quoted_are_those_the_example_files_state():
+    text = " ".join(section("## Compare styles").split())
+    for name in ("compare-shared.yaml", "compare-llama.yaml"):
+        header = " ".join((ROOT / "examples" / name).read_text(encoding="utf-8").split("\nstyles:")[0].split())
+        stated = re.search(r"about (\d+ minutes) on two CPU cores", header, re.I)
+        assert stated, name
+        assert re.search(rf"`examples/{re.escape(name)}`[^.]*?about {stated.group(1)}", text), name
+
+
+def _recorded_build_ratio(results: str, name: str) -> float:
+    row = re.search(rf"^\| {name}: build throughput / raw batch encoding \| ([\d.]+) \|", results, re.M)
+    assert row, name
+    return float(row.group(1))
+
+
+def test_the_benchmark_figures_quoted_are_the_recorded_ones():
+    """Benchmarks are not rerun in tests; the README must quote what their recorded runs measured."""
+    import json
+
+    text = " ".join(README.split())
+    ratios = json.loads((ROOT / "benchmarks" / "RESULTS-data.json").read_text(encoding="utf-8"))["ratios"]
+    assert (f"built batches {ratios['path8_ref']:.0f}x faster than the reference collate and "
+            f"{ratios['path8_litgpt']:.1f}x faster than LitGPT's collate at batch size 8, and "
+            f"{ratios['path32_ref']:.0f}x and {ratios['path32_litgpt']:.1f}x faster on batches of 32") in text
+    scale = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert f"({_recorded_build_ratio(scale, 'gpt2'):.1f}x the throughput of tiktoken's own" in text
+    assert f"({_recorded_build_ratio(scale, 'qwen'):.2f}x of `tokenizers`' batch encoding)" in text
+    llama = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
+    assert f"a build reached {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text

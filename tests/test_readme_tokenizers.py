@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shared_paths import require
 
 from promptstyles import build_dataloaders, prepare_data, to_record
 
@@ -26,8 +27,8 @@ def test_the_readme_yaml_trains_qwen_on_its_own_template_ids(monkeypatch: pytest
     transformers = pytest.importorskip("transformers")
     config = yaml.safe_load(block("## A real model's own tokenizer", "yaml"))
     monkeypatch.chdir(ROOT)
-    if not Path(config["tokenizer"]).is_dir() or not Path(config["data"]["path"]).is_file():
-        pytest.skip("shared model folder or dataset not found")
+    require(Path(config["tokenizer"]))
+    require(Path(config["data"]["path"]))
     loaders = build_dataloaders(config)
     reference = transformers.PreTrainedTokenizerFast.from_pretrained(config["tokenizer"])
     record = loaders.data.records[0]

@@ -6,10 +6,10 @@ import functools
 import os
 
 import pytest
-import tiktoken
 import torch
 from reference_collate import ReferenceDataset, reference_collate, reference_masked_collate
 
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.pipeline import build_dataloaders
 
 
@@ -23,7 +23,7 @@ def reference_config(dataset_path, **collate):
 
 
 def reference_loaders(raw_records, collate, *, masked=False, allowed_max_length=1024):
-    tokenizer = tiktoken.get_encoding("gpt2")
+    tokenizer = load_encoding("gpt2")
     train_end, test_end = int(len(raw_records) * 0.85), int(len(raw_records) * 0.85) + int(len(raw_records) * 0.1)
     splits = {"train": raw_records[:train_end], "test": raw_records[train_end:test_end],
               "val": raw_records[test_end:]}
@@ -69,13 +69,14 @@ def _published_module():
     except ImportError:
         if os.environ.get("CI"):
             raise
-        pytest.skip("llms-from-scratch is not installed (it is installed in CI)")
+        pytest.skip("llms-from-scratch is not installed: pip install --no-deps -r requirements-reference.txt "
+                    "(the README's install command)")
     return ch07
 
 
 def test_every_batch_equals_the_published_reference(dataset_path, raw_records):
     ch07 = _published_module()
-    tokenizer = tiktoken.get_encoding("gpt2")
+    tokenizer = load_encoding("gpt2")
     train_end, test_end = 935, 1045
     splits = {"train": raw_records[:train_end], "test": raw_records[train_end:test_end], "val": raw_records[test_end:]}
     collate_fn = functools.partial(ch07.custom_collate_fn, allowed_max_length=1024, device="cpu")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import numpy as np
@@ -15,9 +16,9 @@ from promptstyles.data.batches.loaders import make_loader
 from promptstyles.data.build.encoding import CHUNK_SIZE, tokenize_chunks
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.sources.loading import load_records
+from promptstyles.data.store import entries
+from promptstyles.data.store.checksums import BLOCK_BYTES, SAMPLE_BLOCKS
 from promptstyles.data.store.entries import (
-    BLOCK_BYTES,
-    SAMPLE_BLOCKS,
     StoreWriter,
     load_dataset,
     open_store,
@@ -39,7 +40,8 @@ def whole(dataset_path):
 
 def test_an_entry_is_raw_files_and_loads_memory_mapped(tmp_path, whole):
     path = save_dataset(whole, KEY, tmp_path, {"style": "chatml"})
-    assert sorted(p.name for p in path.iterdir()) == sorted([f"{name}.bin" for name in ARRAYS] + ["meta.json"])
+    assert sorted(p.name for p in path.iterdir()) == sorted([f"{name}.bin" for name in ARRAYS] + ["meta.json",
+                                                                                                   "verified.json"])
     assert np.fromfile(path / "tokens.bin", dtype=np.uint16).tolist() == whole.tokens.tolist()
     assert np.fromfile(path / "run_ends.bin", dtype=np.int32).tolist() == whole.run_ends.tolist()
     meta = json.loads((path / "meta.json").read_text())["meta"]
@@ -72,6 +74,22 @@ def test_a_mapped_dataset_serves_items_subsets_spans_and_batches_unchanged(tmp_p
     collator = Collator(mask="assistant", allowed_max_length=64)
     got, want = collator(mapped.batch(indices)), collator(whole.batch(indices))
     assert torch.equal(got.inputs, want.inputs) and torch.equal(got.targets, want.targets)
+
+
+def test_batches_read_a_mapped_dataset_through_plain_views_of_its_maps(tmp_path, whole):
+    save_dataset(whole, KEY, tmp_path)
+    mapped = load_dataset(KEY, tmp_path)
+    indices = np.array([3, 1099, 0])
+    tokens, starts, lengths = mapped.locate(indices)
+    assert type(tokens) is np.ndarray and np.shares_memory(tokens, mapped.tokens)  # a view, not a copy
+    assert (tokens.tolist(), starts.tolist(), lengths.tolist()) == (
+        whole.tokens.tolist(), whole.starts[indices].tolist(), whole.lengths[indices].tolist())
+    assert type(starts) is np.ndarray and type(lengths) is np.ndarray and mapped.plain("tokens") is tokens
+    assert len(pickle.dumps(mapped)) < whole.tokens.nbytes // 4  # the views stay behind; the maps travel as paths
+    other = load_dataset(KEY, tmp_path)
+    mapped.tokens = other.tokens  # a replaced map is followed, not served from the old view
+    assert np.shares_memory(mapped.plain("tokens"), other.tokens)
+    assert not np.shares_memory(mapped.plain("tokens"), tokens)
 
 
 def test_dataloader_workers_read_the_mapped_arrays(tmp_path, whole):
@@ -192,15 +210,76 @@ def _large(count=SAMPLE_BLOCKS * BLOCK_BYTES):
                             eos_id=50256, vocab_size=50257)
 
 
-def test_a_large_token_file_is_checked_by_samples_on_load_and_whole_by_verify(tmp_path, caplog):
+@pytest.fixture
+def hashed(monkeypatch):
+    """``(file name, sampled)`` of every checksum a load computes."""
+    calls = []
+    checksum = entries.checksum
+
+    def spy(path, size, *, sample=False):
+        calls.append((path.name, sample))
+        return checksum(path, size, sample=sample)
+
+    monkeypatch.setattr(entries, "checksum", spy)
+    return calls
+
+
+def _tokens_hashed(calls):
+    found = [sample for name, sample in calls if name == "tokens.bin"]
+    calls.clear()
+    return "sampled" if found == [True] else "whole" if found == [False] else found
+
+
+def test_a_changed_token_file_is_hashed_whole_on_the_next_load(tmp_path, caplog, hashed):
+    """One token changed in place, between sampled blocks and with the size kept, is never served: the file's
+    stamp no longer matches the last verification, so the load hashes it whole."""
     path = save_dataset(_large(), KEY, tmp_path)
     size = (path / "tokens.bin").stat().st_size
     assert size > SAMPLE_BLOCKS * BLOCK_BYTES
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "sampled"  # hashed whole as it was written
     _flip(path / "tokens.bin", BLOCK_BYTES + 10)  # between the first two sampled blocks
-    assert load_dataset(KEY, tmp_path) is not None  # a load checks samples only
-    assert verify_store(KEY, tmp_path) == "tokens.bin does not match its checksum"
-    assert open_store(KEY, tmp_path, full=True) is None
-    _flip(path / "tokens.bin", BLOCK_BYTES + 10)
-    assert verify_store(KEY, tmp_path) is None
-    _flip(path / "tokens.bin", size - 1)  # in the last block, always sampled
+    assert (path / "tokens.bin").stat().st_size == size
     assert load_dataset(KEY, tmp_path) is None
+    assert _tokens_hashed(hashed) == "whole"
+    assert "tokens.bin does not match its checksum" in caplog.text
+    assert load_dataset(KEY, tmp_path) is None  # still unverified: hashed whole again, not served
+    assert _tokens_hashed(hashed) == "whole"
+    assert verify_store(KEY, tmp_path) == "tokens.bin does not match its checksum"
+    hashed.clear()
+    _flip(path / "tokens.bin", BLOCK_BYTES + 10)
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "sampled"
+    _flip(path / "tokens.bin", size - 1)  # in the last block
+    assert load_dataset(KEY, tmp_path) is None
+
+
+@pytest.mark.parametrize("record", ["", "{", "[]", '{"tokens.bin": {"checksum": "0", "stamp": "0"}}'])
+def test_a_missing_or_foreign_verification_record_means_a_whole_hash(tmp_path, hashed, record):
+    path = save_dataset(_large(), KEY, tmp_path)
+    if record:
+        (path / "verified.json").write_text(record)
+    else:
+        (path / "verified.json").unlink()
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"
+    assert load_dataset(KEY, tmp_path) is not None  # recorded again
+    assert _tokens_hashed(hashed) == "sampled"
+
+
+def test_a_replaced_token_file_of_equal_bytes_is_hashed_whole(tmp_path, hashed):
+    """A new inode (a copy put in place) is another file, even with the same bytes and times."""
+    path = save_dataset(_large(), KEY, tmp_path)
+    file = path / "tokens.bin"
+    status = file.stat()
+    copy = path / "copy.tmp"
+    copy.write_bytes(file.read_bytes())
+    copy.replace(file)
+    os.utime(file, ns=(status.st_atime_ns, status.st_mtime_ns))
+    hashed.clear()
+    assert load_dataset(KEY, tmp_path) is not None
+    assert _tokens_hashed(hashed) == "whole"

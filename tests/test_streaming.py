@@ -7,9 +7,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from shared_paths import MODELS
 
 from promptstyles import ConfigError, DataError, RecordError, get_style
 from promptstyles.cli import main
+from promptstyles.data.build.overlap import tokenize_chunks_overlapped
 from promptstyles.data.build.streaming import stream_dataset
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.sources.loading import JsonlRecords, load_records
@@ -50,6 +52,25 @@ def test_a_streamed_store_equals_the_whole_build_array_for_array(tmp_path, raw_r
         built.records[300]
 
 
+def test_chunks_read_ahead_on_a_helper_thread_keep_each_record_s_line_offset_and_the_progress(tmp_path, raw_records):
+    pytest.importorskip("tokenizers")
+    style, tokenizer = get_style("qwen2.5"), get_tokenizer(path=MODELS / "qwen2.5-7b-instruct")
+    invalid = {50: {}, 51: {}}  # skipped records leave a chunk short: offsets must still match
+    path = jsonl(tmp_path, raw_records, 300, change=invalid)
+    calls = []
+    built = stream_dataset(path, style, tokenizer, directory=tmp_path, chunk_size=64, on_invalid="skip",
+                           tokenize=tokenize_chunks_overlapped, progress=lambda done, total: calls.append(done))
+    records = load_records(path, on_invalid="skip").records
+    assert_same_arrays(built.dataset, tokenize_records(records, style, tokenizer))
+    assert [index for index, _ in built.skipped] == [50, 51]
+    lines = path.read_bytes().splitlines(keepends=True)
+    starts = np.cumsum([0] + [len(line) for line in lines])
+    valid = [i for i in range(300) if i not in invalid]
+    assert built.records.offsets.tolist() == [int(starts[i]) for i in valid]
+    assert list(built.records) == records
+    assert calls == [int(starts[valid[last] + 1]) for last in (63, 127, 191, 255, 297)]  # each chunk's end
+
+
 def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_time(
         tmp_path, raw_records, monkeypatch):
     path = jsonl(tmp_path, raw_records, 200)
@@ -70,7 +91,10 @@ def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_
     assert json.loads((entry / "meta.json").read_text())["meta"]["info"]["source"] == str(path)
 
 
-def test_a_streamed_build_reports_progress_in_bytes_of_the_file(tmp_path, raw_records, capsys):
+def test_a_streamed_build_reports_progress_in_bytes_of_the_file(tmp_path, raw_records, capsys, monkeypatch):
+    from promptstyles import progress
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0)  # the bar of so short a build drawn all the same
     path = jsonl(tmp_path, raw_records, 300)
     calls = []
     stream_dataset(path, get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, chunk_size=64,

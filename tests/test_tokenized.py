@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tiktoken
 from engine_styles import CloseParen, TagChat, conversation, registered_style
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,8 +13,9 @@ from promptstyles.data.build import tokenize as tokenize_module
 from promptstyles.data.build.encoding import concat_datasets, tokenize_chunk
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 
-GPT2 = tiktoken.get_encoding("gpt2")
+GPT2 = load_encoding("gpt2")
 
 
 @pytest.fixture(scope="module")

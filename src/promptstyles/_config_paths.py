@@ -26,19 +26,27 @@ def resolve_plugin(entry: str, base: Path) -> str:
 
 
 def beside(value: str | None, base: Path) -> str | None:
-    """A relative tokenizer path that exists beside the config file, made absolute; anything else as is
-    (a registered name, a Hub id)."""
+    """A relative tokenizer path that exists beside the config file, or whose first folder does (a typo in
+    ``models/qwen-instrcut``, reported as a missing folder there), made absolute; anything else as is (a
+    registered name, a Hub id)."""
     if value is None or not (is_path(value) or value.endswith(".json")) or Path(value).expanduser().is_absolute():
         return value
-    return str(base / value) if (base / value).exists() else value
+    first = Path(value).parts[0]
+    return str(base / value) if (base / value).exists() or (first != value and (base / first).is_dir()) else value
+
+
+def _from_base(path: str, base: Path) -> str:
+    return path if Path(path).expanduser().is_absolute() else str(base / path)
 
 
 def resolve_paths(config: Config, base: Path) -> Config:
     """``config`` with its relative paths (data, cache, tokenizer, plugins, style path options) read from ``base``."""
     data = config.data
     updates: dict[str, Any] = {}
-    if data.path is not None and not Path(data.path).expanduser().is_absolute():
-        updates["path"] = str(base / data.path)
+    if isinstance(data.path, tuple):
+        updates["path"] = tuple(_from_base(path, base) for path in data.path)
+    elif data.path is not None:
+        updates["path"] = _from_base(data.path, base)
     if data.cache_dir is not None and not Path(data.cache_dir).expanduser().is_absolute():
         updates["cache_dir"] = str(base / data.cache_dir)
     if updates:

@@ -10,7 +10,7 @@ from .data.modes import DataKind, MaskMode, SpecialTokensMode, TruncationMode, T
 from .data.sources.loading import REFERENCE_DATA_URL
 from .distributed import from_environment, placement
 from .styles._base import Style
-from .styles.declarative import DeclarativeStyle
+from .styles.declarative import DeclarativeStyle, check_declared
 
 __all__ = ["CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig",
            "check_preference"]
@@ -43,7 +43,7 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str | None = None
+    path: str | tuple[str, ...] | None = None
     url: str | None = None
     format: Literal["auto", "json", "jsonl"] = "auto"
     kind: DataKind = "auto"
@@ -53,6 +53,7 @@ class DataConfig:
     cache_dir: str | None = None
     streaming: bool = False
     num_proc: int | Literal["auto"] = 1
+    turns: Literal["whole", "per_assistant"] = "whole"
     split: SplitConfig = field(default_factory=SplitConfig)
 
     def __post_init__(self) -> None:
@@ -62,25 +63,46 @@ class DataConfig:
         if self.streaming and self.format == "json":
             raise Invalid("streaming", "reads JSON Lines in chunks, not a JSON array (data.format: json); convert "
                                        "the file to JSONL or set data.streaming: false")
-        if self.kind == "preference" and self.streaming:
-            raise Invalid("streaming", "preference pairs are read whole; set data.streaming: false")
-        if self.kind == "preference" and self.fields:
-            raise Invalid("fields", "preference records are read by their own keys (instruction/input/chosen/"
-                                    "rejected, or prompt/chosen/rejected); rename the dataset's keys to those")
+        if self.streaming and self.turns != "whole":
+            raise Invalid("turns", "per_assistant expands records read whole; set data.streaming: false")
+        if self.kind == "preference":
+            self._check_preference()
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise Invalid("url", f"must start with http:// or https://, got {self.url!r}")
         if self.num_proc != "auto" and self.num_proc < 1:
             raise Invalid("num_proc", f"must be at least 1 (or auto: one process per core), got {self.num_proc}")
-        known = {"instruction", "input", "output", "messages", "conversations"}
+        known = ("instruction", "input", "output", "messages", "conversations")
         for key in self.fields:
             if key not in known:
                 raise Invalid("fields", f"unknown field {key!r}; expected some of {', '.join(sorted(known))}")
+        readers: dict[str, str] = {}
+        for key in known:  # a key left out reads the column of its own name
+            column = self.fields.get(key, key)
+            if column in readers:
+                mapped = key if key in self.fields else readers[column]
+                raise Invalid(f"fields.{mapped}", f"{readers[column]} and {key} would both read column {column!r} "
+                                                  "(a key not in data.fields reads the column of its own name); "
+                                                  "give each its own column")
+            readers[column] = key
+
+    def _check_preference(self) -> None:
+        """The data settings preference pairs cannot take, as an :class:`Invalid` naming the key."""
+        if self.streaming:
+            raise Invalid("streaming", "preference pairs are read whole, not streamed; set data.streaming: false")
+        if self.fields:
+            raise Invalid("fields", "preference records are read by their own keys (instruction/input/chosen/"
+                                    "rejected, or prompt/chosen/rejected); rename the dataset's keys to those")
+        if self.turns != "whole":
+            raise Invalid("turns", "a preference pair is one chosen and one rejected completion, not one example "
+                                   "per assistant turn; set data.turns: whole")
 
     @property
     def source(self) -> str:
-        """The path or URL records come from (the reference dataset by default)."""
+        """The path or URL records come from (the reference dataset by default); several paths joined by ", "."""
+        if isinstance(self.path, tuple):
+            return ", ".join(self.path)
         return self.path or self.url or REFERENCE_DATA_URL
 
 
@@ -115,6 +137,8 @@ class CollateConfig:
     attention_mask: bool = False
     packing: bool = False
     device: str = "cpu"
+    train_reasoning: bool = True
+    """False leaves an assistant's reasoning (and its markup) untrained under every mask but ``none``."""
 
     def __post_init__(self) -> None:
         if self.allowed_max_length is not None and self.allowed_max_length < 1:
@@ -186,6 +210,11 @@ class Config:
     loader: LoaderConfig = field(default_factory=LoaderConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.style, DeclarativeStyle) and self.tokenizer.special_tokens == "extend":
+            try:
+                check_declared(self.style)
+            except Invalid as error:
+                raise Invalid(f"style.{error.key}", str(error)) from None
         if self.data.kind == "preference":
             check_preference(self.collate)
 

@@ -8,28 +8,31 @@ arguments.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 
 from ._config_sections import Config, check_preference
-from ._prepared import PreparedData
+from ._prepared import PreparedData, stage_timings
 from ._schema import Invalid
 from .data.batches.loaders import DeviceDataLoader, make_pair_loader, split_pairs
 from .data.batches.pairs import PairCollator
 from .data.build.pairs import tokenize_pairs
 from .data.pairs import PairDataset
-from .data.store.pairs import stored_pairs
+from .data.store.pairs import stored_pair_entry
+from .data.store.use import StoreUse
 from .data.tokenizers.protocol import Tokenizer
 from .distributed import main_process_first
 from .errors import ConfigError, DataError, RecordError
 from .preferences import PreferencePair, is_preference, to_preference_pair
 from .styles._base import Style
 
-__all__ = ["is_preference_data", "pair_collator", "pair_loaders", "prepare_pairs"]
+__all__ = ["is_preference_data", "normalised_pairs", "pair_collator", "pair_loaders", "prepare_pairs"]
 
 logger = logging.getLogger(__name__)
+
 
 def is_preference_data(config: Config, raw: Sequence[Any]) -> bool:
     """Whether ``raw`` is read as preference pairs: ``data.kind`` says so, or ``auto`` finds a ``chosen`` key in
@@ -45,39 +48,60 @@ def is_preference_data(config: Config, raw: Sequence[Any]) -> bool:
         if config.data.fields:
             raise ConfigError("the records are preference pairs, which are read by their own keys; remove "
                               "data.fields, or set data.kind: instruction", path="data.fields")
+        if config.data.turns != "whole":
+            raise ConfigError("the records are preference pairs, each one chosen and one rejected completion; "
+                              "set data.turns: whole, or data.kind: instruction", path="data.turns")
     return True
 
 
-def _normalised(raw: Sequence[Any], source: str, on_invalid: str) -> tuple[list[PreferencePair],
-                                                                         list[tuple[int, str]]]:
+def normalised_pairs(parts: Iterable[tuple[list[Any], str]], on_invalid: str) -> tuple[list[PreferencePair],
+                                                                                 list[tuple[int, str]], str]:
+    """The pairs of every part (raw records and their file's name), joined in order: an error names the file and
+    the record's index in it, a skipped record keeps its index in the joined records."""
     pairs: list[PreferencePair] = []
     skipped: list[tuple[int, str]] = []
-    for index, item in enumerate(raw):
-        try:
-            pairs.append(to_preference_pair(item, index=index, source=source))
-        except RecordError as error:
-            if on_invalid != "skip":
-                raise
-            skipped.append((index, str(error)))
-            logger.warning("skipping %s: %s", source, error)
+    names: list[str] = []
+    read = 0  # records of the files before this one, skipped ones included
+    for raw, name in parts:
+        names.append(name)
+        for index, item in enumerate(raw):
+            try:
+                pairs.append(to_preference_pair(item, index=index, source=name))
+            except RecordError as error:
+                if on_invalid != "skip":
+                    raise
+                skipped.append((read + index, str(error)))
+                logger.warning("skipping %s: %s", name, error)
+        read += len(raw)
+    source = ", ".join(names)
+    if skipped:
+        logger.warning("%s: skipped %d invalid preference record(s) of %d", source, len(skipped), read)
+    if not read:
+        raise DataError(f"{source}: the dataset has no records")
     if not pairs:
-        raise DataError(f"{source}: every preference record is invalid ({len(skipped)} skipped)")
-    return pairs, skipped
+        raise DataError(f"{source}: every preference record is invalid ({len(skipped)} skipped by on_invalid: "
+                        f"skip); the first: {skipped[0][1]}")
+    return pairs, skipped, source
 
 
-def prepare_pairs(config: Config, style: Style, tokenizer: Tokenizer, raw: Sequence[Any],
-                  source: str) -> PreparedData:
-    """Normalise, tokenize (from the store when ``data.cache``), split and fit the pairs of ``raw``; the
-    prepared data hold the pairs per split and, as ``splits``, their chosen and rejected rows."""
+def prepare_pairs(config: Config, style: Style, tokenizer: Tokenizer, parts: Iterable[tuple[list[Any], str]],
+                  marks: list[float]) -> PreparedData:
+    """Normalise, tokenize (from the store when ``data.cache``), split and fit the pairs of ``parts`` (raw records
+    and their file's name); the prepared data hold the pairs per split and, as ``splits``, their chosen and
+    rejected rows. ``marks`` holds the clock at the start and the end of the tokenizer stage, as the pipeline
+    times its stages."""
     data, collate = config.data, config.collate
-    pairs, skipped = _normalised(raw, source, data.on_invalid)
+    pairs, skipped, source = normalised_pairs(parts, data.on_invalid)
     mode = config.tokenizer.special_tokens
+    store = None
     if data.cache:
         with main_process_first():
-            dataset = stored_pairs(pairs, style, tokenizer, special_tokens=mode, directory=data.cache_dir,
-                                   source=source)
+            dataset, key, found = stored_pair_entry(pairs, style, tokenizer, special_tokens=mode,
+                                                    directory=data.cache_dir, source=source, num_proc=data.num_proc)
+        store = StoreUse(key, data.cache_dir, found)
     else:
         dataset = tokenize_pairs(pairs, style, tokenizer, special_tokens=mode, source=source, num_proc=data.num_proc)
+    marks.append(time.perf_counter())
     split = data.split
     splits, dropped = split_pairs(dataset, train=split.train, test=split.test, shuffle=split.shuffle,
                                   seed=split.seed, allowed_max_length=collate.allowed_max_length,
@@ -85,8 +109,10 @@ def prepare_pairs(config: Config, style: Style, tokenizer: Tokenizer, raw: Seque
     logger.info("preference pairs per split: %s", {name: len(subset) for name, subset in splits.items()})
     if not len(splits["train"]):
         raise DataError(f"the training split is empty: {len(dataset)} pairs with data.split.train={split.train}")
+    marks.append(time.perf_counter())
     rows = {name: subset.examples for name, subset in splits.items()}
-    return PreparedData(config, style, tokenizer, dataset.examples, rows, pairs, skipped, dropped, splits)
+    return PreparedData(config, style, tokenizer, dataset.examples, rows, pairs, skipped, dropped, store,
+                        stage_timings(marks), splits)
 
 
 def pair_collator(config: Config, tokenizer: Tokenizer, **options: Any) -> PairCollator:
@@ -99,6 +125,7 @@ def pair_collator(config: Config, tokenizer: Tokenizer, **options: Any) -> PairC
         "pad_token_id": pad, "eos_token_id": tokenizer.eos_id, "ignore_index": collate.ignore_index,
         "allowed_max_length": collate.allowed_max_length, "mask": "prompt" if collate.mask == "none" else collate.mask,
         "truncation_mode": collate.truncation_mode, "pad_to_multiple_of": collate.pad_to_multiple_of,
+        "train_reasoning": collate.train_reasoning,
     }
     return PairCollator(**{**settings, **options})
 

@@ -17,15 +17,23 @@ from .config import Config
 from .data.batches.collate import Batch, Collator
 from .data.batches.loaders import SPLITS
 from .data.batches.packing import PackedBatchSampler
-from .data.batches.pairs import PairCollator
+from .data.batches.pairs import PairBatch, PairCollator
 from .data.batches.samplers import IndexBatchSampler
 from .data.pairs import PairDataset
+from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError
 from .styles._base import Style
 
-__all__ = ["DataLoaders", "PreparedData"]
+__all__ = ["DataLoaders", "PreparedData", "stage_timings"]
+
+STAGES = ("tokenizer", "tokens", "split")
+
+
+def stage_timings(marks: Sequence[float]) -> dict[str, float]:
+    """Seconds per build stage from the clock read at the start and at the end of each stage (see ``STAGES``)."""
+    return {stage: end - start for stage, start, end in zip(STAGES, marks, marks[1:], strict=False)}
 
 
 @dataclass
@@ -42,6 +50,10 @@ class PreparedData:
     from the file on demand."""
     skipped: list[tuple[int, str]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    store: StoreUse | None = None
+    """The store entry the tokens came from or went to; None when ``data.cache`` is off or records were given."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage: ``tokenizer`` (style and tokenizer), ``tokens`` (read and tokenize, or find), ``split``."""
     pairs: dict[str, PairDataset] = field(default_factory=dict)
     """For preference data, the pairs of each split; ``splits`` then holds their chosen and rejected rows."""
 
@@ -49,6 +61,11 @@ class PreparedData:
     def preference(self) -> bool:
         """Whether the data are preference pairs, batched by a ``PairCollator``."""
         return bool(self.pairs)
+
+    @property
+    def size(self) -> int:
+        """Examples built; for preference data, pairs (``dataset`` holds two rows each)."""
+        return len(self.dataset) // 2 if self.preference else len(self.dataset)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -108,16 +125,21 @@ class DataLoaders:
     def batch_shapes(self, split: str) -> list[tuple[int, int, int]]:
         """``(examples, padded length, real tokens)`` of each batch the next epoch of ``split`` gives: what a
         forward pass pays for, and how much of it is padding (see :func:`padding_share`). Packed: ``(rows,
-        row length, real tokens)``."""
+        row length, real tokens)``; preference data: ``(chosen and rejected rows, padded length, real tokens)``."""
         lengths = self.datasets[split].lengths
         shapes = []
         for indices in self.batch_indices(split):
-            rows, width = self.batch(split, indices).inputs.shape
+            batch = self.batch(split, indices)
+            if isinstance(batch, PairBatch):  # chosen and rejected rows, padded to one width
+                real = torch.cat([batch["chosen_attention_mask"], batch["rejected_attention_mask"]])
+                shapes.append((int(real.shape[0]), int(real.shape[1]), int(real.sum())))
+                continue
+            rows, width = batch.inputs.shape
             examples = indices[:, 1] if indices.ndim == 2 else indices
             shapes.append((int(rows), int(width), int(np.minimum(lengths[examples], width).sum())))
         return shapes
 
-    def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
+    def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch | PairBatch:
         """The batch the ``split`` loader builds from ``indices`` (example indices, or packed pairs; for preference
         data pair indices, giving a ``PairBatch``)."""
         collate = self[split].collate_fn

@@ -32,16 +32,24 @@ class Invalid(ValueError):
         self.key = key
 
 
-def _collect_lines(node: yaml.Node, path: tuple[str, ...], lines: Lines) -> None:
+def _collect_lines(node: yaml.Node, path: tuple[str, ...], lines: Lines, source: str) -> None:
+    """The line of every key path under ``node``; a key given twice in one mapping is an error (YAML would
+    keep the last value without a word)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key_path = (*path, str(key_node.value))
-            _collect_lines(value_node, key_path, lines)
-            lines[key_path] = key_node.start_mark.line + 1  # errors point at the key, not its value
+            key, line = str(key_node.value), key_node.start_mark.line + 1
+            key_path = (*path, key)
+            if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
+                raise ConfigError(f"key {key!r} is given twice (lines {seen[key]} and {line}), and YAML would keep "
+                                  "the last silently; remove one", path=_dotted(key_path), line=line, source=source)
+            seen[key] = line
+            _collect_lines(value_node, key_path, lines, source)
+            lines[key_path] = line  # errors point at the key, not its value
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _collect_lines(item, (*path, str(index)), lines)
+            _collect_lines(item, (*path, str(index)), lines, source)
 
 
 def read_yaml(path: str | Path) -> tuple[Any, Lines]:
@@ -63,7 +71,7 @@ def read_yaml(path: str | Path) -> tuple[Any, Lines]:
         raise ConfigError(f"malformed YAML: {problem}", source=str(path), line=line) from error
     lines: Lines = {}
     if node is not None:
-        _collect_lines(node, (), lines)
+        _collect_lines(node, (), lines, str(path))
     return data, lines
 
 
@@ -186,8 +194,8 @@ def from_mapping(
         values[key] = _convert(value, hints[key], key_path, lines, source)
     try:
         return cls(**values)
-    except Invalid as error:
-        key_path = (*path, *error.key.split("."))  # a check across sections names a dotted path
+    except Invalid as error:  # a key may be dotted, for a check that spans sections (``style.user.prefix``)
+        key_path = (*path, *error.key.split("."))
         raise _fail(str(error), key_path, lines, source) from None
 
 

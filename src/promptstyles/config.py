@@ -10,26 +10,30 @@ Example (every key optional; these are the defaults unless noted)::
                                   # file too) or [./styles/my_styles.py]; one that fails to load is an error
     data:
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
+                                  # several files: a list, or a glob (parts/*.jsonl, read in sorted order)
       format: auto                # auto | json | jsonl
       kind: auto                  # auto | instruction | preference: what the records hold; auto reads them as
                                   # preference pairs when the first record has a "chosen" key (see below)
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
+                                  # (one column per key; a record holds one kind: instruction or messages)
       on_invalid: error           # error | skip (skipped records are counted and logged)
       cache: true                 # keep tokenized datasets (and downloads, revalidated) in cache_dir; false: none
       cache_dir: null             # default: $PROMPTSTYLES_CACHE_DIR or ~/.cache/promptstyles; relative: to this file
       streaming: false            # true: a JSONL data.path is read and tokenized in chunks into a memory-mapped
                                   # store, so memory does not grow with the file (not for JSON arrays or URLs)
       num_proc: 1                 # processes that tokenize (this one included), or auto: one per usable core
+      turns: whole                # whole | per_assistant: one example per assistant turn (see turns.py)
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
       name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's
       path: null                  # a model's own tokenizer: a folder with tokenizer.json, the file, or a Hub id
                                   # (Qwen/Qwen2.5-7B-Instruct, with huggingface_hub); relative: to this file
       special_tokens: text        # text | extend (the style's markup tokens get new ids; a model's own
-                                  # tokenizer always uses its special ids, and the style's must be among them)
+                                  # tokenizer always uses its special ids, and the style's must be among them;
+                                  # with extend, a declared style must declare every token its markup writes)
     collate:
-      pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2)
-      ignore_index: -100
+      pad_token_id: null          # default: the tokenizer's end-of-text id (50256 for gpt2); an id it has
+      ignore_index: -100          # any value that is no id of the tokenizer (a real id would go untrained)
       allowed_max_length: null
       mask: none                  # none | instruction | prompt | assistant | last_assistant
       truncation: reference       # reference | keep_eos (instruction data)
@@ -39,6 +43,7 @@ Example (every key optional; these are the defaults unless noted)::
       attention_mask: false
       packing: false              # true: rows of allowed_max_length tokens, examples end to end (required then)
       device: cpu
+      train_reasoning: true       # false: an assistant's reasoning is context, not trained (any mask but none)
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
              group_by_length: false, rank: null, world_size: null}
 
@@ -47,8 +52,10 @@ Preference data (``data.kind: preference``, or ``auto`` and a first record with 
 messages, or conversations whose last assistant turn differs) give loaders of pair batches: chosen and
 rejected rows padded together, ``chosen_labels``/``rejected_labels`` with ``ignore_index`` on the prompt and
 padding, and ``prompt_length`` per pair (see ``promptstyles/data/batches/pairs.py``). Splits and
-``batch_size`` count pairs. ``mask: none`` trains the completions there, as ``prompt`` does; ``assistant``,
-``packing``, ``streaming`` and ``fields`` are errors. ``truncation_mode: keep_start`` keeps each pair's prompt
+``batch_size`` count pairs; several files (a list or a glob) are read as one, as for instruction data, with
+the kind told from the first file's first record. ``mask: none`` trains the completions there, as ``prompt``
+does; ``assistant``, ``packing``, ``streaming``, ``fields`` and ``turns: per_assistant`` are errors naming the
+key (a streamed file is checked before it is read). ``truncation_mode: keep_start`` keeps each pair's prompt
 and cuts both completions at ``allowed_max_length``; ``keep_end`` keeps both completions and drops the same
 leading prompt tokens from both rows. A pair whose prompt leaves no completion token is an error naming it, or
 with ``drop_overlong`` dropped and counted.
@@ -117,7 +124,8 @@ def _style_file(data: Any, lines: Lines, source: str | None, base: Path) -> Any:
     if not path.is_file():
         raise ConfigError(f"style file {path} not found (a relative path is read from the config's folder)",
                           path=dotted, line=line, source=source)
-    read_style_file(path)
+    tokenizer = data.get("tokenizer")
+    read_style_file(path, extend=isinstance(tokenizer, Mapping) and tokenizer.get("special_tokens") == "extend")
     return {**data, "style": str(path)}
 
 

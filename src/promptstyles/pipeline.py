@@ -9,42 +9,49 @@ their loaders give pair batches (see :class:`~promptstyles.data.batches.pairs.Pa
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 
+from ._config_checks import check_data_source, check_token_ids, no_batches
 from ._io import cache_dir
 from ._pipeline_pairs import is_preference_data, pair_collator, pair_loaders, prepare_pairs
-from ._prepared import DataLoaders, PreparedData
+from ._prepared import DataLoaders, PreparedData, stage_timings
 from .config import Config, load_config
 from .data.batches.collate import Collator
-from .data.batches.loaders import make_loader, split_dataset
+from .data.batches.loaders import make_loader, padding_share, split_dataset
 from .data.build.encoding import ProgressCallback
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.loading import is_json_array, load_raw, validate_records
+from .data.sources.files import read_data, single_file, validate_data
 from .data.store.cache import dataset_key, load_dataset, save_dataset
+from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
 from .data.tokenizers.model_markup import markup_ids
 from .data.tokenizers.protocol import Tokenizer
 from .data.tokenizers.registry import get_tokenizer
 from .distributed import main_process_first, placement
-from .errors import ConfigError, DataError, TokenizerError
+from .errors import DataError, TokenizerError
 from .records import Record
 from .styles._base import Style
 from .styles.registry import default_registry
+from .turns import per_assistant
 
-__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share", "prepare_data"]
+__all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer", "padding_share",
+           "prepare_data"]
 
 logger = logging.getLogger(__name__)
 
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
     """The config's tokenizer for ``style``. A model's own tokenizer must have the style's markup tokens as
-    special tokens; otherwise the error names the token and suggests the styles that fit the model."""
+    special tokens; otherwise the error names the token and suggests the styles that fit the model. The
+    config's id-valued settings must fit the tokenizer (see :func:`check_token_ids`)."""
     name, path = config.tokenizer.source
     extend = config.tokenizer.special_tokens == "extend"
     try:
@@ -56,6 +63,7 @@ def build_tokenizer(config: Config, style: Style) -> Tokenizer:
         registry = default_registry(tuple(config.plugins))
         candidates = {info.name: info.style.special_tokens for info in registry.infos()}
         markup_ids(style.name, style.special_tokens, tokenizer, candidates)
+    check_token_ids(config.collate, tokenizer)
     logger.info("tokenizer %s: vocabulary size %d, EOS %d", tokenizer.name, tokenizer.vocab_size, tokenizer.eos_id)
     return tokenizer
 
@@ -71,18 +79,22 @@ def prepare_data(
     ``progress(done, total)`` follows the build: in records, or with ``data.streaming`` in bytes of the file.
     """
     config = load_config(config)
+    marks = [time.perf_counter()]  # the end of each stage: tokenizer, tokens, split
     style = config.build_style()
     tokenizer = build_tokenizer(config, style)
+    if records is None:
+        check_data_source(config)
+    marks.append(time.perf_counter())
     if records is None and config.data.streaming:
-        dataset, records, skipped = _streamed(config, style, tokenizer, progress)
+        dataset, records, skipped, store = _streamed(config, style, tokenizer, progress)
     else:
-        source = "records"
-        if records is None:
-            records, source = load_raw(config.data.source, format=config.data.format, cache=config.data.cache_dir,
-                                       use_cache=config.data.cache)
-        if is_preference_data(config, records):
-            return prepare_pairs(config, style, tokenizer, records, source)
-        dataset, records, skipped = _tokenized(config, style, tokenizer, records, source, progress)
+        parts = _parts(config, records)
+        first = next(parts)  # what the records are is told from the first file's
+        if is_preference_data(config, first[0]):
+            return prepare_pairs(config, style, tokenizer, itertools.chain([first], parts), marks)
+        dataset, records, skipped, store = _tokenized(config, style, tokenizer, itertools.chain([first], parts),
+                                                      records is not None, progress)
+    marks.append(time.perf_counter())
     split = config.data.split
     limit = config.collate.allowed_max_length
     splits, dropped = split_dataset(
@@ -92,28 +104,41 @@ def prepare_data(
     if not len(splits["train"]):
         raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
     logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped)
+    marks.append(time.perf_counter())
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped, store,
+                        stage_timings(marks))
+
+
+def _parts(config: Config, records: Sequence[Any] | None) -> Iterator[tuple[list[Any], str]]:
+    """The records given, or the raw records of each file (or the URL) of ``data``, with its name, read one
+    file at a time."""
+    if records is not None:
+        return iter([(list(records), "records")])
+    data = config.data
+    return read_data(data.path or data.source, format=data.format, cache=data.cache_dir, use_cache=data.cache)
 
 
 def _tokenized(
-    config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Any], source: str,
+    config: Config, style: Style, tokenizer: Tokenizer, parts: Iterable[tuple[list[Any], str]], given: bool,
     progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]]]:
-    """Records read whole and tokenized at once, or their dataset loaded from the cache; raw records from
-    ``data.source`` are validated first."""
+) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]], StoreUse | None]:
+    """Records read whole and tokenized at once, or their dataset loaded from the cache. Records read from
+    ``data`` are validated first; records given are taken as they are."""
     skipped: list[tuple[int, str]] = []
-    if source != "records":
-        loaded = validate_records(records, source, fields=config.data.fields, on_invalid=config.data.on_invalid)
-        records, skipped = loaded.records, loaded.skipped
-    records = list(records)
-    dataset = _cached_or_built(config, records, style, tokenizer, source, progress)
-    return dataset, records, skipped
+    if given:
+        (records, source), = parts
+    else:
+        loaded = validate_data(parts, fields=config.data.fields, on_invalid=config.data.on_invalid)
+        records, skipped, source = loaded.records, loaded.skipped, loaded.source
+    records = per_assistant(records) if config.data.turns == "per_assistant" else list(records)
+    dataset, store = _cached_or_built(config, records, style, tokenizer, source, progress)
+    return dataset, records, skipped, store
 
 
 def _cached_or_built(
     config: Config, records: list[Record], style: Style, tokenizer: Tokenizer, source: str,
     progress: ProgressCallback | None,
-) -> TokenizedDataset:
+) -> tuple[TokenizedDataset, StoreUse | None]:
     """The tokenized records: from the cache, or built (and cached). In a multi-process job rank 0 builds
     and caches while the other ranks wait, then load its entry; a rank that finds none (no cache, or one
     that cannot be written) builds its own copy."""
@@ -126,10 +151,11 @@ def _cached_or_built(
     if not config.data.cache:
         if placement().world_size > 1:
             logger.info("rank %d: data.cache is false, so every rank tokenizes the records", placement().rank)
-        return build()
+        return build(), None
     key = dataset_key(records, style, tokenizer, mode)
     with main_process_first() as main:
         dataset = load_dataset(key, config.data.cache_dir)
+        found = dataset is not None
         if dataset is None:
             if not main:
                 logger.warning("rank %d: the dataset cache %s holds no entry from rank 0 (unwritable?), so this"
@@ -138,26 +164,25 @@ def _cached_or_built(
             if main:
                 info = {"style": style.name, "tokenizer": tokenizer.name, "source": source}
                 save_dataset(dataset, key, config.data.cache_dir, info)
-    return dataset
+    return dataset, StoreUse(key, config.data.cache_dir, found)
 
 
 def _streamed(
     config: Config, style: Style, tokenizer: Tokenizer, progress: ProgressCallback | None,
-) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]]]:
+) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]], StoreUse | None]:
     """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
     rank 0 builds the store while the other ranks wait, then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
-    if is_json_array(data.path):
-        raise ConfigError(f"{data.path} is a JSON array, which is read whole; convert it to JSON Lines (one record "
-                          "per line) or set data.streaming: false", path="data.streaming")
+    path = single_file(data.path)
     with main_process_first():
-        streamed = stream_dataset(data.path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+        streamed = stream_dataset(path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
                                   tokenize=functools.partial(tokenize_chunks_parallel, num_proc=data.num_proc),
                                   progress=progress)
-    return streamed.dataset, streamed.records, streamed.skipped
+    store = StoreUse(streamed.key, data.cache_dir, streamed.found) if data.cache else None
+    return streamed.dataset, streamed.records, streamed.skipped, store
 
 
 def build_dataloaders(
@@ -181,6 +206,7 @@ def build_dataloaders(
     if data.preference:
         pair = pair_collator(config, data.tokenizer, **collator_options)
         pair_built = pair_loaders(config, data.pairs, pair, device)
+        _warn_without_batches(config, data, pair_built)
         return DataLoaders(pair_built["train"], pair_built["val"], pair_built["test"], pair, data)
     # Worker processes must not touch an accelerator: they build CPU batches in pinned memory, and the
     # main process moves each batch.
@@ -194,7 +220,8 @@ def build_dataloaders(
     built: dict[str, torch.utils.data.DataLoader] = {}
     for name, dataset in data.splits.items():
         if config.collate.mask != "none":
-            dataset.spans(config.collate.mask)  # computed once here, inherited by worker processes
+            # computed once here, inherited by worker processes
+            dataset.spans(config.collate.mask, train_reasoning=config.collate.train_reasoning)
         training = name == "train"
         built[name] = make_loader(
             dataset, collator, batch_size=loader.batch_size, shuffle=loader.shuffle and training,
@@ -204,10 +231,12 @@ def build_dataloaders(
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
             row_length=config.collate.allowed_max_length if config.collate.packing else None,
         )
+    _warn_without_batches(config, data, built)
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
 
 
-def padding_share(shapes: Sequence[tuple[int, int, int]]) -> float:
-    """The share of batch positions that are padding, from :meth:`DataLoaders.batch_shapes`."""
-    positions = sum(size * width for size, width, _ in shapes)
-    return 1.0 - sum(real for _, _, real in shapes) / positions if positions else 0.0
+def _warn_without_batches(config: Config, data: PreparedData, built: Mapping[str, Any]) -> None:
+    """A training loader without batches is logged, not raised: a statistic may still be wanted, and a training
+    run refuses it (``check_loaders``)."""
+    if not len(built["train"]):
+        logger.warning("%s", no_batches(config, "train", data.sizes["train"], data.size))

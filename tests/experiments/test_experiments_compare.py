@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import tiktoken
 import torch
 
 from promptstyles import build_dataloaders, get_style, load_records
 from promptstyles.cli import main
+from promptstyles.data.tokenizers.gpt2_files import load_encoding
 from promptstyles.errors import ConfigError
 from promptstyles.experiments import CompareProgress, compare, sample_data_path
 from promptstyles.experiments.checkpoints import save_state_dict_file
@@ -97,11 +97,18 @@ def test_outputs_are_written_with_the_verdict_first(run: tuple[Path, dict[str, A
         assert f"]({name})" in "\n".join(report)
 
 
+def test_the_settings_record_the_gpt_and_tokenizer_that_ran(run: tuple[Path, dict[str, Any]]) -> None:
+    _, results = run
+    assert results["settings"]["base"]["tokenizer"] == {"name": "gpt2", "path": None, "special_tokens": "text"}
+    assert results["settings"]["model"] == {"preset": "tiny", "checkpoint": None, "format": "auto",
+                                            "config": SMALL_MODEL}
+
+
 def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, Any]]) -> None:
     folder, _ = run
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     report = (folder / "report.md").read_text(encoding="utf-8")
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     records = load_records(sample_data_path()).records
     order = np.random.default_rng((123, 0)).permutation(45)  # the training loader's first epoch
     for name in ("alpaca", "chatml"):
@@ -132,7 +139,7 @@ def test_static_numbers_equal_an_independent_count(run: tuple[Path, dict[str, An
 
 
 def test_response_loss_scores_the_same_tokens_for_every_style() -> None:
-    encoding = tiktoken.get_encoding("gpt2")
+    encoding = load_encoding("gpt2")
     records = load_records(sample_data_path()).records
     counts = {}
     for name in ("alpaca", "chatml"):

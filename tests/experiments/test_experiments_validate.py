@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_paths import MODELS, require
 from test_experiments_compare import tiny
 
 from promptstyles.cli import main
@@ -14,7 +15,7 @@ from promptstyles.errors import ConfigError, DataError, UnknownMarkupError
 from promptstyles.experiments.validate import validate_experiment
 
 ROOT = Path(__file__).resolve().parents[2]
-LLAMA = ROOT.parent / "shared" / "models" / "llama-3-8b-instruct"
+LLAMA = MODELS / "llama-3-8b-instruct"
 
 
 def write(folder: Path, experiment: dict[str, Any]) -> Path:
@@ -50,8 +51,7 @@ def test_validate_finds_what_compare_would_stop_on(change, error, message, tmp_p
 
 
 def test_validate_names_a_style_the_models_tokenizer_cannot_write_or_says_it_will_be_skipped(tmp_path):
-    if not LLAMA.is_dir():
-        pytest.skip(f"shared model folder not found: {LLAMA}")
+    require(LLAMA)
     experiment = {**tiny(tmp_path / "out", ("llama3", "chatml")), "base": {"tokenizer": str(LLAMA)}}
     with pytest.raises(UnknownMarkupError, match="run 'chatml': .*or set on_unknown_markup: skip"):
         validate_experiment(write(tmp_path, experiment))
@@ -63,8 +63,7 @@ def test_validate_names_a_style_the_models_tokenizer_cannot_write_or_says_it_wil
 def test_the_shipped_experiments_validate(capsys, monkeypatch):
     examples = sorted((ROOT / "examples").glob("*.yaml"))
     assert [path.name for path in examples] == ["compare-llama.yaml", "compare-shared.yaml"]
-    if not LLAMA.is_dir():
-        pytest.skip(f"shared model folder not found: {LLAMA}")
+    require(LLAMA)
     for path in examples:
         assert main(["validate", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()

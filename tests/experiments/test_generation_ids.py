@@ -10,6 +10,7 @@ from torch import nn
 from promptstyles import available_styles, to_record
 from promptstyles.data.build.tokenize import tokenize_records
 from promptstyles.data.tokenizers import get_tokenizer
+from promptstyles.errors import TokenizerError
 from promptstyles.experiments.generate import generate_response
 from promptstyles.experiments.runner import generate_responses
 from promptstyles.pipeline import prepare_data
@@ -47,12 +48,25 @@ def test_generation_feeds_the_model_a_prefix_of_the_training_ids(name, special_t
     dataset = tokenize_records(sample, style, tokenizer, special_tokens=special_tokens)
     for index, record in enumerate(sample):
         model = Recorder(tokenizer.vocab_size, tokenizer.eos_id)
-        assert generate_response(model, tokenizer, style, record, special_tokens=special_tokens) == ""
+        assert generate_response(model, tokenizer, style, record) == ""  # the mode is the tokenizer's
         [fed] = model.seen
         training = dataset[index].tolist()
         assert fed == training[: len(fed)], (index, fed[-4:], training[len(fed) - 4 : len(fed) + 1])
         assert len(fed) >= dataset.prompt_lengths[index]
         assert tokenizer.decode(fed) == style.generation_prompt(record)
+
+
+@pytest.mark.parametrize(("built", "given"), [("extend", "text"), ("text", "extend")])
+def test_a_mode_that_contradicts_the_tokenizers_is_an_error(built, given, sample):
+    style = registered_style("chatml")
+    tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens if built == "extend" else ())
+    model = Recorder(tokenizer.vocab_size, tokenizer.eos_id)
+    with pytest.raises(TokenizerError, match=f"^special_tokens={given!r} contradicts the tokenizer 'gpt2', which "
+                                             f"encodes the markup of style 'chatml' in {built!r} mode; leave "):
+        generate_response(model, tokenizer, style, sample[0], special_tokens=given)
+    assert model.seen == []
+    assert generate_response(model, tokenizer, style, sample[0], special_tokens=built) == ""
+    assert (tokenizer.special_id("<|im_start|>") in model.seen[0]) == (built == "extend")
 
 
 def test_a_comparison_generates_from_the_training_ids_of_llama3_markup(sample):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from shared_paths import MODELS, require
 
 from promptstyles import UnknownMarkupError, build_dataloaders, prepare_data
 from promptstyles.errors import ConfigError, ModelError
@@ -23,7 +24,6 @@ pytest.importorskip("transformers", reason="the Hugging Face model path needs tr
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "compare-llama.yaml"
-MODELS = ROOT.parent / "shared" / "models"
 LLAMA_TOKENIZER = MODELS / "llama-3-8b-instruct"
 QWEN_TOKENIZER = MODELS / "qwen2.5-7b-instruct"
 TINY = {"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -36,8 +36,16 @@ CHATML_UNKNOWN = ("style 'chatml' writes '<|im_start|>' as markup, but it is not
 EOT, START_HEADER = 128009, 128006  # Llama-3's <|eot_id|> (its EOS) and <|start_header_id|>
 
 
+@pytest.fixture(autouse=True)
+def _shared_tokenizers() -> None:
+    """Every test here runs the shared Llama-3 or Qwen2.5 tokenizer."""
+    require(LLAMA_TOKENIZER)
+    require(QWEN_TOKENIZER)
+
+
 def experiment(output: Path, styles: list[str], **changes: Any) -> dict[str, Any]:
     """Two or three styles on the sample data, a one-layer Llama, a few steps: seconds on a CPU."""
+    require(LLAMA_TOKENIZER)
     spec: dict[str, Any] = {
         "styles": styles,
         "base": {"data": {"path": str(sample_data_path()), "split": {"train": 0.85, "test": 0.05}},
@@ -78,6 +86,14 @@ def test_a_tiny_llama_compares_two_styles_and_skips_the_one_its_tokenizer_lacks(
     assert llama3["val_response_tokens"] > 0 and alpaca["val_response_tokens"] > 0
     assert llama3["steps"] == alpaca["steps"] == 2
     assert llama3["val_response_loss"] != alpaca["val_response_loss"]
+
+
+def test_the_results_record_the_tokenizer_and_model_that_ran(compared: Any) -> None:
+    settings = compared[0]["settings"]
+    assert settings["base"]["tokenizer"] == {"name": "llama-3-8b-instruct", "path": str(LLAMA_TOKENIZER),
+                                             "special_tokens": "text"}
+    assert settings["model"] == {"path": None, "init": LLAMA, "tokenizer": str(LLAMA_TOKENIZER),
+                                 "dtype": "float32", "lora": None}
 
 
 def test_a_second_run_resumes_every_finished_run(compared: Any) -> None:

@@ -8,11 +8,16 @@ The system prompt is folded into the last user message (as mistral-common's v3 t
 Face template folds it only when a user message is last, which would drop it from training text). The
 assistant text is trimmed, user text is not. The space before the answer belongs to the answer.
 ``known_deviations`` declares the system-prompt case, so ``promptstyles check`` reports it as a known deviation.
+Tools, tool calls and tool results are written as :mod:`.mistral_tools` shows.
 """
 
 from types import MappingProxyType
 
+from promptstyles import Part
+from promptstyles.records import Conversation
+
 from .mistral import MistralStyle
+from .mistral_tools import mistral_agent_parts
 
 __all__ = ["MistralV03Style"]
 
@@ -21,6 +26,7 @@ class MistralV03Style(MistralStyle):
     name = "mistral-v0.3"
     description = "Mistral instruct v0.3: <s>[INST] ...[/INST] ...</s>"
     special_tokens = ("<s>", "</s>", "[INST]", "[/INST]")
+    renders = frozenset({"tools"})
     user_prefix = "[INST] "
     response_header = "[/INST]"
     system_turn = "last_user"
@@ -29,3 +35,6 @@ class MistralV03Style(MistralStyle):
         "system prompt": "the official template drops a system prompt unless a user message is last; "
                          "mistral-common keeps it in the last user message",
     })
+
+    def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
+        return mistral_agent_parts(self, record, generation=generation)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+from .._io import CACHE_ENV
 from ..data.store.entries import store_folder, verify_store
 from ..data.store.folder import StoreEntry, list_entries, remove_entries
 from ..errors import DataError
@@ -35,6 +37,14 @@ def _row(entry: StoreEntry) -> list[str]:
             str(info.get("tokenizer", "-"))]
 
 
+def _missing(args: argparse.Namespace) -> str:
+    """How a cache folder that does not exist is named: which one, and where the folder comes from."""
+    where = ("--cache-dir" if args.cache_dir is not None else "$PROMPTSTYLES_CACHE_DIR" if os.environ.get(CACHE_ENV)
+             else "the default cache folder")
+    return (f"{store_folder(args.cache_dir).parent} ({where}) does not exist, so it holds no cached datasets; "
+            "give --cache-dir the data.cache_dir of your config, or set $PROMPTSTYLES_CACHE_DIR")
+
+
 def _selected(args: argparse.Namespace) -> list[StoreEntry]:
     entries = list_entries(store_folder(args.cache_dir))
     if args.keys:
@@ -49,13 +59,16 @@ def _selected(args: argparse.Namespace) -> list[StoreEntry]:
 def cmd_cache_list(args: argparse.Namespace, table: Callable[[list[list[str]]], None]) -> int:
     entries = _selected(args)
     if not entries:
-        print(f"no cached datasets in {store_folder(args.cache_dir)}")
+        exists = store_folder(args.cache_dir).parent.is_dir()
+        print(f"no cached datasets in {store_folder(args.cache_dir)}" if exists else _missing(args))
         return 0
     table([["KEY", "RECORDS", "TOKENS", "SIZE", "LAST USED", "STYLE", "TOKENIZER"], *map(_row, entries)])
     return 0
 
 
 def cmd_cache_clear(args: argparse.Namespace) -> int:
+    if not store_folder(args.cache_dir).parent.is_dir():
+        raise DataError(_missing(args))
     keys = [entry.key for entry in _selected(args)] if args.keys else None
     removed = remove_entries(store_folder(args.cache_dir), keys)
     print(f"removed {len(removed)} cached dataset{'' if len(removed) == 1 else 's'} from "
@@ -64,8 +77,13 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_verify(args: argparse.Namespace) -> int:
+    if not store_folder(args.cache_dir).parent.is_dir():
+        raise DataError(_missing(args))
+    entries = _selected(args)
+    if not entries:
+        print(f"no cached datasets in {store_folder(args.cache_dir)}: nothing to verify")
     damaged = 0
-    for entry in _selected(args):
+    for entry in entries:
         problem = verify_store(entry.key, args.cache_dir)
         damaged += problem is not None
         print(f"{entry.key}: {'ok' if problem is None else f'damaged ({problem}); rebuilt on next use'}")

@@ -16,14 +16,15 @@ from typing import Any
 
 from .. import distributed
 from .._config_paths import resolve_plugin
-from ..config import load_config
 from ..errors import PluginError, PromptStylesError, RecordError
-from ..progress import ProgressBars
 from ..records import to_record
 from ..styles.declarative import is_style_file
 from ..styles.registry import StyleRegistry, build_registry
+from .build import add_build_command
 from .cache import add_cache_command
 from .check import add_check_command
+from .data import cmd_batch, cmd_stats
+from .output import print_table
 from .styles import STYLE_HELP, add_style_commands, style_and_info
 
 __all__ = ["main"]
@@ -38,20 +39,13 @@ def _registry(plugins: Sequence[str] = ()) -> StyleRegistry:
     return registry
 
 
-def _print_table(rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[-1]]).rstrip())
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     registry = _registry(args.plugin)
     rows = [["NAME", "ALIASES", "PLUGIN", "DESCRIPTION"]]
     for info in registry.infos():
         plugin = info.plugin + (f" ({info.distribution})" if info.distribution else "")
         rows.append([info.name, ",".join(info.aliases) or "-", plugin, info.description])
-    _print_table(rows)
+    print_table(rows)
     for failure in registry.failures:
         print(f"warning: {failure.describe()}", file=sys.stderr)
     for conflict in registry.conflicts:
@@ -120,8 +114,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         print(f"{args.config}: valid experiment: {validate_experiment(args.config).summary()}")
         return 0
-    config = load_config(args.config)
-    style = config.build_style()
+    from ..preflight import preflight
+
+    checked = preflight(args.config)
+    config, style, tokenizer = checked.config, checked.style, checked.tokenizer
     if isinstance(config.style, str) and is_style_file(config.style):
         origin = f"declared in {config.style}"
     elif isinstance(config.style, str):
@@ -129,112 +125,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         origin = f"from plugin {info.plugin!r}"
     else:
         origin = "declared in the config"
-    print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__})")
-    return 0
-
-
-_DIM, _GREEN, _RESET = "\x1b[2m", "\x1b[32m", "\x1b[0m"
-
-
-def _use_colour(choice: str) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    from ..config import load_config
-    from ..data.batches.inspect import view_batch
-    from ..pipeline import build_dataloaders
-
-    config = load_config(args.config)  # read once: it also says how the build reports progress
-    loaders = build_dataloaders(config, progress=ProgressBars().for_build(config))
-    dataset = loaders.datasets[args.split]
-    batches = loaders.batch_indices(args.split)
-    if not -len(batches) <= args.index < len(batches):
-        raise PromptStylesError(
-            f"--index {args.index} is out of range: the {args.split} loader has {len(batches)} batches"
-        )
-    indices = batches[args.index]
-    batch = loaders.batch(args.split, indices)
-    packed = indices.ndim == 2  # (row, example) pairs: each example is shown as the padded collator builds it
-    views = view_batch(dataset, indices[:, 1] if packed else indices, loaders.example_collator, loaders.tokenizer,
-                       None if packed else batch)
-    colour = _use_colour(args.color)
-    print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
-          f"style {loaders.style.name!r}, mask {loaders.collator.mask!r}")
-    print("legend: " + (f"{_GREEN}trained{_RESET} {_DIM}masked{_RESET}" if colour else "[[masked]] trained"))
-    if packed:
-        _print_packed_rows(indices, views, batch.position_ids, colour)
-        return 0
-    for row, view in enumerate(views):
-        print(f"\n--- row {row} (record {view.record}): {_notes(view)}, {view.padding} padding")
-        print(_coloured(view, colour))
-    return 0
-
-
-def _notes(view: Any) -> str:
-    notes = f"{view.tokens} tokens, {view.trained} trained targets"
-    return notes + (f", {view.truncated} cut by truncation" if view.truncated else "")
-
-
-def _coloured(view: Any, colour: bool) -> str:
-    return "".join(
-        (f"{_GREEN if trained else _DIM}{piece}{_RESET}" if colour else (piece if trained else f"[[{piece}]]"))
-        for piece, trained in view.segments
-    )
-
-
-def _print_packed_rows(pairs: Any, views: list[Any], positions: Any, colour: bool) -> None:
-    """Packed rows as the batch lays them out: each row, then its examples where their position ids restart."""
-    width = positions.shape[1]
-    members_of: dict[int, list[int]] = {}
-    for member, row in enumerate(pairs[:, 0].tolist()):
-        members_of.setdefault(row, []).append(member)
-    for number, members in enumerate(members_of.values()):
-        bounds = [*(positions[number] == 0).nonzero().flatten().tolist(), width]
-        used = bounds[len(members)]
-        print(f"\n=== row {number}: {len(members)} examples, {used} of {width} positions, {width - used} padding")
-        for member, start, end in zip(members, bounds, bounds[1:], strict=False):
-            view = views[member]
-            print(f"--- positions {start}-{end - 1} (record {view.record}): {_notes(view)}")
-            print(_coloured(view, colour))
-
-
-def _tokenizer_label(config: Any, loaded: str) -> str:
-    """The tokenizer as the config selected it (a plugin's name, a path), with what it loaded when that differs."""
-    name, path = config.tokenizer.source
-    selected = name if name is not None else path
-    return repr(selected) if selected == loaded else f"{selected!r} ({loaded})"
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    from ..config import load_config
-    from ..pipeline import build_dataloaders, padding_share, prepare_data
-
-    config = load_config(args.config)  # read once: it also says how the build reports progress
-    data = prepare_data(config, progress=ProgressBars().for_build(config))
-    loaders = build_dataloaders(config, data=data)
-    limit = config.collate.allowed_max_length
-    print(f"style {data.style.name!r}, tokenizer {_tokenizer_label(config, data.tokenizer.name)}, "
-          f"mask {config.collate.mask!r}, "
-          f"{len(data.records)} records" + (f", {len(data.skipped)} skipped" if data.skipped else ""))
-    rows = [["SPLIT", "EXAMPLES", "TOKENS MEAN", "MEDIAN", "P95", "MAX", "PROMPT MEAN", "RESPONSE MEAN", "TRAINED",
-             "OVER LIMIT", "PADDING"]]
-    for name, dataset in data.splits.items():
-        if not len(dataset):
-            rows.append([name, "0", *["-"] * 9])
-            continue
-        stats = dataset.stats()
-        tokens = stats["tokens"]
-        targets = int(dataset.lengths.sum())  # one target per token: the shifted ids plus the end-of-text
-        trained = int(dataset.trained_targets(config.collate.mask).sum())
-        over = "-" if limit is None else str(int((dataset.lengths > limit).sum()))
-        rows.append([name, str(len(dataset)), f"{tokens['mean']:.1f}", f"{tokens['median']:.0f}",
-                     f"{tokens['p95']:.0f}", str(tokens["max"]), f"{stats['prompt_tokens']['mean']:.1f}",
-                     f"{stats['response_tokens']['mean']:.1f}", f"{trained / targets:.1%}", over,
-                     f"{padding_share(loaders.batch_shapes(name)):.1%}"])
-    _print_table(rows)
+    data = (f"{checked.records} {checked.unit} from {config.data.source}" if checked.records is not None else
+            f"records from {config.data.source} checked as they are read")
+    print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__}; tokenizer "
+          f"{tokenizer.name!r}, {tokenizer.vocab_size} ids; {data})")
     return 0
 
 
@@ -278,14 +172,17 @@ def _parser() -> argparse.ArgumentParser:
     render.set_defaults(run=cmd_render)
 
     add_check_command(commands)
-    add_cache_command(commands, _print_table)
+    add_cache_command(commands, print_table)
 
     add_style_commands(commands, export=cmd_export, freeze=cmd_freeze)
 
-    validate = commands.add_parser("validate", help="check a YAML config and the style it selects, or an experiment "
-                                                  "file whole (every run's style, tokenizer and data, the model)")
+    validate = commands.add_parser("validate", help="check a YAML config as a build does, short of tokenizing, or an "
+                                                  "experiment file whole (every run's style, tokenizer and data, the "
+                                                  "model)")
     validate.add_argument("config", help="YAML file")
     validate.set_defaults(run=cmd_validate)
+
+    add_build_command(commands)
 
     stats = commands.add_parser("stats", help="token counts per split: lengths, prompt/response, trained share")
     stats.add_argument("config", help="YAML file")

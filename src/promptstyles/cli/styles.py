@@ -26,6 +26,8 @@ def options(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise PromptStylesError(f"--option expects KEY=VALUE, got {pair!r}")
+        if key in parsed:  # the last would silently win
+            raise PromptStylesError(f"--option {key} is given twice; give each option once")
         parsed[key] = yaml.safe_load(value) if value else ""
     return parsed
 

@@ -22,6 +22,8 @@ KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}
 HEADER = KIND_CODES[PartKind.RESPONSE_HEADER]
 _RESPONSE = KIND_CODES[PartKind.RESPONSE]
 _END = KIND_CODES[PartKind.END]
+_CALL = KIND_CODES[PartKind.TOOL_CALL]
+_REASONING = KIND_CODES[PartKind.REASONING]
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,13 @@ class Spans:
 
 def compute_spans(
     run_ends: np.ndarray, run_kinds: np.ndarray, run_offsets: np.ndarray, lengths: np.ndarray, mode: str,
+    *, train_reasoning: bool = True,
 ) -> Spans:
     """Trained spans under ``mode`` (one of ``MASK_MODES``, or ``response_text``: the final response's own
-    words, used to score comparable losses) for examples of ``lengths`` tokens with these runs."""
+    words, used to score comparable losses) for examples of ``lengths`` tokens with these runs.
+
+    An assistant turn is its reasoning, tool calls, text and end markup; tool definitions and tool results are
+    prompt. ``train_reasoning=False`` leaves reasoning (and its markup) out of every mode but ``none``."""
     count = len(lengths)
     n_runs = len(run_kinds)
     example = np.repeat(np.arange(count), np.diff(run_offsets))
@@ -53,7 +59,7 @@ def compute_spans(
     is_header = kinds == HEADER
     np.maximum.at(last_header, example[is_header], run_index[is_header])
     final_turn = run_index >= np.where(last_header[example] >= 0, last_header[example], n_runs)
-    assistant = (kinds == _RESPONSE) | (kinds == _END)
+    assistant = (kinds == _RESPONSE) | (kinds == _END) | (kinds == _CALL) | (kinds == _REASONING)
     if mode == "none":
         trained = np.ones(n_runs, dtype=bool)
     elif mode == "instruction":
@@ -66,6 +72,8 @@ def compute_spans(
         trained = final_turn & (kinds == _RESPONSE)
     else:
         raise DataError(f"unknown mask mode {mode!r}; expected one of {', '.join(MASK_MODES)}")
+    if not train_reasoning and mode != "none":
+        trained &= kinds != _REASONING
     trained &= run_ends > run_starts  # runs that hold no token do not split spans
     boundary = np.ones(n_runs + 1, dtype=bool)
     if n_runs:

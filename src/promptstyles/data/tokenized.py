@@ -79,7 +79,8 @@ class TokenizedDataset(torch.utils.data.Dataset):
         self.vocab_size = vocab_size
         self.positions = np.arange(len(starts)) if positions is None else positions
         """Index of each example in the records it was built from (kept through ``select``)."""
-        self._spans: dict[str, Spans] = {}
+        self._spans: dict[tuple[str, bool], Spans] = {}
+        self._plain: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- the torch Dataset protocol --------------------------------------------------------------------
 
@@ -89,7 +90,23 @@ class TokenizedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> np.ndarray:
         """The token ids of example ``index`` (without the stored end-of-text)."""
         start = int(self.starts[index])
-        return self.tokens[start : start + int(self.lengths[index])].astype(np.int64)
+        return self.plain("tokens")[start : start + int(self.lengths[index])].astype(np.int64)
+
+    def plain(self, name: str) -> np.ndarray:
+        """The array ``name`` as a plain ``ndarray`` view (cached): a ``numpy.memmap`` from the store runs Python
+        code for every slice and index taken of it, which costs a long batch more than copying its tokens."""
+        array = getattr(self, name)
+        if type(array) is np.ndarray:
+            return array
+        source, view = self._plain.get(name, (None, array))
+        if source is not array:
+            view = array.view(np.ndarray)
+            self._plain[name] = (array, view)
+        return view
+
+    def locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The token buffer and the starts and lengths of the examples at ``indices``, as plain arrays."""
+        return self.plain("tokens"), self.plain("starts")[indices], self.plain("lengths")[indices]
 
     def batch(self, indices: Sequence[int] | np.ndarray) -> IndexBatch:
         """The examples at ``indices`` as the collator takes them: no per-example work before it."""
@@ -102,7 +119,7 @@ class TokenizedDataset(torch.utils.data.Dataset):
     def __getstate__(self) -> dict[str, Any]:
         """Memory-mapped store files travel as their paths, so a worker maps the same page cache instead of
         receiving a copy of every token."""
-        state = dict(self.__dict__)
+        state = dict(self.__dict__, _plain={})  # views of the maps are made again where they are unpickled
         for name, value in state.items():
             recipe = _as_mapped_file(value)
             if recipe is not None:
@@ -128,11 +145,13 @@ class TokenizedDataset(torch.utils.data.Dataset):
         )
         return subset
 
-    def spans(self, mode: str) -> Spans:
+    def spans(self, mode: str, *, train_reasoning: bool = True) -> Spans:
         """Trained token spans under a mask mode (see ``masks.compute_spans``); cached."""
-        if mode not in self._spans:
-            self._spans[mode] = compute_spans(self.run_ends, self.run_kinds, self.run_offsets, self.lengths, mode)
-        return self._spans[mode]
+        key = (mode, train_reasoning)
+        if key not in self._spans:
+            self._spans[key] = compute_spans(self.run_ends, self.run_kinds, self.run_offsets, self.lengths, mode,
+                                             train_reasoning=train_reasoning)
+        return self._spans[key]
 
     # -- statistics ----------------------------------------------------------------------------------------
 

@@ -245,6 +245,10 @@ def compare(
     settings = experiment.to_dict()
     source = first_data.config.data.source
     settings["base"]["data"]["path"] = _display_path(source) if "://" not in source else None
+    ran = first_data.config.tokenizer  # what ran: the model's own tokenizer where it dictates one
+    settings["base"]["tokenizer"] = {"name": first_data.tokenizer.name, "path": ran.path,
+                                     "special_tokens": ran.special_tokens}
+    settings["model"] = experiment.model.settings()
     settings["output"] = str(folder)
     settings["data"] = {"records": len(first_data.records), "splits": first_data.sizes}
     results: dict[str, Any] = {

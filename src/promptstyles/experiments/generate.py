@@ -19,12 +19,21 @@ from torch import nn
 from ..data.build.encoding import encode_generation_prompt
 from ..data.modes import SpecialTokensMode
 from ..data.tokenizers.protocol import Tokenizer
+from ..errors import TokenizerError
 from ..records import Record, to_record
 from ..styles import Style
 
-__all__ = ["Generation", "generate", "generate_response"]
+__all__ = ["Generation", "generate", "generate_response", "tokenizer_mode"]
 
 logger = logging.getLogger(__name__)
+
+
+def tokenizer_mode(tokenizer: Tokenizer, style: Style) -> SpecialTokensMode:
+    """``extend`` when ``tokenizer`` gives the style's markup tokens special ids (it was built with them, or
+    they are a model's own), ``text`` when it encodes them as ordinary text, as it did for training."""
+    if tokenizer.own_special_tokens or any(tokenizer.special_id(t) is not None for t in style.special_tokens):
+        return "extend"
+    return "text"
 
 @dataclass(frozen=True)
 class Generation:
@@ -109,18 +118,25 @@ def generate_response(
     style: Style,
     record: Record | dict[str, Any],
     *,
-    special_tokens: SpecialTokensMode = "text",
+    special_tokens: SpecialTokensMode | None = None,
     max_new_tokens: int = 64,
     **options: object,
 ) -> str:
     """The response ``model`` gives to ``record`` in ``style``: generated, stopped and extracted.
 
-    The prompt is encoded as training examples are (``special_tokens`` as in the config's tokenizer
-    section), so the model sees the first ids of what it was trained on. ``options`` go to
-    :func:`generate` (e.g. ``temperature``, ``top_k``, ``seed``, ``context_length``).
+    The prompt is encoded as training examples are, so the model sees the first ids of what it was trained
+    on: in the tokenizer's own special-token mode (see :func:`tokenizer_mode`), which ``special_tokens`` may
+    repeat but not contradict. ``options`` go to :func:`generate` (e.g. ``temperature``, ``top_k``, ``seed``,
+    ``context_length``).
     """
     record = to_record(record, require_output=False)
-    prompt = encode_generation_prompt(style, record, tokenizer, special_tokens=special_tokens)
+    mode = tokenizer_mode(tokenizer, style)
+    if special_tokens is not None and special_tokens != mode and style.special_tokens:
+        raise TokenizerError(
+            f"special_tokens={special_tokens!r} contradicts the tokenizer {tokenizer.name!r}, which encodes the "
+            f"markup of style {style.name!r} in {mode!r} mode; leave special_tokens out, or build the tokenizer "
+            f"in that mode (get_tokenizer(..., special_tokens=style.special_tokens) for 'extend')")
+    prompt = encode_generation_prompt(style, record, tokenizer, special_tokens=mode)
     generation = generate(
         model,
         tokenizer,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,12 @@ def _with_lora(model: nn.Module, lora: LoraSpec) -> nn.Module:
         return peft.get_peft_model(model, config)
     except ValueError as error:
         raise ConfigError(f"{error}", path="model.lora.target_modules") from None
+    except ImportError as error:  # peft refuses an installed optional package it supports, e.g. an old torchao
+        found = re.search(r"incompatible version of ([A-Za-z_][\w-]*)", str(error))
+        package = found.group(1) if found else getattr(error, "name", None) or "peft"
+        raise ModelError(f"LoRA adapters (peft) cannot load with the installed {package!r}: {error}. Upgrade it: "
+                         f"pip install -U {package}, or install the versions the train extra declares: "
+                         f"{_EXTRA}") from error
 
 
 def hf_model_factory(spec: ModelSpec, seed: int, device: str = "cpu") -> Callable[[int], HFCausalLM]:

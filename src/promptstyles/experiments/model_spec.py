@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._schema import Invalid
+from .._schema import Invalid, to_mapping
 from .model import GPTConfig
 
 __all__ = ["DTYPES", "LoraSpec", "ModelSpec"]
@@ -77,6 +77,11 @@ class ModelSpec:
     def is_hf(self) -> bool:
         """Whether this is a Hugging Face causal LM rather than our GPT."""
         return self.path is not None or self.init is not None
+
+    def settings(self) -> dict[str, Any]:
+        """The keys that chose the model that ran, for a report: a Hugging Face model's or our GPT's, not both."""
+        hf = ("path", "init", "tokenizer", "dtype", "lora")
+        return {key: value for key, value in to_mapping(self).items() if (key in hf) == self.is_hf}
 
     @property
     def tokenizer_path(self) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 from ..errors import StyleError
 from ..records import Conversation, InstructionRecord, Message, Record, to_record
 from ._accepts import check_options
+from ._renders import refuse_unrenderable
 
 __all__ = ["Part", "PartKind", "Rendered", "Style"]
 
@@ -36,6 +37,15 @@ class PartKind(str, enum.Enum):
     """The assistant's own text."""
     END = "end"
     """Markup closing an assistant turn (e.g. ``"<|end|>\\n"``); trained with the response so a model learns to stop."""
+    TOOLS = "tools"
+    """Tool definitions (the declared functions) with their markup; never trained."""
+    TOOL_CALL = "tool_call"
+    """An assistant's tool call, markup and arguments (``"<tool_call>\\n{...}\\n</tool_call>"``); trained."""
+    TOOL_RESULT = "tool_result"
+    """A tool's output with its markup (``"<tool_response>..."``); never trained."""
+    REASONING = "reasoning"
+    """An assistant's reasoning with its markup (``"<think>\\n...\\n</think>\\n\\n"``); trained unless
+    ``collate.train_reasoning`` is false."""
 
 
 class Part(NamedTuple):
@@ -118,6 +128,9 @@ class Style(ABC):
     """Markup strings that a model's tokenizer treats as single special tokens."""
     supports_conversations: ClassVar[bool] = False
     """Whether the style renders multi-turn conversations (instruction records always work)."""
+    renders: ClassVar[frozenset[str]] = frozenset()
+    """What a style renders beyond text turns: ``"tools"`` (tool definitions, calls and results) and
+    ``"reasoning"``. A record that needs more is refused (see ``_renders.py``), never cut down."""
     known_deviations: ClassVar[Mapping[str, str]] = {}
     """Cases of ``promptstyles check``'s battery (``promptstyles.check.BATTERY``) in which the style knowingly
     differs from its model's official chat template, each with the reason (e.g. it follows the publisher's
@@ -166,12 +179,16 @@ class Style(ABC):
 
     def render(self, record: Record | Mapping[str, Any]) -> Rendered:
         """Render a training example; a plain dict record is normalised first (see ``to_record``)."""
-        return Rendered.of(self.parts(to_record(record)))
+        record = to_record(record)
+        refuse_unrenderable(self, record, Style)
+        return Rendered.of(final_turn_only(self.parts(record), record))
 
     def generation_prompt(self, record: Record | Mapping[str, Any]) -> str:
         """The text a model is given to answer ``record`` (a record or a plain dict, whose output may be left
         out); a prefix of the rendered training text."""
-        return _join(self.parts(without_final_answer(to_record(record, require_output=False)), generation=True))
+        record = to_record(record, require_output=False)
+        refuse_unrenderable(self, record, Style)
+        return _join(self.parts(without_final_answer(record), generation=True))
 
     def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
         """The response text in what a model generated: after ``prompt`` if given, cut at the first stop."""
@@ -225,6 +242,19 @@ def _recording_options(init: Callable[..., None]) -> Callable[..., None]:
 Style.__init__ = _recording_options(Style.__init__)  # type: ignore[method-assign]
 
 
+_CONTEXT = {PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END, PartKind.TOOL_CALL, PartKind.REASONING}
+
+
+def final_turn_only(parts: list[Part], record: Record) -> list[Part]:
+    """``parts`` with every assistant turn but the final one made context (``PROMPT``), for a record marked
+    ``final_turn_only``: the same text, trained only from the final assistant turn's header on."""
+    if not (isinstance(record, Conversation) and record.final_turn_only):
+        return parts
+    final = max((n for n, part in enumerate(parts) if part.kind is PartKind.RESPONSE_HEADER), default=0)
+    return [Part(part.text, PartKind.PROMPT, part.markup) if n < final and part.kind in _CONTEXT else part
+            for n, part in enumerate(parts)]
+
+
 def without_final_answer(record: Record) -> Record:
     """The record as a model sees it before answering: no output, or no final assistant message."""
     if isinstance(record, InstructionRecord):
@@ -232,7 +262,7 @@ def without_final_answer(record: Record) -> Record:
     messages = record.messages
     if messages and messages[-1].role == "assistant":
         messages = messages[:-1]
-    return Conversation(messages)
+    return replace(record, messages=messages)
 
 
 def single_exchange(record: Conversation, style: str) -> tuple[str | None, Message, Message | None]:
@@ -247,3 +277,4 @@ def single_exchange(record: Conversation, style: str) -> tuple[str | None, Messa
             " assistant message); this conversation has roles " + ", ".join(m.role for m in record.messages)
         )
     return system, messages[0], messages[1] if len(messages) == 2 else None
+

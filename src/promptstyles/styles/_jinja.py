@@ -155,5 +155,7 @@ def compile_template(source: TemplateSource) -> Callable[[Sequence[Mapping[str, 
                                        add_generation_prompt=add_generation_prompt, **variables))
         except jinja2.TemplateError as error:
             raise TemplateRaised(str(error)) from error
+        except (TypeError, AttributeError) as error:  # a template that needs tools (Hermes 3's tool_use) iterates None
+            raise TemplateRaised(f"it fails without tools ({type(error).__name__}: {error})") from error
 
     return render

@@ -21,13 +21,14 @@ Validation of the role order is shared, and its errors name the turn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from ..errors import StyleError
 from ..records import Conversation, InstructionRecord, Record
 from ._base import Part, PartKind, Style
+from .agent import SharedParts, tidy
 
 __all__ = ["ChatStyle", "Turn"]
 
@@ -47,7 +48,6 @@ class _Default:
 
 
 _DEFAULT: Any = _Default()
-_SHARED_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +85,7 @@ def _article(role: str) -> str:
     return "an assistant" if role == "assistant" else f"a {role}"
 
 
-def _tidy(parts: Iterable[Part]) -> list[Part]:
-    """Drop empty parts and join neighbouring markup of the same kind (record text is never joined)."""
-    tidy: list[Part] = []
-    for part in parts:
-        if not part.text:
-            continue
-        if tidy and part.markup and tidy[-1].markup and tidy[-1].kind is part.kind:
-            tidy[-1] = Part(tidy[-1].text + part.text, part.kind, markup=True)
-        else:
-            tidy.append(part)
-    return tidy
-
-
-class ChatStyle(Style):
+class ChatStyle(SharedParts, Style):
     """Base class of chat formats; a subclass sets the markup strings and a few switches.
 
     Options (``style_options``):
@@ -165,16 +152,7 @@ class ChatStyle(Style):
         self.system = system
         self.joiner = joiner
         self.bos = bos
-        self._shared_parts: dict[tuple[str, PartKind, bool], Part] = {}
-
-    @property
-    def stop_sequences(self) -> tuple[str, ...]:
-        return self.stops
-
-    @property
-    def resolved_options(self) -> dict[str, Any]:
-        """As for any style, with the system prompt as used (the default resolved, ``""`` as none)."""
-        return {**super().resolved_options, "system": self.system}
+        SharedParts.__init__(self)
 
     # -- records to turns ----------------------------------------------------------------------------
 
@@ -225,6 +203,8 @@ class ChatStyle(Style):
     # -- turns to parts ------------------------------------------------------------------------------
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
+        if self.renders and isinstance(record, Conversation) and record.agentic:
+            return self.agent_parts(record, generation=generation)
         system, turns = self.turns(record)
         if generation and turns[-1].role == "assistant":
             turns = turns[:-1]
@@ -252,7 +232,11 @@ class ChatStyle(Style):
             parts.append(self._markup(self.closing, END))
         if self.bos and self.bos_token:
             parts.insert(0, self._markup(self.bos_token, parts[0].kind if parts else SYSTEM))
-        return _tidy(parts)
+        return tidy(parts)
+
+    def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
+        """A conversation with tools or reasoning, for a style that ``renders`` them (only those reach it)."""
+        raise StyleError(f"style {self.name!r} declares renders={sorted(self.renders)} but no agent_parts")
 
     def user_parts(self, turn: Turn, *, first: bool, system: Turn | None) -> list[Part]:
         """A user turn, with the system prompt folded in when ``system`` is given."""
@@ -263,17 +247,6 @@ class ChatStyle(Style):
         parts += self.text(turn, PROMPT, folded=system is not None)
         parts.append(self._markup(self.user_suffix, PROMPT))
         return parts
-
-    def _markup(self, text: str, kind: PartKind, markup: bool = True) -> Part:
-        """A part the style wrote (markup, or its own system prompt), one object shared by every record that
-        has it: parts are immutable, and fewer live objects keep the garbage collector's full passes rare
-        while a large dataset is rendered."""
-        part = self._shared_parts.get((text, kind, markup))
-        if part is None:
-            part = Part(text, kind, markup)
-            if len(self._shared_parts) < _SHARED_PARTS:
-                self._shared_parts[text, kind, markup] = part
-        return part
 
     def system_turn_prefix(self) -> str:
         """The markup opening the system turn (Llama-3.1 writes a dated preamble there, set by an option)."""

@@ -15,7 +15,8 @@ Every switch of :class:`~promptstyles.ChatStyle` has a key: ``bos``, ``closing``
 ``system_turn`` (own, first_user, last_user, none), ``system_required``, ``system_note``, ``fold`` (prefix,
 suffix, strip), ``strip`` (roles whose text is trimmed), ``user.later_prefix``, ``alternate``,
 ``one_exchange``, ``conversations``; ``options`` gives default style options. Markup may use the placeholder
-``{date}`` (the ``date`` option: a string such as ``26 Jul 2024`` or a date; today's when not given); write
+``{date}`` (the ``date`` option: a date, an ISO date string such as ``2024-07-26``, or ``26 Jul 2024`` as
+templates write dates; today's when not given); write
 ``{{`` and ``}}`` for literal braces.
 """
 
@@ -30,6 +31,7 @@ from typing import Any, ClassVar, Literal
 
 from .._schema import Invalid, from_mapping, read_yaml
 from ..errors import ConfigError, StyleError
+from ._template_markup import _ATOM
 from .chat import _DEFAULT, ChatStyle
 
 __all__ = [
@@ -162,6 +164,27 @@ class DeclarativeStyle:
         if unknown:
             raise Invalid("options", f"unknown option {sorted(unknown)[0]!r}; expected some of bos, date, joiner, "
                                      "system")
+        written = "".join(self.markup_texts().values())
+        for token in self.special_tokens:
+            if token not in written:
+                raise Invalid("special_tokens", f"{token!r} is declared, but no markup or stop string of style "
+                                                f"{self.name!r} writes it; fix its spelling or remove it")
+
+    def markup_texts(self) -> dict[str, str]:
+        """Every markup and stop string, by its key path (``user.prefix``, ``stop[0]``)."""
+        texts = {"bos": self.bos, "closing": self.closing, "fold.prefix": self.fold.prefix,
+                 "fold.suffix": self.fold.suffix}
+        for role in ("system", "user", "assistant"):
+            texts.update({f"{role}.{key}": value for key, value in asdict(getattr(self, role)).items()
+                          if isinstance(value, str)})
+        texts.update({f"stop[{index}]": stop for index, stop in enumerate(self.stop)})
+        return texts
+
+    def undeclared_markup(self) -> list[tuple[str, str]]:
+        """``(key path, token)`` of each piece of markup that reads as one token (``<|user|>``, ``</s>``,
+        ``[INST]``) but is not in ``special_tokens``: plain text where ``extend`` gives declared tokens ids."""
+        return [(key, match.group()) for key, text in self.markup_texts().items() if not key.startswith("stop")
+                for match in _ATOM.finditer(text) if match.group() not in self.special_tokens]
 
     def markup(self) -> dict[str, Any]:
         """The :class:`ChatStyle` class attributes this declaration sets."""
@@ -175,14 +198,23 @@ class DeclarativeStyle:
 
 
 def date_text(style: str, date: Any) -> str:
-    """The ``date`` option as templates write it; a date (YAML ``2024-07-26``) is formatted."""
+    """The ``date`` option as templates write it (``26 Jul 2024``): a date, or an ISO date string as every
+    ``--option date=2024-07-26`` is, is formatted; a string already in the template's form is kept as given.
+    Any other string is an error, since the model would read a date in a form its template never writes."""
     if date is None:
         return dt.datetime.now().strftime(DATE_FORMAT)
     if isinstance(date, dt.date):
         return date.strftime(DATE_FORMAT)
+    hint = "a date as its template writes it, such as '26 Jul 2024', or an ISO date such as '2024-07-26'"
     if not isinstance(date, str) or not date.strip() or "\n" in date:
-        raise StyleError(f"style {style!r}: option 'date' must be a one-line string such as '26 Jul 2024' "
-                         f"or a date, got {date!r}")
+        raise StyleError(f"style {style!r}: option 'date' must be a one-line string, {hint}; got {date!r}")
+    text = date.strip()
+    try:
+        if re.match(r"\d{4}-\d\d-\d\d", text):
+            return dt.datetime.fromisoformat(text).strftime(DATE_FORMAT)
+        dt.datetime.strptime(text, DATE_FORMAT)
+    except ValueError:
+        raise StyleError(f"style {style!r}: option 'date' {date!r} is not {hint}") from None
     return date
 
 
@@ -235,8 +267,10 @@ def is_style_file(name: str) -> bool:
     return name.endswith((".yaml", ".yml"))
 
 
-def read_style_file(path: str | Path) -> DeclarativeStyle:
-    """A declaration from a YAML file; errors name the key path, the line and the file."""
+def read_style_file(path: str | Path, *, extend: bool = False) -> DeclarativeStyle:
+    """A declaration from a YAML file; errors name the key path, the line and the file. With ``extend``
+    (``tokenizer.special_tokens: extend``), markup that reads as a token must be declared (see
+    :meth:`DeclarativeStyle.undeclared_markup`)."""
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"a style file holds a mapping (name, user, assistant, ...), got {type(data).__name__}",
@@ -246,4 +280,21 @@ def read_style_file(path: str | Path) -> DeclarativeStyle:
         raise ConfigError(f"style {data.get('name')!r} was frozen without a declaration (its rendering is Python); "
                           f"select it by name ({origin.get('style', data.get('name'))!r}) with the frozen options",
                           source=str(path), line=lines.get(()))
-    return from_mapping(DeclarativeStyle, data, lines=lines, source=str(path))
+    spec = from_mapping(DeclarativeStyle, data, lines=lines, source=str(path))
+    if extend:
+        try:
+            check_declared(spec)
+        except Invalid as error:
+            key = tuple(error.key.replace("[", ".").rstrip("]").split("."))
+            raise ConfigError(str(error), path=error.key, line=lines.get(key), source=str(path)) from None
+    return spec
+
+
+
+def check_declared(spec: DeclarativeStyle) -> None:
+    """:class:`Invalid` at the first markup ``spec`` writes as a token but does not declare, for a build whose
+    ``extend`` mode gives only declared tokens ids (the rest would silently be plain text)."""
+    for key, token in spec.undeclared_markup():
+        raise Invalid(key, f"writes {token!r}, which special_tokens does not declare, so tokenizer.special_tokens: "
+                           "extend would encode it as plain text; add it to special_tokens (or set "
+                           "tokenizer.special_tokens: text)")

@@ -13,6 +13,7 @@ return_dict=True)`` returns that mask.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ..errors import ConfigError, StyleError
 from ._base import Style
 from .chat import ChatStyle
 from .declarable import undeclarable
+from .declarative import DATE_FORMAT, date_text
 
 __all__ = ["chat_template", "write_chat_template"]
 
@@ -30,8 +32,39 @@ def _literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+_PROBE_DATE = dt.date(1901, 2, 3)
+_DATE = _PROBE_DATE.strftime(DATE_FORMAT)
+"""Where a dated style's markup writes this, the template writes ``date_string``."""
+
+
 def _emit(text: str) -> str:
-    return "{{ " + _literal(text) + " }}" if text else ""
+    """Jinja that writes ``text``, with ``date_string`` where a dated style's markup writes the date."""
+    pieces = [("{{ " + _literal(piece) + " }}" if piece else "") for piece in text.split(_DATE)]
+    return "{{ date_string }}".join(pieces)
+
+
+def _dated(style: ChatStyle) -> tuple[ChatStyle, str]:
+    """``style`` with the probe date in its markup, and the jinja that sets ``date_string`` as the official
+    templates do: a caller's ``date_string`` first, else the date the style was given, else the style's fixed
+    default (Llama-3.1's), else today's, computed when the template renders (``strftime_now``; where a renderer
+    lacks it, the style's ``fallback_date``, or an error asking for ``date_string``). An undated style is as
+    it is."""
+    if "date" not in style.resolved_options:
+        return style, ""
+    try:
+        probe = type(style)(**{**style.options, "date": _PROBE_DATE})
+    except StyleError:  # a declared style without {date} in its markup
+        return style, ""
+    given = style.options.get("date")
+    fixed = given if given is not None else getattr(type(style), "default_date", None)
+    if fixed is not None:
+        default = "{% set date_string = " + _literal(date_text(style.name, fixed)) + " %}"
+    else:
+        fallback = getattr(type(style), "fallback_date", None)
+        default = ("{% if strftime_now is defined %}{% set date_string = strftime_now(" + _literal(DATE_FORMAT)
+                   + ") %}{% else %}" + ("{% set date_string = " + _literal(fallback) + " %}" if fallback else
+                   "{{ raise_exception('this renderer has no strftime_now: pass date_string') }}") + "{% endif %}")
+    return probe, "{%- if not date_string is defined %}" + default + "{% endif %}"
 
 
 def _trimmed(expression: str, strip: str) -> str:
@@ -52,13 +85,14 @@ def _chat_style(style: Style) -> ChatStyle:
 def chat_template(style: Style, *, generation_tags: bool = False) -> str:
     """``style`` as a jinja ``chat_template`` (see the module docstring); raises :class:`StyleError` for a
     style whose rendering is Python that markup cannot say."""
-    s = _chat_style(style)
+    s, dating = _dated(_chat_style(style))
 
     def strip_for(role: str) -> str:
         return "both" if role in s.strip_roles else "none"
 
     opening, closing = ("{% generation %}", "{% endgeneration %}") if generation_tags else ("", "")
     lines = [
+        dating,
         "{%- if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
         "{% set turns = messages[1:] %}"
         f"{{% else %}}{{% set system = {_literal(s.system) if s.system is not None else 'none'} %}}"
@@ -86,7 +120,7 @@ def chat_template(style: Style, *, generation_tags: bool = False) -> str:
     lines.append("{%- set fold_into = " + (f"{fold} if system is not none and {users} else none" if fold
                                            else "none") + " %}")
     if s.bos and s.bos_token:
-        lines.append("{{- " + _literal(s.bos_token) + " }}")
+        lines.append(_emit(s.bos_token))
     system_text = _trimmed("system", strip_for("system"))
     if s.system_turn == "own":
         lines.append("{%- if system is not none %}" + _emit(s.system_turn_prefix()) + "{{ " + system_text + " }}"

@@ -60,11 +60,14 @@ class Rendering:
         return any(marker in field for field in self.fields for marker in self.markers)
 
 
+_ASSISTANT_OUTPUT = (PartKind.RESPONSE, PartKind.REASONING, PartKind.TOOL_CALL)
+
+
 def assistant_turns(parts: Sequence[Part]) -> list[tuple[int, bool]]:
     """(character offset where each assistant turn's text ends, whether it is the final turn).
 
-    A turn opens at a ``RESPONSE_HEADER`` part and its text is the response parts that follow; whatever the
-    style labels the markup after it, the turn's text ends there.
+    A turn opens at a ``RESPONSE_HEADER`` part and its text is the reasoning, tool call and response parts that
+    follow; whatever the style labels the markup after it, the turn's text ends there.
     """
     turns: list[int] = []
     position = 0
@@ -73,7 +76,7 @@ def assistant_turns(parts: Sequence[Part]) -> list[tuple[int, bool]]:
         if part.kind is PartKind.RESPONSE_HEADER:
             inside = True
             turns.append(position + len(part.text))
-        elif inside and part.kind is PartKind.RESPONSE:
+        elif inside and part.kind in _ASSISTANT_OUTPUT:
             turns[-1] = position + len(part.text)
         elif inside:
             inside = False

@@ -97,6 +97,7 @@ class Collator:
         attention_mask: bool = False,
         response_mask: bool = False,
         device: str | torch.device | None = None,
+        train_reasoning: bool = True,
     ) -> None:
         if mask not in MASK_MODES:
             raise DataError(f"unknown mask mode {mask!r}; expected one of {', '.join(MASK_MODES)}")
@@ -112,6 +113,7 @@ class Collator:
         self.pad_to_multiple_of = pad_to_multiple_of
         self.attention_mask = attention_mask
         self.response_mask = response_mask
+        self.train_reasoning = train_reasoning
         self.device = None if device in (None, "cpu") else device
 
     def __call__(self, batch: IndexBatch | Sequence[Sequence[int]]) -> Batch:
@@ -119,8 +121,7 @@ class Collator:
             dataset, indices = batch
             if not len(indices):
                 raise DataError("cannot collate an empty batch")
-            return self._collate(dataset.tokens, dataset.starts[indices], dataset.lengths[indices],
-                                 dataset.eos_id, dataset, indices)
+            return self._collate(*dataset.locate(indices), dataset.eos_id, dataset, indices)
         return self._collate_sequences(batch)
 
     def _collate_sequences(self, batch: Sequence[Sequence[int]]) -> Batch:
@@ -188,8 +189,9 @@ class Collator:
         else:
             inputs, targets = self._gather(tokens, starts, column, width, fix_eos=not plain)
         if self.mask != "none":
-            np.putmask(targets, ~self._trained(dataset, indices, self.mask, lengths, target_positions),
-                       self.ignore_index)
+            trained = self._trained(dataset, indices, self.mask, lengths, target_positions,
+                                    train_reasoning=self.train_reasoning)
+            np.putmask(targets, ~trained, self.ignore_index)
 
         response = None
         if self.response_mask:
@@ -233,11 +235,11 @@ class Collator:
     @staticmethod
     def _trained(
         dataset: TokenizedDataset | None, indices: np.ndarray | None, mode: str, lengths: np.ndarray,
-        target_positions: np.ndarray, *, eos: bool = True,
+        target_positions: np.ndarray, *, eos: bool = True, train_reasoning: bool = True,
     ) -> np.ndarray:
         """Which targets (by position) are trained: target ``j`` predicts token ``j + 1``."""
         assert dataset is not None and indices is not None
-        spans = dataset.spans(mode)
+        spans = dataset.spans(mode, train_reasoning=train_reasoning)
         column = lengths[:, None]
         if spans.single_to_end:
             first = spans.starts[spans.offsets[indices]]
@@ -269,6 +271,7 @@ class Collator:
             pad_to_multiple_of=config.pad_to_multiple_of,
             attention_mask=config.attention_mask,
             device=config.device,
+            train_reasoning=config.train_reasoning,
         )
         options.update(overrides)
         return cls(**options)

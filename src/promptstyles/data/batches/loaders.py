@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ from .pairs import PairCollator
 from .samplers import IndexBatchSampler
 from .splits import split_indices
 
-__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "make_pair_loader", "split_dataset", "split_pairs"]
+__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "make_pair_loader", "padding_share", "split_dataset",
+           "split_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,14 +120,36 @@ def make_loader(
 
 
 class DeviceDataLoader(torch.utils.data.DataLoader):
-    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built)."""
+    """A DataLoader that moves each batch to ``device`` in the main process (None: batches stay as built).
+
+    Without worker processes (and without pinning or a timeout) it builds each batch itself: the batch
+    sampler's indices go to the dataset's ``__getitems__`` and then to the collator, as in torch's own
+    single-process iterator, but without the profiler scope and fetcher torch wraps around every batch, which
+    cost more than collating a short batch. Each epoch still draws the base seed torch's iterator draws, so the
+    global random state moves exactly as it would.
+    """
 
     def __init__(self, *args: Any, device: str | torch.device | None = None, **kwargs: Any) -> None:
         self.device = device
         super().__init__(*args, **kwargs)
 
     def __iter__(self):  # type: ignore[override]
-        batches = super().__iter__()
+        batches = self._in_process() if self._builds_in_process() else super().__iter__()
         if self.device is None:
             return batches
         return (batch.to(self.device, non_blocking=True) for batch in batches)
+
+    def _builds_in_process(self) -> bool:
+        return (self.num_workers == 0 and not self.pin_memory and not self.timeout and self.batch_sampler is not None
+                and callable(getattr(self.dataset, "__getitems__", None)) and self.collate_fn is not None)
+
+    def _in_process(self) -> Iterator[Any]:
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # torch's per-epoch base seed
+        getitems, collate = self.dataset.__getitems__, self.collate_fn  # type: ignore[attr-defined]
+        return (collate(getitems(indices)) for indices in self.batch_sampler)  # type: ignore[union-attr]
+
+
+def padding_share(shapes: Sequence[tuple[int, int, int]]) -> float:
+    """The share of batch positions that are padding, from :meth:`DataLoaders.batch_shapes`."""
+    positions = sum(size * width for size, width, _ in shapes)
+    return 1.0 - sum(real for _, _, real in shapes) / positions if positions else 0.0

@@ -54,7 +54,7 @@ class PackedCollator:
         rows, indices = pairs[:, 0], pairs[:, 1]
         width, collator = self.row_length, self.collator
         count = int(rows.max()) + 1
-        kept = np.minimum(dataset.lengths[indices].astype(np.int64), width)
+        kept = np.minimum(dataset.plain("lengths")[indices].astype(np.int64), width)
         ends = np.cumsum(kept)
         row_ends = np.zeros(count, dtype=np.int64)
         np.maximum.at(row_ends, rows, ends)
@@ -68,8 +68,7 @@ class PackedCollator:
         by_length = np.argsort(kept, kind="stable")
         for chunk in np.split(by_length, range(_CHUNK, len(by_length), _CHUNK)):
             chosen = indices[chunk]
-            padded = collator._padded(dataset.tokens, dataset.starts[chosen], dataset.lengths[chosen],
-                                      dataset.eos_id, dataset, chosen)
+            padded = collator._padded(*dataset.locate(chosen), dataset.eos_id, dataset, chosen)
             real = np.arange(padded[0].shape[1]) < kept[chunk, None]
             places = (starts[chunk, None] + np.arange(padded[0].shape[1]))[real]
             inputs[places], targets[places] = padded[0][real], padded[1][real]

@@ -4,15 +4,17 @@ Hugging Face ``tokenizers`` release the GIL while a batch is encoded on their Ru
 work can run at the same time. A serial build would otherwise leave a core idle while it renders (pure
 Python, one core) and keep Python waiting while Rust encodes. Here one helper thread renders chunk ``k + 1``
 while this thread encodes chunk ``k``: the same datasets in the same order, with rendering mostly hidden
-behind encoding. The input itself is read in this thread, so a consumer's generator (the streaming reader)
-is never driven from two threads. A chunk the style cannot render raises its :class:`RecordError` when that
-chunk's turn comes, as in the serial build.
+behind encoding. The input is read on the helper thread too (the streaming reader parses and validates
+JSON there), so this thread only encodes; the input's iterator is driven by that one thread, one chunk at a
+time, and must not write anything a consumer reads as chunks come out (the streaming build queues each
+chunk's line offsets and writes them as its tokens arrive). A chunk that cannot be read or rendered raises
+its error when that chunk's turn comes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ...records import Record
@@ -37,19 +39,21 @@ def tokenize_chunks_overlapped(
     source: str | None = None,
     first_index: int = 0,
 ) -> Iterator[TokenizedDataset]:
-    """:func:`~promptstyles.data.build.encoding.tokenize_chunks` with each next chunk rendered on a helper thread."""
-    pending = (records for records in chunks if len(records))
+    """:func:`~promptstyles.data.build.encoding.tokenize_chunks` with each next chunk read and rendered on a
+    helper thread."""
+    pending = iter(chunks)
+
+    def read_and_render(first: int) -> RenderedChunk | None:
+        for records in pending:  # only ever driven here, one call at a time
+            if len(records):
+                return render_chunk(style, records, first, source)
+        return None
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as renderer:
-
-        def submit(first: int) -> tuple[int, int, Future[RenderedChunk]] | None:
-            records = next(pending, None)
-            if records is None:
-                return None
-            return first, len(records), renderer.submit(render_chunk, style, records, first, source)
-
-        current = submit(first_index)
-        while current is not None:
-            first, count, rendering = current
-            rendered = rendering.result()  # a record error surfaces at its chunk's turn
-            current = submit(first + count)  # rendered while this chunk is encoded
+        first = first_index
+        rendering = renderer.submit(read_and_render, first)
+        while (rendered := rendering.result()) is not None:  # a read or record error surfaces at its turn
+            count = len(rendered.parts)
+            rendering = renderer.submit(read_and_render, first + count)  # while this chunk is encoded
             yield encode_rendered(rendered, tokenizer, special_tokens=special_tokens, first_index=first).dataset()
+            first += count

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ class StreamedData:
     records: JsonlRecords
     skipped: list[tuple[int, str]]
     source: str
+    key: str
+    """The store entry's key (see :func:`~.cache.file_key`)."""
+    found: bool
+    """True when the entry was already in the store, False when this call built it."""
 
 
 def stream_dataset(
@@ -69,8 +74,8 @@ def stream_dataset(
 ) -> StreamedData:
     """Read the JSONL file at ``path`` in chunks of ``chunk_size`` records into a memory-mapped dataset.
 
-    ``progress(done, total)`` is called as the file is read, in bytes (the number of records is not known
-    before the end).
+    ``progress(done, total)`` is called as each chunk is stored, in bytes of the file read up to its end (the
+    number of records is not known before the end).
     """
     file = Path(path).expanduser()
     if not file.is_file():
@@ -82,7 +87,7 @@ def stream_dataset(
     if cache:
         stored = open_store(key, directory)
         if stored is not None:
-            return build.result(stored)
+            return build.result(stored, found=True)
         try:
             return build.into(directory)
         except OSError as error:
@@ -112,19 +117,25 @@ class _Build:
         """Build the entry in ``directory`` and map it; raises ``OSError`` when the folder cannot be written."""
         skipped: list[tuple[int, str]] = []
         size = self.file.stat().st_size
-        with StoreWriter(self.key, directory) as writer:
+        # The tokenizer may read chunks on a helper thread ahead of this one (overlap.py): reading only queues
+        # each chunk's line offsets, and this thread writes them with the chunk's tokens, in order.
+        read: deque[tuple[np.ndarray, int]] = deque()
 
-            def pieces() -> Iterator[list[Record]]:
-                for chunk in read_record_chunks(self.file, fields=self.fields, on_invalid=self.on_invalid,
-                                                chunk_size=self.chunk_size, skipped=skipped):
-                    writer.append_array("records", chunk.offsets, np.int64)
+        def pieces() -> Iterator[list[Record]]:
+            for chunk in read_record_chunks(self.file, fields=self.fields, on_invalid=self.on_invalid,
+                                            chunk_size=self.chunk_size, skipped=skipped):
+                if chunk.records:  # an empty chunk is never tokenized, so nothing of it is written
+                    read.append((chunk.offsets, chunk.bytes_read))
                     yield chunk.records
-                    if self.progress is not None:  # the chunk went to the tokenizer: count its bytes done
-                        self.progress(chunk.bytes_read, size)
 
+        with StoreWriter(self.key, directory) as writer:
             for piece in self.tokenize(pieces(), self.style, self.tokenizer, special_tokens=self.special_tokens,
                                        source=self.source):
+                offsets, bytes_read = read.popleft()
+                writer.append_array("records", offsets, np.int64)
                 writer.append(piece)
+                if self.progress is not None:
+                    self.progress(bytes_read, size)
             info: dict[str, Any] = {"style": self.style.name, "tokenizer": self.tokenizer.name,
                                     "source": self.source, "skipped": skipped}
             path = writer.commit(info)
@@ -132,9 +143,9 @@ class _Build:
         stored = open_store(self.key, directory)
         if stored is None:
             raise DataError(f"the dataset store {path} cannot be read back just after it was written")
-        return self.result(stored)
+        return self.result(stored, found=False)
 
-    def result(self, stored: StoredDataset) -> StreamedData:
+    def result(self, stored: StoredDataset, *, found: bool) -> StreamedData:
         skipped = [(int(index), str(reason)) for index, reason in stored.info.get("skipped", [])]
         records = JsonlRecords(self.file, stored.arrays["records"], fields=self.fields)
-        return StreamedData(stored.dataset, records, skipped, self.source)
+        return StreamedData(stored.dataset, records, skipped, self.source, self.key, found)

@@ -156,7 +156,8 @@ def validate_records(
     if skipped:
         logger.warning("%s: skipped %d invalid record(s) of %d", label, len(skipped), len(raw))
     if not records:
-        raise DataError(f"{label}: every record is invalid ({len(skipped)} skipped)")
+        raise DataError(f"{label}: every record is invalid ({len(skipped)} skipped by on_invalid: skip); the "
+                        f"first: {skipped[0][1]}")
     return LoadedRecords(records, label, skipped)
 
 
@@ -239,7 +240,8 @@ def read_record_chunks(
     if skips:
         logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skips), count)
     if len(skips) == count:
-        raise DataError(f"{source}: every record is invalid ({count} skipped)")
+        raise DataError(f"{source}: every record is invalid ({count} skipped by on_invalid: skip); the first: "
+                        f"{skips[0][1]}")
 
 
 class JsonlRecords(Sequence[Record]):

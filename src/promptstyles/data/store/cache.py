@@ -102,12 +102,21 @@ def _tokenizer_identity(tokenizer: Tokenizer, style: Style) -> dict[str, Any]:
     }
 
 
+def _message_fields(message: Message) -> list[Any]:
+    """Every field of a message of a tool or reasoning conversation (arguments as given and as parsed)."""
+    calls = [[c.name, c.arguments, c.id, c.arguments_text] for c in message.tool_calls]
+    return [message.role, message.content, message.reasoning, calls, message.tool_call_id, message.name]
+
+
 def _records_digest(records: Sequence[Record]) -> str:
     """A hash of every field of every record; one JSON line each, so no field can run into the next."""
     digest = hashlib.blake2b(digest_size=20)
     for record in records:
-        if isinstance(record, Conversation):
-            fields: list[Any] = ["conversation", [[m.role, m.content] for m in record.messages]]
+        if isinstance(record, Conversation) and (record.agentic or record.final_turn_only):
+            fields: list[Any] = ["agent conversation", [_message_fields(m) for m in record.messages],
+                                 list(record.tools), record.final_turn_only]
+        elif isinstance(record, Conversation):
+            fields = ["conversation", [[m.role, m.content] for m in record.messages]]
         else:
             fields = ["instruction", record.instruction, record.input, record.output]
         digest.update(json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n")

@@ -11,6 +11,7 @@ An entry is a folder ``datasets/<key>/``::
     records.bin       int64   (streamed builds) byte offset of each record's line in its JSONL file
     meta.json         key, format, dtype, length and checksum of every array, eos_id, vocab_size, what the
                       entry was built from, and a checksum of all that
+    verified.json     the token file's stamp when it was last hashed whole and found sound
 
 Arrays are opened with ``numpy.memmap``, so DataLoader workers and DDP ranks on one machine share one copy in
 the page cache instead of each holding its own.
@@ -19,23 +20,21 @@ Writing goes into a temporary folder beside the final one, chunk by chunk (a dat
 memory), and the folder is renamed into place: a reader sees no entry or a whole one, and of two writers
 racing one wins with the same arrays.
 
-Verification must keep a reload of a million records (a hundred million tokens) under a second, which rules
-out hashing the whole token file each time. Every load checks: the metadata against its own checksum; the
-size of every file against the dtype and length recorded; the full checksum of every index array (a few
-dozen bytes per example); and the checksum of :data:`SAMPLE_BLOCKS` token blocks spread over the token file,
-first and last included (a file smaller than the blocks together is checked whole). The full token checksum
-is recorded as well and checked by :func:`verify_store` (``promptstyles cache verify``). A damaged entry is
-never used: the caller rebuilds it.
+Verification must keep a reload of a million records (a hundred million tokens) well under a second, so the
+token file is hashed whole only when it changed. Every load checks: the metadata against its own checksum; the
+size of every file against the dtype and length recorded; the full checksum of every index array (a few dozen
+bytes per example); and the token file, hashed whole unless its stamp (size, times, inode) is the one recorded
+when it was last hashed whole and found sound, in which case :data:`~.checksums.SAMPLE_BLOCKS` blocks spread over
+it are hashed (see :mod:`.checksums`). :func:`verify_store` (``promptstyles cache verify``) hashes every file
+whole. A damaged entry is never used: the caller rebuilds it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
-import mmap
 import os
 import shutil
 import tempfile
@@ -50,6 +49,7 @@ import numpy as np
 from ..._io import TEMPORARY_SUFFIX, cache_dir, warn_unwritable
 from ...errors import DataError
 from ..tokenized import TokenizedDataset
+from .checksums import checksum, file_stamp, is_verified, mark_verified, new_digest
 from .folder import META, meta_checksum, prune, read_meta
 
 __all__ = ["FORMAT", "StoreWriter", "StoredDataset", "load_dataset", "open_store", "save_dataset", "store_folder",
@@ -58,8 +58,6 @@ __all__ = ["FORMAT", "StoreWriter", "StoredDataset", "load_dataset", "open_store
 logger = logging.getLogger(__name__)
 
 FORMAT = 3
-SAMPLE_BLOCKS = 64
-BLOCK_BYTES = 1 << 16
 INDEX_DTYPES = {"starts": np.int64, "lengths": np.int32, "run_ends": np.int32, "run_kinds": np.uint8,
                 "run_offsets": np.int64}
 """The fixed dtypes of the index arrays: chunks built separately may pick narrower ones."""
@@ -68,28 +66,6 @@ INDEX_DTYPES = {"starts": np.int64, "lengths": np.int32, "run_ends": np.int32, "
 def store_folder(directory: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding the entries: ``datasets/`` in the cache folder."""
     return cache_dir(directory) / "datasets"
-
-
-def _digest() -> Any:
-    return hashlib.blake2b(digest_size=20)
-
-
-def _checksum(path: Path, size: int, *, sample: bool = False) -> str:
-    """A hash of a file, or with ``sample`` of blocks spread over it (all of it when it is small); the file is
-    mapped, not read into memory."""
-    digest = _digest()
-    if size:
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            try:
-                if not sample or size <= SAMPLE_BLOCKS * BLOCK_BYTES:
-                    digest.update(view)
-                else:
-                    for offset in np.linspace(0, size - BLOCK_BYTES, SAMPLE_BLOCKS).astype(np.int64):
-                        digest.update(view[int(offset) : int(offset) + BLOCK_BYTES])
-            finally:
-                view.release()
-    return str(digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -131,7 +107,7 @@ class StoreWriter:
         """Append ``values`` to the array ``name`` (its dtype is fixed by the first append)."""
         if name not in self._files:
             kind = np.dtype(dtype if dtype is not None else values.dtype)
-            self._files[name] = ((self.temporary / f"{name}.bin").open("wb"), kind, _digest())
+            self._files[name] = ((self.temporary / f"{name}.bin").open("wb"), kind, new_digest())
             self._lengths[name] = 0
         handle, kind, digest = self._files[name]
         data = np.ascontiguousarray(values, dtype=kind).tobytes()
@@ -167,7 +143,8 @@ class StoreWriter:
             handle.close()
             arrays[name] = {"dtype": kind.str, "length": self._lengths[name], "checksum": digest.hexdigest()}
         tokens = self.temporary / "tokens.bin"
-        arrays["tokens"]["sample"] = _checksum(tokens, tokens.stat().st_size, sample=True)
+        arrays["tokens"]["sample"] = checksum(tokens, tokens.stat().st_size, sample=True)
+        mark_verified(tokens, arrays["tokens"]["checksum"], file_stamp(tokens))  # hashed whole as it was written
         meta = {"format": FORMAT, "key": self.key, "eos_id": self._ids[0], "vocab_size": self._ids[1],
                 "examples": self._examples, "arrays": arrays, "info": dict(info or {})}
         data = json.dumps({"meta": meta, "checksum": meta_checksum(meta)}, indent=1).encode()
@@ -246,9 +223,12 @@ def _check(path: Path, key: str, *, full: bool) -> dict[str, Any]:
         size = file.stat().st_size
         if size != entry["length"] * np.dtype(entry["dtype"]).itemsize:
             raise ValueError(f"{file.name} has {size} bytes, not {entry['length']} {entry['dtype']} values")
-        sample = name == "tokens" and not full
-        if _checksum(file, size, sample=sample) != entry["sample" if sample else "checksum"]:
+        sample = name == "tokens" and not full and is_verified(file, entry["checksum"])
+        stamp = file_stamp(file)
+        if checksum(file, size, sample=sample) != entry["sample" if sample else "checksum"]:
             raise ValueError(f"{file.name} does not match its checksum")
+        if name == "tokens" and not sample:
+            mark_verified(file, entry["checksum"], stamp)
     return meta
 
 

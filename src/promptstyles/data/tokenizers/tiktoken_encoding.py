@@ -21,6 +21,8 @@ import numpy as np
 
 from ...errors import TokenizerError
 from ..arrays import block_offsets
+from .gpt2_files import GPT2_PATTERN as _GPT2_PATTERN
+from .gpt2_files import load_encoding
 from .protocol import Encoded
 
 if TYPE_CHECKING:
@@ -30,9 +32,6 @@ __all__ = ["TiktokenTokenizer"]
 
 logger = logging.getLogger(__name__)
 
-# The pre-tokenizer pattern of gpt2, r50k_base and p50k_base, under which text can be cut at some
-# newlines and encoded piece by piece (see ``TiktokenTokenizer.encode_parts``).
-_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 _SEGMENT_CACHE_SIZE = 1 << 16
 
 
@@ -45,7 +44,7 @@ class TiktokenTokenizer:
         import tiktoken
 
         try:
-            base = tiktoken.get_encoding(encoding_name)
+            base = load_encoding(encoding_name)
         except ValueError as error:
             known = ", ".join(tiktoken.list_encoding_names())
             raise TokenizerError(f"unknown tiktoken encoding {encoding_name!r}; available: {known}") from error

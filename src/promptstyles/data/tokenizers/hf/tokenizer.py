@@ -9,6 +9,7 @@ does not name the token (Llama-3's map still says ``<|end_of_text|>``; its confi
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -22,7 +23,8 @@ from ..protocol import Encoded
 from .encoding import PartIds, PartsEncoder, TextPart
 from .fast import FastEncoder, exact_examples
 
-__all__ = ["HFTokenizer", "fetch_from_hub", "is_hub_id", "load_hf_tokenizer", "load_tokenizers_library"]
+__all__ = ["HFTokenizer", "fetch_from_hub", "is_hub_id", "load_hf_tokenizer", "load_tokenizers_library",
+           "missing_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class HFTokenizer:
         tokenizers = load_tokenizers_library()
         path = Path(path).expanduser()
         file = path / "tokenizer.json" if path.is_dir() else path
+        if not path.exists():
+            raise TokenizerError(missing_folder(path))
         if not file.is_file():
             raise TokenizerError(
                 f"{path}: no tokenizer.json there; download the model's tokenizer files (tokenizer.json, "
@@ -206,6 +210,20 @@ class HFTokenizer:
                 f"fingerprint={self.fingerprint[:12]})")
 
 
+def missing_folder(path: Path) -> str:
+    """Why a tokenizer path is not there: the nearest folder that exists, and its closest entries."""
+    found = path.absolute().parent
+    while not found.is_dir():
+        found = found.parent
+    near = ""
+    if found == path.absolute().parent:
+        names = [entry.name for entry in found.iterdir() if not entry.name.startswith(".")]
+        close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+        near = f"; did you mean {', '.join(str(path.parent / name) for name in close)}?" if close else ""
+    return (f"{path}: no such folder or file (nothing at {path.absolute()}, whose nearest existing folder is "
+            f"{found}){near}")
+
+
 def is_hub_id(spec: str) -> bool:
     """Whether ``spec`` reads as a Hugging Face Hub repository id (``owner/name``) and is no local path."""
     return bool(_HUB_ID.match(spec)) and not Path(spec).expanduser().exists()
@@ -221,17 +239,20 @@ def fetch_from_hub(repo_id: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as error:
-        raise TokenizerError(f"{repo_id!r} is no local folder, and huggingface_hub is not installed to fetch it "
-                             f"from the Hugging Face Hub: {_download_hint(repo_id)}") from error
+        raise TokenizerError(f"{missing_folder(Path(repo_id))}, and huggingface_hub is not installed to fetch it "
+                             f"from the Hugging Face Hub as a repository id: {_download_hint(repo_id)}") from error
     try:
         return Path(snapshot_download(repo_id, allow_patterns=list(_FILES)))
     except Exception as error:  # offline, unknown or gated repository: the hub raises many kinds
-        raise TokenizerError(f"cannot fetch {repo_id!r} from the Hugging Face Hub ({type(error).__name__}: "
-                             f"{error}); {_download_hint(repo_id)}") from error
+        raise TokenizerError(f"{missing_folder(Path(repo_id))}, so it was read as a Hugging Face Hub id, and "
+                             f"fetching it failed ({type(error).__name__}: {error}); {_download_hint(repo_id)}"
+                             ) from error
 
 
 def load_hf_tokenizer(spec: str | Path) -> HFTokenizer:
     """A tokenizer from a model folder, a ``tokenizer.json``, or a Hub id such as ``Qwen/Qwen2.5-7B-Instruct``."""
     if isinstance(spec, str) and is_hub_id(spec):
+        if Path(spec.partition("/")[0]).expanduser().is_dir():  # models/qwen-instrcut: a local folder's typo
+            raise TokenizerError(missing_folder(Path(spec).expanduser()))
         return HFTokenizer(fetch_from_hub(spec))
     return HFTokenizer(spec)
