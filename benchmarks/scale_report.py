@@ -150,6 +150,12 @@ def _notes(results: dict[str, Any], features: list[str], available: dict[str, bo
         build, raw = results.get(f"build-{tokenizer}"), results.get(f"raw-{tokenizer}")
         if build and raw:
             ratio = (build["tokens"] / build["seconds"]) / (raw["tokens"] / raw["encode_s"])
+            if "cpu_s" in build and "encode_cpu_s" in raw:
+                bound = raw["encode_cpu_s"] / build["cpu_s"] * build["tokens"] / raw["tokens"]
+                notes.append(f"{tokenizer}: CPU time (user + system, all threads and worker processes): the build "
+                             f"{build['cpu_s']:.1f} s, the raw encoding {raw['encode_cpu_s']:.1f} s. Where the raw "
+                             "encoding keeps every core busy, the throughput ratio cannot exceed their CPU time per "
+                             f"token, {bound:.2f}, on any number of cores.")
             if abs(ratio - 0.90) < 0.05:
                 notes.append(f"{tokenizer}: the throughput ratio {ratio:.2f} is one run, within 0.05 of its target; "
                              "on this machine the raw encoding's time varies by about 5% from run to run, so the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,17 +87,24 @@ def folder_bytes(folder: str) -> int:
     return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) and of its waited-for worker processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def build(task: dict) -> dict:
     """(a) + (c): the first ``prepare_data`` of the records (read, validate, render, tokenize, store)."""
     marks: list[float] = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     prepared = prepare_data(_config(task), progress=lambda done, total: marks.append(time.perf_counter() - start))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     lengths = prepared.dataset.lengths
     clock = time.perf_counter()
     build_tokenizer(prepared.config, prepared.style)  # what loading the tokenizer costs inside the build
     return {"seconds": seconds, "examples": len(lengths), "tokens": int(lengths.sum()),
             "store_bytes": folder_bytes(task["cache_dir"]), "tokenizer_load_s": time.perf_counter() - clock,
+            "cpu_s": cpu,
             "progress_s": [marks[0], marks[-1], len(marks)] if marks else None, **own_peaks()}
 
 
@@ -129,7 +137,7 @@ def raw(task: dict) -> dict:
 
         def encode(texts: list[str]) -> int:
             return sum(len(item.ids) for item in tokenizer.encode_batch(texts, add_special_tokens=False))
-    times = {"read_s": 0.0, "render_s": 0.0, "encode_s": 0.0}
+    times = {"read_s": 0.0, "render_s": 0.0, "encode_s": 0.0, "encode_cpu_s": 0.0}
     tokens = count = 0
     clock = time.perf_counter()
     for lines in _chunks(task["data"]):
@@ -137,11 +145,12 @@ def raw(task: dict) -> dict:
         now = time.perf_counter()
         times["read_s"] += now - clock
         texts = [style.render(record).text for record in records]
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), cpu_seconds()
         times["render_s"] += clock - now
         tokens += encode(texts)
         now = time.perf_counter()
         times["encode_s"] += now - clock
+        times["encode_cpu_s"] += cpu_seconds() - cpu
         count += len(lines)
         clock = time.perf_counter()
     return {"texts": count, "tokens": tokens, **times, **own_peaks()}
