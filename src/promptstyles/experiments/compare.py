@@ -43,6 +43,7 @@ from .plots import plot_generation_metrics, plot_length_distributions, plot_loss
 from .report import write_json, write_report
 from .resume import read_run, run_fingerprint
 from .runner import check_loaders, fine_tune, generate_responses, measure_static, model_factory
+from .tool_calls import with_tool_calls
 
 __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
@@ -234,7 +235,7 @@ def compare(
                       "lengths": run_lengths, "responses": entries}
             write_json(path, stored)
             logger.info("%s: val loss on response text %.4f", run.label, training["val_response_loss"] or 0.0)
-        styles[run.label] = stored["results"]
+        styles[run.label] = with_tool_calls(stored["results"], data.style, data.records, stored["responses"])
         lengths[run.label] = stored["lengths"]
         responses[run.label] = stored["responses"]
         report("done")
