@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from promptstyles import DataError, RecordError
+from promptstyles import ConfigError, DataError, RecordError
 from promptstyles.config import load_config
 from promptstyles.data.sources.files import expand_paths
 from promptstyles.data.store.entries import store_folder
@@ -84,7 +84,7 @@ def test_a_pattern_that_matches_nothing_and_a_file_named_twice_are_errors(parts)
 def test_streaming_reads_a_glob_of_one_file_and_refuses_several(parts, tmp_path):
     one = build(str(parts / "part-1.*"), tmp_path / "cache", streaming=True)
     assert len(one.records) == SIZES[1]
-    with pytest.raises(DataError, match="^data.path names 3 files, and data.streaming reads one JSONL file: join"):
+    with pytest.raises(ConfigError, match="^data.streaming: data.path names 3 files, and data.streaming reads one"):
         build(str(parts / "part-*.jsonl"), tmp_path / "cache", streaming=True)
 
 

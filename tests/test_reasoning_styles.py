@@ -1,6 +1,7 @@
 """DeepSeek-R1: generation prompts are its template's; the final answer is written as the model generates it
 after that prompt (its template cannot write reasoning), earlier answers as the template writes them. gpt-oss:
-reasoning in the analysis channel of the final answer, dropped from earlier ones, as its template writes it."""
+reasoning in the analysis channel of the final answer, dropped from earlier ones, as its template writes it.
+Their tools are tested in test_reasoning_tools.py."""
 
 # ruff: noqa: RUF001  (the full-width bars are DeepSeek's real token text)
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from agent_records import REASONING_CONVERSATIONS, messages_and_tools, record
+from test_reasoning_tools import trained_runs
 from test_template_parity import Case, reference  # noqa: F401  (the fixture)
 
 from promptstyles import StyleError, get_style, to_record
@@ -41,18 +43,9 @@ def test_the_final_answer_follows_the_generation_prompt_as_the_model_writes_it(r
 
 
 def trained_text(raw, mode: str, **collate) -> list[str]:
-    """Trained targets decoded run by run, with GPT-2 given the style's markup tokens (no R1 tokenizer is
-    shared); the appended end-of-text is GPT-2's."""
-    style = get_style("deepseek-r1")
-    tokenizer = get_tokenizer("gpt2", special_tokens=style.special_tokens)
-    dataset = tokenize_records([to_record(raw)], style, tokenizer, special_tokens="extend")
-    targets = Collator(mask=mode, **collate)(dataset.batch([0])).targets[0].tolist()
-    runs, current = [], []
-    for target in [*targets, -100]:
-        if target == -100 and current:
-            runs.append(tokenizer.decode(current))
-        current = [] if target == -100 else [*current, target]
-    return runs
+    """Trained DeepSeek-R1 targets decoded run by run, with GPT-2 given the style's markup tokens (no R1 tokenizer
+    is shared); the appended end-of-text is GPT-2's."""
+    return trained_runs(get_style("deepseek-r1"), raw, mode, **collate)
 
 
 def test_reasoning_masks_and_per_assistant():
@@ -65,12 +58,6 @@ def test_reasoning_masks_and_per_assistant():
     assert trained_text(first, "assistant") == [
         "Two and two make four.\n</think>\n\n4<｜end▁of▁sentence｜><|endoftext|>"]
     assert trained_text(second, "assistant") == ["4 * 2 = 8.\n</think>\n\n8<｜end▁of▁sentence｜><|endoftext|>"]
-
-
-def test_deepseek_r1_refuses_tools_and_names_the_styles_that_write_them():
-    with pytest.raises(StyleError, match="key 'tools': style 'deepseek-r1' cannot render tools, tool calls or tool "
-                                         "results; styles that can: .*qwen3"):
-        get_style("deepseek-r1").render(record("one call"))
 
 
 def test_extract_response_drops_the_generated_reasoning():
@@ -111,9 +98,7 @@ def test_gpt_oss_masks_train_the_final_analysis_answer_and_return():
                                               "<|return|><|endoftext|>")
 
 
-def test_gpt_oss_refuses_tools_and_a_bad_effort():
-    with pytest.raises(StyleError, match="key 'tools': style 'gpt-oss' cannot render tools"):
-        get_style("gpt-oss", date="2025-07-04").render(record("one call"))
+def test_gpt_oss_refuses_a_bad_effort():
     with pytest.raises(StyleError, match="option 'reasoning_effort' must be one of low, medium, high, got 'max'"):
         get_style("gpt-oss", reasoning_effort="max")
 

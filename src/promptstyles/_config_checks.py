@@ -3,8 +3,9 @@
 A pad id the tokenizer does not have fails only later, in a model's embedding lookup; an ``ignore_index``
 that is a real id silently drops every target with that id from the loss (with ``50256`` under GPT-2, every
 end-of-text, so the model never learns to stop). Both are caught as soon as the tokenizer is known, with the
-key path, before any record is tokenized. A data file that is missing, or a JSON array given to the streamed
-build (which reads JSON Lines), is named with its key before any record is read.
+key path, before any record is tokenized. A data file that is missing, or a JSON array or preference pairs given
+to the streamed build (which reads JSON Lines of instruction records), is named with its key before any record
+is read.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._config_sections import CollateConfig, Config
-from .data.sources.files import expand_paths, single_file
+from .data.sources.files import expand_paths, first_record, single_file
 from .data.sources.loading import is_json_array
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError, DataError
+from .preferences import is_preference
 
 __all__ = ["check_data_source", "check_token_ids", "no_batches"]
 
@@ -46,7 +48,7 @@ def check_token_ids(collate: CollateConfig, tokenizer: Tokenizer) -> None:
 
 def check_data_source(config: Config) -> None:
     """Each local file ``data.path`` names (a path, a list or a glob) must be a file, and a streamed one a single
-    JSON Lines file (a JSON array is read whole)."""
+    JSON Lines file of instruction records (a JSON array, or preference pairs, are read whole)."""
     data = config.data
     if data.path is None:
         return
@@ -66,6 +68,10 @@ def check_data_source(config: Config) -> None:
         if is_json_array(single):
             raise ConfigError(f"{single} is a JSON array, which is read whole; convert it to JSON Lines (one record "
                               "per line) or set data.streaming: false", path="data.streaming")
+        if data.kind == "auto" and is_preference(first_record(single)):
+            raise ConfigError(f"{single} holds preference pairs (its first record has a 'chosen' answer), which are "
+                              "read whole, not streamed; set data.streaming: false (or data.kind: instruction to "
+                              "read the records as instruction data)", path="data.streaming")
 
 
 def no_batches(config: Config, split: str, examples: int, records: int) -> str:

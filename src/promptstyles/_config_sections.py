@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from ._schema import Invalid, to_mapping
-from .data.modes import MaskMode, SpecialTokensMode, TruncationPolicy
+from .data.modes import DataKind, MaskMode, SpecialTokensMode, TruncationMode, TruncationPolicy
 from .data.sources.loading import REFERENCE_DATA_URL
 from .distributed import from_environment, placement
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, check_declared
 
-__all__ = ["ClusterConfig", "CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig"]
+__all__ = ["ClusterConfig", "CollateConfig", "Config", "DataConfig", "LoaderConfig", "SplitConfig", "TokenizerConfig",
+           "check_preference"]
 
 
 def _fraction(key: str, value: float) -> None:
@@ -63,6 +64,7 @@ class DataConfig:
     path: str | tuple[str, ...] | None = None
     url: str | None = None
     format: Literal["auto", "json", "jsonl"] = "auto"
+    kind: DataKind = "auto"
     fields: dict[str, str] = field(default_factory=dict)
     on_invalid: Literal["error", "skip"] = "error"
     cache: bool = True
@@ -82,6 +84,8 @@ class DataConfig:
                                        "the file to JSONL or set data.streaming: false")
         if self.streaming and self.turns != "whole":
             raise Invalid("turns", "per_assistant expands records read whole; set data.streaming: false")
+        if self.kind == "preference":
+            self._check_preference()
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
@@ -101,6 +105,19 @@ class DataConfig:
                                                   "(a key not in data.fields reads the column of its own name); "
                                                   "give each its own column")
             readers[column] = key
+
+    def _check_preference(self) -> None:
+        """The data settings preference pairs cannot take, as an :class:`Invalid` naming the key."""
+        if self.streaming:
+            raise Invalid("streaming", "preference pairs are read whole, not streamed; set data.streaming: false")
+        if self.cluster is not None:
+            raise Invalid("cluster", "preference pairs are built on this machine (data.num_proc); remove data.cluster")
+        if self.fields:
+            raise Invalid("fields", "preference records are read by their own keys (instruction/input/chosen/"
+                                    "rejected, or prompt/chosen/rejected); rename the dataset's keys to those")
+        if self.turns != "whole":
+            raise Invalid("turns", "a preference pair is one chosen and one rejected completion, not one example "
+                                   "per assistant turn; set data.turns: whole")
 
     @property
     def source(self) -> str:
@@ -135,6 +152,7 @@ class CollateConfig:
     allowed_max_length: int | None = None
     mask: MaskMode = "none"
     truncation: TruncationPolicy = "reference"
+    truncation_mode: TruncationMode = "keep_start"
     drop_overlong: bool = False
     pad_to_multiple_of: int | None = None
     attention_mask: bool = False
@@ -152,6 +170,16 @@ class CollateConfig:
             raise Invalid("drop_overlong", "needs collate.allowed_max_length")
         if self.packing and self.allowed_max_length is None:
             raise Invalid("packing", "needs collate.allowed_max_length: the length of a packed row, e.g. 1024")
+
+
+def check_preference(collate: CollateConfig) -> None:
+    """The collate settings preference pairs cannot take, as an :class:`Invalid` naming the key."""
+    if collate.packing:
+        raise Invalid("collate.packing", "preference pairs are batched as chosen and rejected rows side by side, "
+                                         "not packed; set collate.packing: false")
+    if collate.mask == "assistant":
+        raise Invalid("collate.mask", "'assistant' would train the earlier assistant turns of a pair's shared "
+                                      "prompt; use prompt or last_assistant (only the completions)")
 
 
 @dataclass(frozen=True)
@@ -208,6 +236,8 @@ class Config:
                 check_declared(self.style)
             except Invalid as error:
                 raise Invalid(f"style.{error.key}", str(error)) from None
+        if self.data.kind == "preference":
+            check_preference(self.collate)
 
     def to_dict(self) -> dict[str, Any]:
         return to_mapping(self)

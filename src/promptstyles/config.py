@@ -12,6 +12,8 @@ Example (every key optional; these are the defaults unless noted)::
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
                                   # several files: a list, or a glob (parts/*.jsonl, read in sorted order)
       format: auto                # auto | json | jsonl
+      kind: auto                  # auto | instruction | preference: what the records hold; auto reads them as
+                                  # preference pairs when the first record has a "chosen" key (see below)
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}
                                   # (one column per key; a record holds one kind: instruction or messages)
       on_invalid: error           # error | skip (skipped records are counted and logged)
@@ -36,8 +38,9 @@ Example (every key optional; these are the defaults unless noted)::
       ignore_index: -100          # any value that is no id of the tokenizer (a real id would go untrained)
       allowed_max_length: null
       mask: none                  # none | instruction | prompt | assistant | last_assistant
-      truncation: reference       # reference | keep_eos
-      drop_overlong: false
+      truncation: reference       # reference | keep_eos (instruction data)
+      truncation_mode: keep_start # keep_start | keep_end (preference pairs; TRL's names)
+      drop_overlong: false        # true: drop (and count) what cannot fit allowed_max_length; false: an error
       pad_to_multiple_of: null
       attention_mask: false
       packing: false              # true: rows of allowed_max_length tokens, examples end to end (required then)
@@ -45,6 +48,19 @@ Example (every key optional; these are the defaults unless noted)::
       train_reasoning: true       # false: an assistant's reasoning is context, not trained (any mask but none)
     loader: {batch_size: 8, shuffle: true, drop_last: true, seed: 123, num_workers: 0,
              group_by_length: false, rank: null, world_size: null}
+
+Preference data (``data.kind: preference``, or ``auto`` and a first record with a ``chosen`` key: Alpaca's
+``instruction``/``input``/``chosen``/``rejected``, TRL's ``prompt``/``chosen``/``rejected`` with text or
+messages, or conversations whose last assistant turn differs) give loaders of pair batches: chosen and
+rejected rows padded together, ``chosen_labels``/``rejected_labels`` with ``ignore_index`` on the prompt and
+padding, and ``prompt_length`` per pair (see ``promptstyles/data/batches/pairs.py``). Splits and
+``batch_size`` count pairs; several files (a list or a glob) are read as one, as for instruction data, with
+the kind told from the first file's first record. ``mask: none`` trains the completions there, as ``prompt``
+does; ``assistant``, ``packing``, ``streaming``, ``fields`` and ``turns: per_assistant`` are errors naming the
+key (a streamed file is checked before it is read). ``truncation_mode: keep_start`` keeps each pair's prompt
+and cuts both completions at ``allowed_max_length``; ``keep_end`` keeps both completions and drops the same
+leading prompt tokens from both rows. A pair whose prompt leaves no completion token is an error naming it, or
+with ``drop_overlong`` dropped and counted.
 
 ``packing: true`` makes every loader give ``batch_size`` rows of ``allowed_max_length`` tokens, each
 holding whole examples end to end with position ids that restart per example (see

@@ -1,32 +1,33 @@
 """From a config to train/validation/test DataLoaders: the one path every style takes.
 
 records -> style parts -> tokens (once, for all records) -> splits -> samplers -> collator -> batches.
-This module sits above ``data/``: it reads the config and hands ``data/`` plain arguments.
+This module sits above ``data/``: it reads the config and hands ``data/`` plain arguments. Preference pairs
+(``data.kind: preference``, or detected) take the same path in :mod:`promptstyles._pipeline_pairs`, and
+their loaders give pair batches (see :class:`~promptstyles.data.batches.pairs.PairCollator`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._config_checks import check_data_source, check_token_ids, no_batches
 from ._engine import chunk_records, tokenize_engine
 from ._io import cache_dir
+from ._pipeline_pairs import is_preference_data, pair_collator, pair_loaders, prepare_pairs
+from ._prepared import DataLoaders, PreparedData, stage_timings
 from .config import Config, load_config
-from .data.batches.collate import Batch, Collator
-from .data.batches.loaders import SPLITS, make_loader, padding_share, split_dataset
-from .data.batches.packing import PackedBatchSampler
-from .data.batches.samplers import IndexBatchSampler
+from .data.batches.collate import Collator
+from .data.batches.loaders import make_loader, padding_share, split_dataset
 from .data.build.encoding import ProgressCallback
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.files import load_data, single_file
+from .data.sources.files import read_data, single_file, validate_data
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
@@ -44,88 +45,6 @@ __all__ = ["DataLoaders", "PreparedData", "build_dataloaders", "build_tokenizer"
            "prepare_data"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PreparedData:
-    """Everything between the config and the loaders: style, tokenizer, datasets per split, and counts."""
-
-    config: Config
-    style: Style
-    tokenizer: Tokenizer
-    dataset: TokenizedDataset
-    splits: dict[str, TokenizedDataset]
-    records: Sequence[Record]
-    """The records in dataset order; with ``data.streaming`` read from the file on demand."""
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
-    store: StoreUse | None = None
-    """The store entry the tokens came from or went to; None when ``data.cache`` is off or records were given."""
-    timings: dict[str, float] = field(default_factory=dict)
-    """Seconds per stage: ``tokenizer`` (style and tokenizer), ``tokens`` (read and tokenize, or find), ``split``."""
-
-    @property
-    def sizes(self) -> dict[str, int]:
-        return {name: len(dataset) for name, dataset in self.splits.items()}
-
-
-@dataclass
-class DataLoaders:
-    """The three loaders (``.train``, ``.val``, ``.test``) and what they were built from."""
-
-    train: torch.utils.data.DataLoader
-    val: torch.utils.data.DataLoader
-    test: torch.utils.data.DataLoader
-    collator: Collator
-    data: PreparedData
-
-    @property
-    def style(self) -> Style:
-        return self.data.style
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        return self.data.tokenizer
-
-    @property
-    def datasets(self) -> dict[str, TokenizedDataset]:
-        return self.data.splits
-
-    def __getitem__(self, split: str) -> torch.utils.data.DataLoader:
-        if split not in SPLITS:
-            raise KeyError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-        return getattr(self, split)
-
-    def batch_indices(self, split: str) -> list[np.ndarray]:
-        """The example indices of each batch the next epoch of the ``split`` loader gives, in order.
-
-        A look ahead: the loader's shuffle does not advance, so iterating it next gives these batches.
-        With ``collate.packing`` each batch is ``(row, example)`` pairs (see ``PackedBatchSampler``).
-        """
-        sampler = self[split].batch_sampler
-        assert isinstance(sampler, (IndexBatchSampler, PackedBatchSampler))
-        epoch = sampler.epoch
-        batches = [np.asarray(indices) for indices in sampler]
-        sampler.set_epoch(epoch)
-        return batches
-
-    def batch_shapes(self, split: str) -> list[tuple[int, int, int]]:
-        """``(examples, padded length, real tokens)`` of each batch the next epoch of ``split`` gives: what a
-        forward pass pays for, and how much of it is padding (see :func:`padding_share`). Packed: ``(rows,
-        row length, real tokens)``."""
-        lengths = self.datasets[split].lengths
-        shapes = []
-        for indices in self.batch_indices(split):
-            rows, width = self.batch(split, indices).inputs.shape
-            examples = indices[:, 1] if indices.ndim == 2 else indices
-            shapes.append((int(rows), int(width), int(np.minimum(lengths[examples], width).sum())))
-        return shapes
-
-    def batch(self, split: str, indices: Sequence[int] | np.ndarray) -> Batch:
-        """The batch the ``split`` loader builds from ``indices`` (example indices, or packed pairs)."""
-        collate = self[split].collate_fn
-        assert collate is not None
-        return collate(self.datasets[split].batch(indices))  # type: ignore[arg-type]  # our collators take IndexBatch
 
 
 def build_tokenizer(config: Config, style: Style) -> Tokenizer:
@@ -168,7 +87,12 @@ def prepare_data(
     if records is None and config.data.streaming:
         dataset, records, skipped, store = _streamed(config, style, tokenizer, progress)
     else:
-        dataset, records, skipped, store = _tokenized(config, style, tokenizer, records, progress)
+        parts = _parts(config, records)
+        first = next(parts)  # what the records are is told from the first file's
+        if is_preference_data(config, first[0]):
+            return prepare_pairs(config, style, tokenizer, itertools.chain([first], parts), marks)
+        dataset, records, skipped, store = _tokenized(config, style, tokenizer, itertools.chain([first], parts),
+                                                      records is not None, progress)
     marks.append(time.perf_counter())
     split = config.data.split
     limit = config.collate.allowed_max_length
@@ -180,22 +104,30 @@ def prepare_data(
         raise DataError(f"the training split is empty: {len(dataset)} records with data.split.train={split.train}")
     logger.info("split sizes: %s", {name: len(s) for name, s in splits.items()})
     marks.append(time.perf_counter())
-    stages = ("tokenizer", "tokens", "split")
-    timings = {stage: end - start for stage, start, end in zip(stages, marks, marks[1:], strict=False)}
-    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped, store, timings)
+    return PreparedData(config, style, tokenizer, dataset, splits, records, skipped, dropped, store,
+                        stage_timings(marks))
+
+
+def _parts(config: Config, records: Sequence[Any] | None) -> Iterator[tuple[list[Any], str]]:
+    """The records given, or the raw records of each file (or the URL) of ``data``, with its name, read one
+    file at a time."""
+    if records is not None:
+        return iter([(list(records), "records")])
+    data = config.data
+    return read_data(data.path or data.source, format=data.format, cache=data.cache_dir, use_cache=data.cache)
 
 
 def _tokenized(
-    config: Config, style: Style, tokenizer: Tokenizer, records: Sequence[Record] | None,
+    config: Config, style: Style, tokenizer: Tokenizer, parts: Iterable[tuple[list[Any], str]], given: bool,
     progress: ProgressCallback | None,
 ) -> tuple[TokenizedDataset, list[Record], list[tuple[int, str]], StoreUse | None]:
-    """Records read whole and tokenized at once, or their dataset loaded from the cache."""
+    """Records read whole and tokenized at once, or their dataset loaded from the cache. Records read from
+    ``data`` are validated first; records given are taken as they are."""
     skipped: list[tuple[int, str]] = []
-    source = "records"
-    if records is None:
-        data = config.data
-        loaded = load_data(data.path or data.source, format=data.format, fields=data.fields,
-                           on_invalid=data.on_invalid, cache=data.cache_dir, use_cache=data.cache)
+    if given:
+        (records, source), = parts
+    else:
+        loaded = validate_data(parts, fields=config.data.fields, on_invalid=config.data.on_invalid)
         records, skipped, source = loaded.records, loaded.skipped, loaded.source
     records = per_assistant(records) if config.data.turns == "per_assistant" else list(records)
     dataset, store = _cached_or_built(config, records, style, tokenizer, source, progress)
@@ -270,6 +202,11 @@ def build_dataloaders(
     config = data.config
     loader = config.loader
     device = collator_options.pop("device", config.collate.device)
+    if data.preference:
+        pair = pair_collator(config, data.tokenizer, **collator_options)
+        pair_built = pair_loaders(config, data.pairs, pair, device)
+        _warn_without_batches(config, data, pair_built)
+        return DataLoaders(pair_built["train"], pair_built["val"], pair_built["test"], pair, data)
     # Worker processes must not touch an accelerator: they build CPU batches in pinned memory, and the
     # main process moves each batch.
     to_device = device not in (None, "cpu") and loader.num_workers > 0
@@ -293,6 +230,12 @@ def build_dataloaders(
             num_workers=loader.num_workers, pin_memory=pin, device=device if to_device else None,
             row_length=config.collate.allowed_max_length if config.collate.packing else None,
         )
-    if not len(built["train"]):  # a statistic may still be wanted; a training run refuses it (check_loaders)
-        logger.warning("%s", no_batches(config, "train", len(data.splits["train"]), len(data.dataset)))
+    _warn_without_batches(config, data, built)
     return DataLoaders(built["train"], built["val"], built["test"], collator, data)
+
+
+def _warn_without_batches(config: Config, data: PreparedData, built: Mapping[str, Any]) -> None:
+    """A training loader without batches is logged, not raised: a statistic may still be wanted, and a training
+    run refuses it (``check_loaders``)."""
+    if not len(built["train"]):
+        logger.warning("%s", no_batches(config, "train", data.sizes["train"], data.size))

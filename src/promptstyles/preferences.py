@@ -20,7 +20,7 @@ from typing import Any
 from .errors import RecordError
 from .records import Conversation, InstructionRecord, Message, Record, to_record
 
-__all__ = ["LabelledCompletion", "PreferencePair", "to_labelled_completion", "to_preference_pair"]
+__all__ = ["LabelledCompletion", "PreferencePair", "is_preference", "to_labelled_completion", "to_preference_pair"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,11 @@ class LabelledCompletion:
 
     record: Record
     desirable: bool
+
+
+def is_preference(raw: Any) -> bool:
+    """Whether a record is a preference pair: one with a ``chosen`` answer (every shape above has one)."""
+    return isinstance(raw, PreferencePair) or (isinstance(raw, Mapping) and "chosen" in raw)
 
 
 def _require(raw: Mapping[str, Any], key: str, *, index: int | None, source: str | None) -> Any:

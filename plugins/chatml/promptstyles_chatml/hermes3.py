@@ -34,7 +34,7 @@ from promptstyles.styles.agent import PartWriter, split_system
 
 from .chatml import ChatMLStyle
 from .hermes3_tools import write_hermes_tools
-from .hermes_tools import write_calls
+from .hermes_tools import HermesCalls, write_calls
 
 __all__ = ["Hermes3Style"]
 
@@ -42,7 +42,7 @@ SYSTEM, PROMPT, HEADER = PartKind.SYSTEM, PartKind.PROMPT, PartKind.RESPONSE_HEA
 RESPONSE, END, RESULT = PartKind.RESPONSE, PartKind.END, PartKind.TOOL_RESULT
 
 
-class Hermes3Style(ChatMLStyle):
+class Hermes3Style(HermesCalls, ChatMLStyle):
     name = "hermes3"
     description = "Hermes 3: ChatML after <|begin_of_text|>; Hermes tool use"
     bos_token = "<|begin_of_text|>"

@@ -28,11 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from promptstyles import PartKind
+from promptstyles.generated_calls import ParsedCall, read_call
 from promptstyles.records import Message, ToolCall
 from promptstyles.styles.agent import PartWriter
 from promptstyles.tool_records import tojson
 
-__all__ = ["TOOLS_INTRO", "TOOLS_OUTRO", "write_calls", "write_result", "write_system", "write_tools", "write_turns"]
+__all__ = ["TOOLS_INTRO", "TOOLS_OUTRO", "HermesCalls", "parse_calls", "write_calls", "write_result", "write_system",
+           "write_tools", "write_turns"]
 
 SYSTEM, PROMPT = PartKind.SYSTEM, PartKind.PROMPT
 TOOLS = PartKind.TOOLS
@@ -63,6 +65,23 @@ def write_calls(out: PartWriter, calls: Sequence[ToolCall], *, after_text: bool,
         out.text(call.name, CALL).markup("\", \"arguments\": ", CALL)
         out.text(call.arguments_json if strings_as_given else tojson(call.arguments), CALL)
         out.markup("}\n</tool_call>", CALL)
+
+
+def parse_calls(response: str) -> tuple[ParsedCall, ...]:
+    """Each ``<tool_call>`` block of a response, read back as :func:`write_calls` writes it: the JSON between
+    the tags must load whole; a block never closed fails."""
+    calls = []
+    for block in response.split("<tool_call>")[1:]:
+        body, closed, _ = block.partition("</tool_call>")
+        calls.append(read_call(body) if closed else ParsedCall(block, problem="no closing </tool_call>"))
+    return tuple(calls)
+
+
+class HermesCalls:
+    """Reads a style's Hermes tool calls back from a generated response (see :func:`parse_calls`)."""
+
+    def parse_tool_calls(self, response: str) -> tuple[ParsedCall, ...] | None:
+        return parse_calls(response)
 
 
 def write_result(out: PartWriter, messages: Sequence[Message], position: int) -> None:

@@ -18,7 +18,7 @@ from promptstyles import Part, PartKind
 from promptstyles.records import Conversation, Message
 from promptstyles.styles.agent import PartWriter, split_system
 
-from .hermes_tools import write_calls, write_system, write_turns
+from .hermes_tools import HermesCalls, write_calls, write_system, write_turns
 from .qwen2 import Qwen2Style
 
 __all__ = ["Qwen25Style"]
@@ -26,7 +26,7 @@ __all__ = ["Qwen25Style"]
 HEADER, RESPONSE, END = PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END
 
 
-class Qwen25Style(Qwen2Style):
+class Qwen25Style(HermesCalls, Qwen2Style):
     name = "qwen2.5"
     description = "Qwen2.5 instruct: ChatML with Qwen's default system prompt; Hermes tool calls"
     default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."

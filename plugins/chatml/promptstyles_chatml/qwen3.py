@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from promptstyles import Part, PartKind, StyleError
+from promptstyles.generated_calls import ParsedCall
 from promptstyles.records import Message, Record
 from promptstyles.styles.agent import AgentStyle, PartWriter, as_conversation, split_system
 
-from .hermes_tools import write_calls, write_system, write_turns
+from .hermes_tools import parse_calls, write_calls, write_system, write_turns
 
 __all__ = ["Qwen3Style"]
 
@@ -86,6 +87,10 @@ class Qwen3Style(AgentStyle):
     def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
         """The answer after the think block a model generates first (the block itself is reasoning)."""
         return super().extract_response(generated, prompt=prompt).rpartition("</think>")[2].strip()
+
+    def parse_tool_calls(self, response: str) -> tuple[ParsedCall, ...] | None:
+        """The Hermes calls after the think block (a call written while reasoning is not a call made)."""
+        return parse_calls(response.rpartition("</think>")[2])
 
     def _assistant(self, out: PartWriter, message: Message, *, think: bool, last: bool, number: int) -> None:
         reasoning = (message.reasoning or "").strip("\n")

@@ -25,11 +25,12 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from promptstyles import Part
+from promptstyles.generated_calls import ParsedCall
 from promptstyles.records import Conversation
 from promptstyles.styles.declarative import date_text
 
 from .llama3 import Llama3Style
-from .llama_tools import llama_agent_parts
+from .llama_tools import llama_agent_parts, parse_llama_call
 
 __all__ = ["Llama31Style"]
 
@@ -54,3 +55,6 @@ class Llama31Style(Llama3Style):
 
     def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
         return llama_agent_parts(self, record, generation=generation)
+
+    def parse_tool_calls(self, response: str) -> tuple[ParsedCall, ...] | None:
+        return parse_llama_call(response)

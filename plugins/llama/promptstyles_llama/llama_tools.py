@@ -30,11 +30,12 @@ from __future__ import annotations
 from typing import Any
 
 from promptstyles import Part, PartKind, StyleError
+from promptstyles.generated_calls import ParsedCall, read_call
 from promptstyles.records import Conversation
 from promptstyles.styles.agent import PartWriter, split_system
 from promptstyles.tool_records import tojson
 
-__all__ = ["llama_agent_parts"]
+__all__ = ["llama_agent_parts", "parse_llama_call"]
 
 SYSTEM, PROMPT, TOOLS = PartKind.SYSTEM, PartKind.PROMPT, PartKind.TOOLS
 HEADER, RESPONSE, END = PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END
@@ -91,3 +92,11 @@ def llama_agent_parts(style: Any, record: Conversation, *, generation: bool) -> 
     if generation:
         out.markup(TURN.format("assistant"), HEADER)
     return out.done()
+
+
+def parse_llama_call(response: str) -> tuple[ParsedCall, ...]:
+    """The call a response makes, read back as the style writes it: the whole response is one JSON object with
+    ``name`` and ``parameters``. A response that does not open with ``{`` is text and makes no call; one that
+    does is a call attempt, parsed or not."""
+    text = response.strip()
+    return (read_call(text, arguments="parameters"),) if text.startswith("{") else ()

@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptstyles import Part, PartKind, StyleError
+from promptstyles.generated_calls import ParsedCall, read_call_list
 from promptstyles.records import Conversation, Message
 from promptstyles.styles.agent import PartWriter, split_system
 from promptstyles.tool_records import tojson
 
-__all__ = ["mistral_agent_parts"]
+__all__ = ["mistral_agent_parts", "parse_mistral_calls"]
 
 PROMPT, SYSTEM, TOOLS = PartKind.PROMPT, PartKind.SYSTEM, PartKind.TOOLS
 HEADER, RESPONSE, END = PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END
@@ -103,3 +104,9 @@ def mistral_agent_parts(style: Any, record: Conversation, *, generation: bool) -
             text = message.content.strip() if "assistant" in style.strip_roles else message.content
             out.markup(style.response_lead, RESPONSE).text(text, RESPONSE).markup("</s>", END)
     return out.done()
+
+
+def parse_mistral_calls(response: str) -> tuple[ParsedCall, ...]:
+    """The calls after each ``[TOOL_CALLS]`` of a response, read back as the style writes them: a JSON list of
+    ``{"name", "arguments", "id"}`` that must load whole (a list that does not load is one failed call)."""
+    return tuple(call for block in response.split("[TOOL_CALLS]")[1:] for call in read_call_list(block))

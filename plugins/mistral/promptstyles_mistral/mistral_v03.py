@@ -14,10 +14,11 @@ Tools, tool calls and tool results are written as :mod:`.mistral_tools` shows.
 from types import MappingProxyType
 
 from promptstyles import Part
+from promptstyles.generated_calls import ParsedCall
 from promptstyles.records import Conversation
 
 from .mistral import MistralStyle
-from .mistral_tools import mistral_agent_parts
+from .mistral_tools import mistral_agent_parts, parse_mistral_calls
 
 __all__ = ["MistralV03Style"]
 
@@ -38,3 +39,6 @@ class MistralV03Style(MistralStyle):
 
     def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
         return mistral_agent_parts(self, record, generation=generation)
+
+    def parse_tool_calls(self, response: str) -> tuple[ParsedCall, ...] | None:
+        return parse_mistral_calls(response)

@@ -55,7 +55,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     dataset = data.dataset
     skipped = f" ({len(data.skipped)} skipped)" if data.skipped else ""
     print(f"store: {where}")
-    print(f"records: {len(dataset)}{skipped}, tokens: {int(dataset.lengths.sum())} "
+    count = (f"preference pairs: {data.size}{skipped} ({len(dataset)} rows)" if data.preference
+             else f"records: {len(dataset)}{skipped}")
+    print(f"{count}, tokens: {int(dataset.lengths.sum())} "
           f"(style {data.style.name!r}, tokenizer {data.tokenizer.name!r})")
     print("splits: " + ", ".join(f"{name} {size}" for name, size in data.sizes.items()))
     print("time: " + ", ".join(f"{stage} {_seconds(value)}" for stage, value in timings.items()))

@@ -16,11 +16,13 @@ __all__ = ["cmd_batch", "cmd_stats"]
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from ..data.batches.collate import Batch
     from ..data.batches.inspect import view_batch
     from ..pipeline import build_dataloaders
 
     config = load_config(args.config)  # read once: it also says how the build reports progress
     loaders = build_dataloaders(config, progress=ProgressBars().for_build(config))
+    collator = loaders.example_collator  # preference pairs: an error naming data.kind
     dataset = loaders.datasets[args.split]
     batches = loaders.batch_indices(args.split)
     if not batches:
@@ -31,8 +33,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
     indices = batches[args.index]
     batch = loaders.batch(args.split, indices)
+    assert isinstance(batch, Batch)  # instruction data, as example_collator checked
     packed = indices.ndim == 2  # (row, example) pairs: each example is shown as the padded collator builds it
-    views = view_batch(dataset, indices[:, 1] if packed else indices, loaders.collator, loaders.tokenizer,
+    views = view_batch(dataset, indices[:, 1] if packed else indices, collator, loaders.tokenizer,
                        None if packed else batch)
     colour = use_colour(args.color)
     print(f"{args.split} batch {args.index % len(batches)}: inputs {tuple(batch.inputs.shape)}, "
@@ -101,7 +104,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         stats = dataset.stats()
         tokens = stats["tokens"]
         targets = int(dataset.lengths.sum())  # one target per token: the shifted ids plus the end-of-text
-        trained = int(dataset.trained_targets(config.collate.mask).sum())
+        trained = int(dataset.trained_targets(loaders.collator.mask).sum())  # pairs: the pair collator's mask
         over = "-" if limit is None else str(int((dataset.lengths > limit).sum()))
         rows.append([name, str(len(dataset)), f"{tokens['mean']:.1f}", f"{tokens['median']:.0f}",
                      f"{tokens['p95']:.0f}", str(tokens["max"]), f"{stats['prompt_tokens']['mean']:.1f}",

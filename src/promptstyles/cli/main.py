@@ -125,7 +125,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         origin = f"from plugin {info.plugin!r}"
     else:
         origin = "declared in the config"
-    data = (f"{checked.records} records from {config.data.source}" if checked.records is not None else
+    data = (f"{checked.records} {checked.unit} from {config.data.source}" if checked.records is not None else
             f"records from {config.data.source} checked as they are read")
     print(f"{args.config}: valid (style {style.name!r} {origin}, {type(style).__name__}; tokenizer "
           f"{tokenizer.name!r}, {tokenizer.vocab_size} ids; {data})")
@@ -146,7 +146,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     files = results["files"]
     reused = f" ({len(results['resumed'])} finished runs reused)" if results["resumed"] else ""
     print(f"report: {files['markdown']}{reused}")
-    print(f"results: {files['json']}, {files['csv']}; responses: {files['responses']}")
+    print("results: " + ", ".join(files[key] for key in ("json", "csv", "responses") if key in files))
     return 0
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "DATA_KINDS",
     "MASK_MODES",
     "SPECIAL_TOKEN_MODES",
+    "TRUNCATION_MODES",
     "TRUNCATION_POLICIES",
+    "DataKind",
     "MaskMode",
     "SpecialTokensMode",
+    "TruncationMode",
     "TruncationPolicy",
 ]
 
@@ -30,3 +34,14 @@ TRUNCATION_POLICIES: tuple[TruncationPolicy, ...] = get_args(TruncationPolicy)
 SpecialTokensMode = Literal["text", "extend"]
 """``text`` encodes a style's markup as ordinary text; ``extend`` gives its declared special tokens ids."""
 SPECIAL_TOKEN_MODES: tuple[SpecialTokensMode, ...] = get_args(SpecialTokensMode)
+
+TruncationMode = Literal["keep_start", "keep_end"]
+"""How preference pairs are cut (TRL's names). ``keep_start`` keeps the prompt and each completion's first
+tokens; ``keep_end`` keeps both completions whole and drops the prompt's first tokens, the same number from
+both rows."""
+TRUNCATION_MODES: tuple[TruncationMode, ...] = get_args(TruncationMode)
+
+DataKind = Literal["auto", "instruction", "preference"]
+"""What the records hold: ``instruction`` data (one answer each), ``preference`` pairs (a chosen and a
+rejected answer to one prompt), or ``auto``: preference when the first record has a ``chosen`` key."""
+DATA_KINDS: tuple[DataKind, ...] = get_args(DataKind)

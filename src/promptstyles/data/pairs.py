@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal, NamedTuple, get_args
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from ..errors import DataError
 from .masks import HEADER
+from .modes import TRUNCATION_MODES, TruncationMode
 from .tokenized import TokenizedDataset
 
 __all__ = ["TRUNCATION_MODES", "PairDataset", "PairIndexBatch", "TruncationMode", "pair_cuts"]
 
 logger = logging.getLogger(__name__)
-
-TruncationMode = Literal["keep_start", "keep_end"]
-"""TRL's names. ``keep_start`` keeps the prompt and each completion's first tokens; ``keep_end`` keeps both
-completions whole and drops the prompt's first tokens, the same number from both rows."""
-TRUNCATION_MODES: tuple[TruncationMode, ...] = get_args(TruncationMode)
 
 
 class PairIndexBatch(NamedTuple):

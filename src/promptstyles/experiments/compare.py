@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import os
-import re
 import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -38,11 +37,13 @@ from ..styles.freeze import frozen
 from .cautions import style_warnings
 from .config import Experiment, Run, load_experiment
 from .differences import GENERATION_PLOTTED, metric_intervals, paired_differences
-from .output import PLOTS, RUNS, check_output, clear_output, prepare_output
+from .dpo_runs import compare_dpo_runs
+from .output import PLOTS, check_output, clear_output, prepare_output, run_file
 from .plots import plot_generation_metrics, plot_length_distributions, plot_loss_curves, plot_padding_truncation
 from .report import write_json, write_report
 from .resume import read_run, run_fingerprint
 from .runner import check_loaders, fine_tune, generate_responses, measure_static, model_factory
+from .tool_calls import with_tool_calls
 
 __all__ = ["CompareProgress", "compare", "default_experiment_path"]
 
@@ -68,10 +69,6 @@ class CompareProgress:
 def default_experiment_path() -> Path:
     """The built-in experiment (alpaca, phi3 and chatml on the sample dataset); a YAML file to copy."""
     return Path(str(resources.files("promptstyles.experiments").joinpath("default.yaml")))
-
-
-def _slug(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-") or "run"
 
 
 def _display_path(path: str) -> str:
@@ -156,6 +153,12 @@ def compare(
     experiment = load_experiment(experiment if not isinstance(experiment, os.PathLike) else os.fspath(experiment))
     folder = Path(output if output is not None else experiment.output)
     check_output(folder, overwrite=overwrite)
+    if experiment.training.objective == "dpo":
+        def started(label: str, index: int, runs: int) -> None:
+            if callback is not None:
+                callback(CompareProgress(label, index, runs, "train"))
+
+        return compare_dpo_runs(experiment, folder, overwrite=overwrite, report=started)
     runs, prepared, skipped = [], [], {}
     for run in experiment.runs():  # every run's data is checked before the first one trains
         try:
@@ -192,7 +195,7 @@ def compare(
                 callback(CompareProgress(run.label, index, len(runs), phase, done, total, seed))
 
         fingerprint = run_fingerprint(experiment, run, data)
-        path = folder / RUNS / f"{_slug(run.label)}.json"
+        path = run_file(folder, run.label)
         stored = broadcast_object(None if overwrite or not main else read_run(path, fingerprint))
         if stored is not None:
             logger.info("%s: reusing the finished run in %s", run.label, path)
@@ -232,7 +235,7 @@ def compare(
                       "lengths": run_lengths, "responses": entries}
             write_json(path, stored)
             logger.info("%s: val loss on response text %.4f", run.label, training["val_response_loss"] or 0.0)
-        styles[run.label] = stored["results"]
+        styles[run.label] = with_tool_calls(stored["results"], data.style, data.records, stored["responses"])
         lengths[run.label] = stored["lengths"]
         responses[run.label] = stored["responses"]
         report("done")

@@ -24,7 +24,10 @@ Example (``styles`` is required; everything else has these defaults)::
       lora: null                  # {r: 8, alpha: 16, dropout: 0.0, target_modules: [q_proj, v_proj]} (peft)
     on_unknown_markup: error      # error | skip: a style whose markup the tokenizer lacks stops the experiment,
                                   # or is left out with a line in the report
-    training: {max_steps: 60, learning_rate: 0.0005, eval_every: 10, seed: 123}   # TrainConfig
+    training: {max_steps: 60, learning_rate: 0.0005, eval_every: 10, seed: 123}   # TrainConfig; with
+                                  # objective: dpo (and beta: 0.1) the styles are ranked by a DPO run on
+                                  # preference data instead (see promptstyles/experiments/dpo_runs.py and
+                                  # the shipped dpo.yaml)
     seeds: []                     # e.g. [1, 2, 3]: train each run once per seed, report mean and spread
     generation: {records: 5, max_new_tokens: 48}
     output: promptstyles-compare  # relative to the current directory

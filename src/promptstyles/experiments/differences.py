@@ -57,6 +57,10 @@ METRICS = (
                  zero_is_nothing=True),
     PairedMetric("generation.length_ratio", "length / reference", "generation.examples", "words",
                  "reference_words", zero_is_nothing=True),
+    PairedMetric("tool_calls.parsed_share", "tool calls parsed", "tool_calls.examples", "parsed", "generated",
+                 lower_is_better=False),
+    PairedMetric("tool_calls.declared_share", "tool calls naming a declared tool", "tool_calls.examples", "declared",
+                 "generated", lower_is_better=False),
 )
 
 GENERATION_PLOTTED = ("generation.stop_rate", "generation.leak_rate", "generation.length_ratio")

@@ -30,10 +30,9 @@ def sequence_logps(model: nn.Module, input_ids: torch.Tensor, attention_mask: to
                    labels: torch.Tensor) -> torch.Tensor:
     """Summed log-probability of each row's trained labels (unshifted, ``-100`` where untrained)."""
     logits = model(input_ids, attention_mask=attention_mask)[:, :-1].float()
-    targets = labels[:, 1:]
-    scored = targets != IGNORE
-    token_logps = torch.gather(F.log_softmax(logits, dim=-1), 2, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (token_logps * scored).sum(dim=-1)
+    # The fused cross-entropy: no second vocabulary-wide tensor of log-probabilities (0 where untrained).
+    token_nll = F.cross_entropy(logits.transpose(1, 2), labels[:, 1:], ignore_index=IGNORE, reduction="none")
+    return -token_nll.sum(dim=-1)
 
 
 def _pair_logps(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,7 +28,7 @@ from .dpo import evaluate_dpo, train_dpo
 from .paired import paired_bootstrap
 from .train import TrainConfig
 
-__all__ = ["compare_dpo", "dpo_report"]
+__all__ = ["compare_dpo", "dpo_report", "rank_by_margin"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,12 @@ def compare_dpo(
         }
         logger.info("%s: DPO reward margin %.4f, accuracy %.2f", style.name, scored.reward_margin,
                     scored.reward_accuracy)
+    return rank_by_margin(results)
+
+
+def rank_by_margin(results: dict[str, Any]) -> dict[str, Any]:
+    """The best style by held-out reward margin, and each other style's paired bootstrap intervals against it
+    (margin and accuracy over the pairs both scored), added to its result as ``paired``."""
     best = max(results, key=lambda name: results[name]["reward_margin"])
     for name, result in results.items():
         if name != best:

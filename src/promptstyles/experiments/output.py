@@ -8,12 +8,13 @@ among someone's own files, and ``overwrite`` must not touch them), unless told t
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["OUTPUTS", "PLOTS", "RUNS", "check_output", "clear_output", "prepare_output"]
+__all__ = ["OUTPUTS", "PLOTS", "RUNS", "check_output", "clear_output", "prepare_output", "run_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ PLOTS = {
 OUTPUTS = ("report.md", "results.json", "results.csv", "responses.json", *PLOTS.values())
 RUNS = "runs"
 """The sub-folder of finished runs, one ``<run>.json`` each."""
+
+
+def run_file(folder: Path, label: str) -> Path:
+    """Where the finished run ``label`` is saved in the comparison ``folder``: its label as a file name."""
+    return folder / RUNS / f"{re.sub(r'[^A-Za-z0-9._=-]+', '-', label).strip('-') or 'run'}.json"
 
 
 def _ours(name: str, names: tuple[str, ...]) -> bool:

@@ -33,7 +33,8 @@ The report leads with the verdict (:mod:`promptstyles.experiments.verdict`): the
 metric and by how much, or "no detectable difference" when the margin is within the measured noise. Then
 come warnings per style (:mod:`promptstyles.experiments.cautions`) and each style's paired differences
 from the best run (:mod:`promptstyles.experiments.differences`), both derived here from the per-example
-columns, so merged results get them too.
+columns, so merged results get them too. A run whose answered records declare tools also has a ``tool_calls``
+section, shown as a table of its own (:mod:`promptstyles.experiments.tool_calls`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from .ranking import (
     rank_styles,
     ranked_rows,
 )
+from .tool_calls import tool_call_section
 from .verdict import generation_notes, verdict
 
 __all__ = [
@@ -141,6 +143,7 @@ def render_markdown(results: Mapping[str, Any], *, plots: Mapping[str, str] | No
     table = _table(rows, TRAINING_COLUMNS, _ranks(ranked))
     if table:
         lines += ["## Fine-tuning", "", *table, ""]
+    lines += tool_call_section(results)
     static = rank_styles(results, headline=STATIC_HEADLINE)[1]
     order = {style: position for position, (style, _) in enumerate(static)}
     table = _table(sorted(rows, key=lambda row: order.get(row["style"], len(order))), STATIC_COLUMNS, _ranks(static))

@@ -80,7 +80,7 @@ def measure_static(data: PreparedData) -> tuple[dict[str, Any], list[int]]:
     one epoch of the training loader as configured (batch size, order, drop_last).
     """
     loaders = build_dataloaders(data.config, data=data)
-    dataset, collator = data.dataset, loaders.collator
+    dataset, collator = data.dataset, loaders.example_collator
     supervised: list[int] = []
     for first in range(0, len(dataset), _CHUNK):
         indices = np.arange(first, min(first + _CHUNK, len(dataset)))
@@ -175,7 +175,7 @@ def fine_tune(
     evaluations). ``val_examples`` holds each validation example's summed response-text loss and scored tokens, by
     record index, for the paired bootstrap of the verdict (:mod:`promptstyles.experiments.paired`).
     """
-    if not loaders.collator.response_mask:
+    if not loaders.example_collator.response_mask:
         raise ValueError("fine_tune scores the response text: build the loaders with response_mask=True")
     rows = int(_shape(model).vocab_size)
     if rows < loaders.tokenizer.vocab_size:

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -55,6 +55,11 @@ class TrainConfig:
     """fp32 | bf16 | fp16: autocast for the forward pass (see :mod:`promptstyles.experiments.precision`)."""
     compile: bool = False
     """Train through ``torch.compile(model)`` (the first steps compile; worth it on a GPU)."""
+    objective: Literal["sft", "dpo"] = "sft"
+    """``sft`` fine-tunes on the responses; ``dpo`` trains on preference pairs with DPO's loss against the
+    start as reference (see :mod:`promptstyles.experiments.dpo_runs`)."""
+    beta: float = 0.1
+    """DPO's beta: how far the policy may move from the reference (``objective: dpo``)."""
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -68,6 +73,8 @@ class TrainConfig:
             raise Invalid("eval_batches", f"must be at least 1, got {self.eval_batches}")
         if self.learning_rate <= 0:
             raise Invalid("learning_rate", f"must be positive, got {self.learning_rate}")
+        if self.beta <= 0:
+            raise Invalid("beta", f"must be positive, got {self.beta}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise Invalid("grad_clip", f"must be positive, got {self.grad_clip}")
 

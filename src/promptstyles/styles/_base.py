@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import StyleError
+from ..generated_calls import ParsedCall
 from ..records import Conversation, InstructionRecord, Message, Record, to_record
 from ._accepts import check_options
 from ._renders import refuse_unrenderable
@@ -200,6 +201,11 @@ class Style(ABC):
             if 0 <= position < cut:
                 cut = position
         return generated[:cut].strip()
+
+    def parse_tool_calls(self, response: str) -> tuple[ParsedCall, ...] | None:
+        """The tool calls in a response (as :meth:`extract_response` gives it), read back the way this style
+        writes them, each parsed or saying why not; None for a style that cannot read its calls back."""
+        return None
 
     def __repr__(self) -> str:
         options = ", ".join(f"{key}={value!r}" for key, value in self.options.items())

@@ -10,14 +10,18 @@ import numpy as np
 import torch
 
 from ...errors import DataError
+from ..modes import TruncationMode
+from ..pairs import PairDataset
 from ..tokenized import TokenizedDataset
 from .collate import Collator
 from .packed import PackedCollator
 from .packing import PackedBatchSampler
+from .pairs import PairCollator
 from .samplers import IndexBatchSampler
 from .splits import split_indices
 
-__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "padding_share", "split_dataset"]
+__all__ = ["SPLITS", "DeviceDataLoader", "make_loader", "make_pair_loader", "padding_share", "split_dataset",
+           "split_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,44 @@ def split_dataset(
                                     f"{drop_longer_than}")
                 splits[name] = subset.select(keep)
     return splits, dropped
+
+
+def split_pairs(
+    pairs: PairDataset, *, train: float, test: float, shuffle: bool = False, seed: int = 0,
+    allowed_max_length: int | None = None, truncation_mode: TruncationMode = "keep_start",
+    drop_overlong: bool = False,
+) -> tuple[dict[str, PairDataset], dict[str, int]]:
+    """Train, validation and test pairs, split by pair (both rows of a pair go together), and how many pairs
+    each split dropped for not fitting ``allowed_max_length`` (with ``drop_overlong``; else such a pair is a
+    :class:`DataError`, see :meth:`PairDataset.fit`)."""
+    parts = split_indices(len(pairs), train=train, test=test, shuffle=shuffle, seed=seed)
+    splits: dict[str, PairDataset] = {}
+    dropped: dict[str, int] = {}
+    for name, indices in (("train", parts.train), ("val", parts.val), ("test", parts.test)):
+        subset = pairs.select(indices)
+        if len(subset):
+            subset, dropped[name] = subset.fit(allowed_max_length, truncation_mode, drop_overlong=drop_overlong)
+        splits[name] = subset
+    return splits, dropped
+
+
+def make_pair_loader(
+    pairs: PairDataset, collator: PairCollator, *, batch_size: int, shuffle: bool = False, drop_last: bool = False,
+    seed: int = 0, group_by_length: bool = False, rank: int = 0, world_size: int = 1, num_workers: int = 0,
+    pin_memory: bool = False, device: str | torch.device | None = None,
+) -> DeviceDataLoader:
+    """A DataLoader of pair batches; the sampler works as for examples, a pair's length its longer row's."""
+    lengths = pairs.examples.lengths
+    sampler = IndexBatchSampler(
+        len(pairs), batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
+        lengths=np.maximum(lengths[0::2], lengths[1::2]), group_by_length=group_by_length, rank=rank,
+        world_size=world_size,
+    )
+    return DeviceDataLoader(
+        pairs, batch_sampler=sampler,  # type: ignore[arg-type]  # index arrays go to __getitems__
+        collate_fn=collator, num_workers=num_workers, persistent_workers=num_workers > 0, pin_memory=pin_memory,
+        device=device,
+    )
 
 
 def make_loader(

@@ -42,6 +42,7 @@ class PairCollator:
         self, *, pad_token_id: int = 50256, eos_token_id: int | None = None, ignore_index: int = -100,
         allowed_max_length: int | None = None, mask: MaskMode = "prompt",
         truncation_mode: TruncationMode = "keep_start", pad_to_multiple_of: int | None = None,
+        train_reasoning: bool = True,
     ) -> None:
         if mask not in MASK_MODES:
             raise DataError(f"unknown mask mode {mask!r}; expected one of {', '.join(MASK_MODES)}")
@@ -55,6 +56,8 @@ class PairCollator:
         self.mask = mask
         self.truncation_mode = truncation_mode
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.train_reasoning = train_reasoning
+        """False leaves a completion's reasoning (and its markup) untrained, as for instruction data."""
 
     def __call__(self, batch: PairIndexBatch) -> PairBatch:
         dataset, indices = batch
@@ -87,7 +90,8 @@ class PairCollator:
         ids[positions == (lengths - 1 - cut)[:, None]] = eos
         valid = positions < kept[:, None]
         ids[~valid] = self.pad_token_id
-        trained = self._trained(examples.spans(self.mask), rows, cut, lengths, width)
+        spans = examples.spans(self.mask, train_reasoning=self.train_reasoning)
+        trained = self._trained(spans, rows, cut, lengths, width)
         labels = np.where(trained, ids, self.ignore_index)
         attention = valid.astype(np.int64)
         out = PairBatch()

@@ -23,8 +23,8 @@ from ...records import Record, to_record
 from .download import fetch_url
 
 __all__ = [
-    "REFERENCE_DATA_URL", "JsonlRecords", "LoadedRecords", "RecordChunk", "is_json_array", "load_records",
-    "parse_raw", "read_raw", "read_record_chunks",
+    "REFERENCE_DATA_URL", "JsonlRecords", "LoadedRecords", "RecordChunk", "is_json_array", "load_raw", "load_records",
+    "parse_raw", "read_raw", "read_record_chunks", "validate_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,24 @@ def parse_raw(data: bytes, source: str, *, format: str = "auto") -> list[Any]:
     return records
 
 
+def load_raw(
+    source: str | os.PathLike[str] | None = None, *, format: str = "auto",
+    cache: str | os.PathLike[str] | None = None, use_cache: bool = True,
+) -> tuple[list[Any], str]:
+    """The raw records of a file or URL (the reference dataset by default), not yet validated, and the source's
+    name; a URL is fetched as :func:`load_records` fetches it. An empty dataset is a :class:`DataError`."""
+    if source is None:
+        source = REFERENCE_DATA_URL
+    label = str(source)
+    if label.startswith(("http://", "https://")):
+        raw = parse_raw(fetch_url(label, directory=cache, cache=use_cache), label, format=format)
+    else:
+        raw = read_raw(source, format=format)
+    if not raw:
+        raise DataError(f"{label}: the dataset has no records")
+    return raw, label
+
+
 def load_records(
     source: str | os.PathLike[str] | None = None,
     *,
@@ -117,15 +135,14 @@ def load_records(
     the cache folder ``cache`` (see :func:`~promptstyles.data.sources.download.fetch_url`), or afresh every time
     with ``use_cache=False``.
     """
-    if source is None:
-        source = REFERENCE_DATA_URL
-    label = str(source)
-    if label.startswith(("http://", "https://")):
-        raw = parse_raw(fetch_url(label, directory=cache, cache=use_cache), label, format=format)
-    else:
-        raw = read_raw(source, format=format)
-    if not raw:
-        raise DataError(f"{label}: the dataset has no records")
+    raw, label = load_raw(source, format=format, cache=cache, use_cache=use_cache)
+    return validate_records(raw, label, fields=fields, on_invalid=on_invalid)
+
+
+def validate_records(
+    raw: Sequence[Any], label: str, *, fields: Mapping[str, str] | None = None, on_invalid: str = "error",
+) -> LoadedRecords:
+    """Raw records normalised and validated as :func:`load_records` does, ``label`` naming their source."""
     records: list[Record] = []
     skipped: list[tuple[int, str]] = []
     for index, item in enumerate(raw):
