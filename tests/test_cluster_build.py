@@ -22,6 +22,7 @@ from shared_paths import MODELS, require
 from promptstyles import RecordError
 from promptstyles.data.build.cluster import tokenize_chunks_ray
 from promptstyles.data.build.encoding import concat_datasets, tokenize_chunks
+from promptstyles.data.build.shards import encoded_shard
 from promptstyles.data.build.streaming import stream_dataset
 from promptstyles.data.tokenizers.registry import get_tokenizer
 from promptstyles.errors import ConfigError, DataError
@@ -56,6 +57,19 @@ class RefusingStyle(AlpacaStyle):
     def parts(self, record, *, generation=False):
         if getattr(record, "instruction", "") == "refuse me":
             raise ValueError("this style cannot render 'refuse me'")
+        return super().parts(record, generation=generation)
+
+
+class LoggingStyle(AlpacaStyle):
+    """Alpaca that notes each record it renders in a file, so a test can count the work a worker did."""
+
+    name = "alpaca-logging"
+    log = ""
+
+    def parts(self, record, *, generation=False):
+        if getattr(record, "instruction", "").startswith("item "):
+            with open(self.log, "a", encoding="utf-8") as handle:
+                handle.write(record.instruction + "\n")
         return super().parts(record, generation=generation)
 
 
@@ -123,6 +137,49 @@ def test_a_chat_style_with_tools_on_qwen_is_byte_equal(address, tmp_path):
     _both(config, tmp_path, {"address": address, "chunk_records": 7})
 
 
+def test_shards_on_shared_storage_give_the_same_store_and_are_removed(address, raw_records, tmp_path):
+    path = _jsonl(raw_records[:300], tmp_path / "records.jsonl")
+    config = {"style": "alpaca", "data": {"path": str(path), "streaming": True}}
+    _both(config, tmp_path, {"address": address, "chunk_records": 41, "results": "shards"})
+    assert not (tmp_path / "cluster" / "shards").exists()
+
+
+def _same(built, local) -> None:
+    assert len(built) == len(local)
+    for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
+        assert getattr(built, name).tolist() == getattr(local, name).tolist(), name
+
+
+def test_a_rerun_after_a_stop_reuses_whole_shards_and_remakes_a_damaged_one(address, tmp_path):
+    from promptstyles import to_record
+
+    records = [to_record({"instruction": f"item {i}", "input": "", "output": f"answer {i}"}, index=i)
+               for i in range(240)]
+    chunks = [records[i : i + 30] for i in range(0, 240, 30)]
+    tokenizer = get_tokenizer("gpt2")
+    style = LoggingStyle()
+    style.log = str(tmp_path / "rendered.txt")
+    stopped = tokenize_chunks_ray(chunks, style, tokenizer, address=address, actors=1, shards=tmp_path)
+    next(stopped), next(stopped)
+    stopped.close()  # the driver stops after two chunks; the workers' finished shards stay
+    shards = sorted((tmp_path / "shards").rglob("*.npz"))
+    assert 2 <= len(shards) < 8
+    shards[0].write_bytes(shards[0].read_bytes()[:100])  # a shard cut short is made again, not trusted
+    Path(style.log).unlink()
+    built = concat_datasets(list(tokenize_chunks_ray(chunks, style, tokenizer, address=address, shards=tmp_path)))
+    _same(built, concat_datasets(list(tokenize_chunks(chunks, AlpacaStyle(), tokenizer))))
+    rendered = Path(style.log).read_text(encoding="utf-8").splitlines()
+    assert len(rendered) % 30 == 0 and len(rendered) <= 240 - 30 * (len(shards) - 1)  # a stopped actor may
+    assert "item 0" in rendered and "item 30" not in rendered  # still finish one; none is made twice
+    assert not (tmp_path / "shards").exists()
+
+
+def test_a_worker_that_cannot_see_the_shard_folder_says_so(tmp_path):
+    with pytest.raises(DataError, match=r"^data.cluster.results: this worker cannot see the shard folder .*; put "
+                                        r"data.cache_dir on storage every node mounts"):
+        encoded_shard(tmp_path / "elsewhere", [], 0, lambda: pytest.fail("nothing is encoded"))
+
+
 def _records(raw: list[dict], extra: dict, at: int, count: int) -> list:
     from promptstyles import to_record
 
@@ -184,10 +241,38 @@ def test_an_address_nothing_answers_at_is_named_at_once(raw_records, tmp_path):
 
 @pytest.mark.parametrize(("cluster", "path"), [({"chunk_records": 0}, "data.cluster.chunk_records"),
                                                ({"actors": 0}, "data.cluster.actors"),
-                                               ({"engine": "spark"}, "data.cluster.engine")])
+                                               ({"engine": "spark"}, "data.cluster.engine"),
+                                               ({"results": "email"}, "data.cluster.results")])
 def test_cluster_settings_are_checked_with_their_key_path(cluster, path):
     from promptstyles.config import load_config
 
     with pytest.raises(ConfigError) as error:
         load_config({"data": {"path": "records.jsonl", "cluster": cluster}})
     assert error.value.path == path
+
+
+def test_shards_need_the_store_folder():
+    from promptstyles.config import load_config
+
+    with pytest.raises(ConfigError, match="shards are written under data.cache_dir") as error:
+        load_config({"data": {"path": "records.jsonl", "cache": False, "cluster": {"results": "shards"}}})
+    assert error.value.path == "data.cluster.results"
+
+
+@pytest.mark.parametrize(("actors", "cpus", "share"), [(2, 2, 1.0), (1, 4, 1.0), (3, 2, 0.5), (5, 2, 1 / 3)])
+def test_more_actors_than_cpus_share_them_so_every_actor_is_placed(actors, cpus, share):
+    from promptstyles.data.build.cluster import _cpu_share
+
+    assert _cpu_share(actors, cpus) == share
+
+
+def test_the_readme_cluster_config_loads_as_described():
+    import yaml
+    from test_readme import section_block
+
+    from promptstyles.config import load_config
+
+    data = load_config(yaml.safe_load(section_block("## Build on a cluster", "yaml"))).data
+    assert data.cluster is not None and data.streaming
+    assert (data.cluster.engine, data.cluster.address, data.cluster.chunk_records, data.cluster.results) == (
+        "ray", "auto", 4096, "stream")

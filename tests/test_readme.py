@@ -45,6 +45,11 @@ ELSEWHERE = {
         "minutes of training; test_hf_models builds every run of that experiment",
     "torchrun --nproc_per_node 2 -m promptstyles compare examples/compare-shared.yaml --output out/":
         "test_distributed runs compare under torchrun",
+    "ray get-auth-token --generate": "Ray's own command; a cluster needs machines this test does not have",
+    "ray start --head --port=6379": "test_cluster_build runs data.cluster on a simulated two-node Ray cluster",
+    "ray start --address=HEAD_IP:6379": "test_cluster_build runs data.cluster on a simulated two-node Ray cluster",
+    "promptstyles build cluster.yaml": "test_cluster_build checks the README's cluster config and builds through "
+                                       "data.cluster on a simulated two-node Ray cluster",
 }
 """Commands too slow or too environment-bound to run here, with what checks them instead."""
 

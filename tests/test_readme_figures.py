@@ -117,3 +117,17 @@ def test_the_benchmark_figures_quoted_are_the_recorded_ones():
     assert f"({_recorded_build_ratio(scale, 'qwen'):.2f}x of `tokenizers`' batch encoding)" in text
     llama = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
     assert f"a build reached {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text
+
+
+def test_the_cluster_figures_quoted_are_the_recorded_ones():
+    text = " ".join(README.split())
+    results = (ROOT / "benchmarks" / "RESULTS-cluster.md").read_text(encoding="utf-8")
+    local = re.search(r"^\| local, `num_proc: auto` \| ([\d.]+) s \|", results, re.M)
+    stream = re.search(r"^\| cluster, tokens home by `stream` \| ([\d.]+) s \|.*\| (\d+) MiB \(met\) \| yes \|$",
+                       results, re.M)
+    driver = re.search(r"writing the store\): [\d.]+ s for [\d,]+ records, ([\d,]+) records/s", results)
+    assert local and stream and driver
+    assert (f"built in {float(stream.group(1)):.0f} s against {float(local.group(1)):.0f} s locally with "
+            f"`num_proc: auto`, byte-equal, with {stream.group(2)} MiB resident") in text
+    rate = int(driver.group(1).replace(",", ""))
+    assert f"about {round(rate, -3):,} records a second" in text

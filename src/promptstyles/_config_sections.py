@@ -45,12 +45,15 @@ class SplitConfig:
 class ClusterConfig:
     """Where a build tokenizes when it leaves this machine: ``engine: ray`` at ``address`` (``auto``: the cluster
     this machine belongs to; ``local``: one started here), in chunks of ``chunk_records`` records, by ``actors``
-    actors (default: one per CPU of the cluster)."""
+    actors (default: one per CPU of the cluster). ``results``: how the tokens come home, ``stream`` (through
+    Ray, to this machine) or ``shards`` (files the workers write under ``data.cache_dir``, which every node must
+    see at the same path; a rerun after a stop reuses them)."""
 
     engine: Literal["ray"] = "ray"
     address: str = "auto"
     chunk_records: int = 4096
     actors: int | None = None
+    results: Literal["stream", "shards"] = "stream"
 
     def __post_init__(self) -> None:
         if self.chunk_records < 1:
@@ -86,6 +89,9 @@ class DataConfig:
             raise Invalid("turns", "per_assistant expands records read whole; set data.streaming: false")
         if self.kind == "preference":
             self._check_preference()
+        if self.cluster is not None and self.cluster.results == "shards" and not self.cache:
+            raise Invalid("cluster.results", "shards are written under data.cache_dir, which data.cache: false "
+                                             "turns off; set data.cache: true or data.cluster.results: stream")
         if self.path is not None and self.url is not None:
             raise Invalid("url", "give either data.path or data.url, not both")
         if self.url is not None and not self.url.startswith(("http://", "https://")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from ._io import cache_dir
 from .config import Config
 from .data.build.encoding import CHUNK_SIZE
 from .data.build.parallel import tokenize_chunks_parallel
@@ -20,7 +21,8 @@ def tokenize_engine(config: Config) -> Tokenize:
         return functools.partial(tokenize_chunks_parallel, num_proc=config.data.num_proc)
     from .data.build.cluster import tokenize_chunks_ray
 
-    return functools.partial(tokenize_chunks_ray, address=cluster.address, actors=cluster.actors)
+    shards = cache_dir(config.data.cache_dir) if cluster.results == "shards" else None
+    return functools.partial(tokenize_chunks_ray, address=cluster.address, actors=cluster.actors, shards=shards)
 
 
 def chunk_records(config: Config) -> int:

@@ -27,7 +27,7 @@ from ...styles._base import Style
 from ..tokenizers.protocol import Tokenizer
 from .entries import FORMAT, load_dataset, save_dataset
 
-__all__ = ["dataset_key", "file_key", "load_dataset", "save_dataset"]
+__all__ = ["dataset_key", "file_key", "load_dataset", "records_digest", "save_dataset"]
 
 DISTRIBUTION = "promptstyles"
 
@@ -108,7 +108,7 @@ def _message_fields(message: Message) -> list[Any]:
     return [message.role, message.content, message.reasoning, calls, message.tool_call_id, message.name]
 
 
-def _records_digest(records: Sequence[Record]) -> str:
+def records_digest(records: Sequence[Record]) -> str:
     """A hash of every field of every record; one JSON line each, so no field can run into the next."""
     digest = hashlib.blake2b(digest_size=20)
     for record in records:
@@ -132,7 +132,7 @@ def _version() -> str:
 
 def dataset_key(records: Sequence[Record], style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
     """A name for the tokenized form of ``records`` under this style and tokenizer."""
-    return _key({"records": _records_digest(records), "count": len(records)}, style, tokenizer, special_tokens)
+    return _key({"records": records_digest(records), "count": len(records)}, style, tokenizer, special_tokens)
 
 
 def _key(content: Mapping[str, Any], style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
