@@ -67,6 +67,9 @@ MODEL_STYLES = {
     "phi-3.5-mini-instruct": "phi3",
 }
 """Each shared model folder and the bundled style that claims its chat template."""
+TOOL_MARKUP = frozenset({"<tool_call>", "</tool_call>", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_CALLS]",
+                         "[TOOL_RESULTS]", "[/TOOL_RESULTS]"})
+"""Special tokens only tool markup writes (Qwen2.5's, Mistral v0.3's): a declaration of text turns has none."""
 REQUIRED_OPTIONS = {"chat-template": {"template": str(MODELS / "llama-3-8b-instruct")}}
 """Options without which a registered style cannot be built, for tests that run every style."""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from promptstyles import Conversation, InstructionRecord, Message, PartKind, StyleError, get_style
+from promptstyles.testing import default_records
 
 HEADER, RESPONSE, END = PartKind.RESPONSE_HEADER, PartKind.RESPONSE, PartKind.END
 SYSTEM, PROMPT = PartKind.SYSTEM, PartKind.PROMPT
@@ -373,6 +374,8 @@ def test_record_text_is_its_own_parts_and_every_answer_is_closed(name):
 def test_declared_special_tokens_are_the_ones_the_markup_uses(name):
     style = get_style(name)
     records = [TWO_TURNS] if GOLDEN[name].system is None else [TWO_TURNS, WITH_SYSTEM]
+    # a tool style's tool markup: the conformance battery's tool call, its result, two calls
+    records += [case.record for case in default_records(style) if case.label == "tool call and result"]
     markup = "".join(p.text for record in records for p in style.parts(record) if p.markup)
     assert style.special_tokens
     assert [token for token in style.special_tokens if token not in markup] == []

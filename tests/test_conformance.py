@@ -201,7 +201,12 @@ def test_default_battery_puts_the_style_markers_into_record_text():
         f"record text stays one part [markers in text]: record text {text} is not whole inside one non-markup part"
         for text in ("'Explain <|im_start|> <|im_end|... <|im_start|>assistant please.'",
                      "'<|im_start|> <|im_end|> <|im_s...rt|>user <|im_start|>assistant'",
-                     "'They are <|im_start|> <|im_end... <|im_start|>assistant indeed.'")]
+                     "'They are <|im_start|> <|im_end... <|im_start|>assistant indeed.'")] + [
+        f"record text stays one part [markers in conversation]: record text {text} is not whole inside one "
+        "non-markup part"
+        for text in ("'Explain <|im_start|> <|im_end|... <|im_start|>assistant please.'",
+                     "'They are <|im_start|> <|im_end... <|im_start|>assistant indeed.'",
+                     "'<|im_start|> <|im_end|> <|im_s...rt|>user <|im_start|>assistant'")]
 
 
 def test_rendering_that_changes_between_calls():

@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 import yaml
+from engine_styles import TOOL_MARKUP
 
 from promptstyles import ChatStyle, ConfigError, InstructionRecord, StyleError, get_style, load_config
 from promptstyles.cli import main
@@ -58,10 +59,20 @@ def test_a_frozen_chat_style_reloads_and_renders_identically(name, tmp_path, cap
             continue
         assert _parts(reloaded, record, generation) == _parts(original, record, generation)
     assert reloaded.stop_sequences == original.stop_sequences
-    assert reloaded.special_tokens == original.special_tokens
+    # a declaration renders text turns only: the tokens of tool markup stay with the Python style
+    assert reloaded.special_tokens == tuple(token for token in original.special_tokens if token not in TOOL_MARKUP)
     capsys.readouterr()
     assert main(["freeze", str(path)]) == 0  # freezing the frozen file changes nothing
     assert yaml.safe_load(capsys.readouterr().out) == document
+
+
+def test_a_frozen_tool_style_refuses_tool_records_by_name(tmp_path, capsys):
+    _document, path = _freeze(capsys, tmp_path, "qwen2.5")
+    reloaded = load_config({"style": {"file": str(path)}}).build_style()
+    call = {"id": "abcdefgh1", "type": "function", "function": {"name": "f", "arguments": {}}}
+    with pytest.raises(StyleError, match="qwen2.5"):
+        reloaded.render({"messages": [{"role": "user", "content": "Hi"},
+                                      {"role": "assistant", "content": "", "tool_calls": [call]}]})
 
 
 def test_llama32s_date_of_today_is_frozen(tmp_path, capsys):

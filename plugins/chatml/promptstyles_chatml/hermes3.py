@@ -28,6 +28,8 @@ that is the last message closes with ``</tool_response><|im_end|>``, one before 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from promptstyles import Part, PartKind, StyleError
 from promptstyles.records import Conversation
 from promptstyles.styles.agent import PartWriter, split_system
@@ -48,6 +50,10 @@ class Hermes3Style(HermesCalls, ChatMLStyle):
     bos_token = "<|begin_of_text|>"
     special_tokens = ("<|begin_of_text|>", "<|im_start|>", "<|im_end|>")
     renders = frozenset({"tools"})
+    template_breaks = MappingProxyType(dict.fromkeys(
+        ("generation prompt is a prefix", "generation ids are a prefix", "extract_response returns the output"),
+        "a tool result that is the last message closes with </tool_response><|im_end|>, one before an answer "
+        "with </tool_response>\n<|im_end|>"))
 
     def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
         system, messages = split_system(record)

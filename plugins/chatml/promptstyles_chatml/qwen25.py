@@ -30,6 +30,8 @@ class Qwen25Style(HermesCalls, Qwen2Style):
     name = "qwen2.5"
     description = "Qwen2.5 instruct: ChatML with Qwen's default system prompt; Hermes tool calls"
     default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+    special_tokens = ("<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>")
+    """ChatML's, and the Hermes call tags, which Qwen2.5's tokenizer holds as single tokens."""
     renders = frozenset({"tools"})
 
     def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:

@@ -41,6 +41,8 @@ writes none there).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from promptstyles import Part, PartKind, StyleError
 from promptstyles.records import Message, Record
 from promptstyles.styles.agent import AgentStyle, PartWriter, as_conversation, split_system
@@ -56,16 +58,18 @@ OUTPUTS_END = "<｜tool▁outputs▁end｜>"
 TOOL_TOKENS = ("<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>",
                "<｜tool▁sep｜>", "<｜tool▁outputs▁begin｜>", OUTPUTS_END, "<｜tool▁output▁begin｜>",
                "<｜tool▁output▁end｜>")
-"""The model's special tokens of tool markup: its tokenizer has them; kept out of ``special_tokens``, which lists
-the markup of the conformance battery's records (none with tools), as the other tool styles do."""
+"""The model's special tokens of tool markup (its tokenizer has them)."""
 
 
 class DeepSeekR1Style(AgentStyle):
     name = "deepseek-r1"
     description = "DeepSeek-R1 distills: <｜User｜> ... <｜Assistant｜><think> reasoning </think> answer; tool calls"
-    special_tokens = (BOS, EOS, "<｜User｜>", "<｜Assistant｜>")
+    special_tokens = (BOS, EOS, "<｜User｜>", "<｜Assistant｜>", *TOOL_TOKENS)
     renders = frozenset({"reasoning", "tools"})
     stops = (EOS, "<｜User｜>")
+    template_breaks = MappingProxyType({"stop sequences end each response": (
+        "a turn of one tool call ends with <｜tool▁call▁end｜>: the template writes <｜tool▁calls▁end｜> and the end "
+        "of sentence only after a second call")})
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         conversation = as_conversation(record, self.joiner)

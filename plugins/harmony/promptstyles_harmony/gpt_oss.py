@@ -63,8 +63,7 @@ RESPONSE, END, REASONING = PartKind.RESPONSE, PartKind.END, PartKind.REASONING
 TOOLS, CALL, RESULT = PartKind.TOOLS, PartKind.TOOL_CALL, PartKind.TOOL_RESULT
 EFFORTS = ("low", "medium", "high")
 TOOL_TOKENS = ("<|call|>",)
-"""The special token of tool markup alone (the tokenizer has it); kept out of ``special_tokens``, which lists the
-markup of the conformance battery's records (none with tools), as the other tool styles do."""
+"""The special token of tool markup alone (a call ends with it instead of ``<|end|>``)."""
 TOOLS_LINE = "\nCalls to these tools must go to the commentary channel: 'functions'."
 
 
@@ -72,7 +71,7 @@ class GptOssStyle(AgentStyle):
     name = "gpt-oss"
     description = "gpt-oss: OpenAI harmony, analysis and final channels, functions namespace; options " \
                   "reasoning_effort, date"
-    special_tokens = ("<|start|>", "<|message|>", "<|channel|>", "<|end|>", "<|return|>")
+    special_tokens = ("<|start|>", "<|message|>", "<|channel|>", "<|end|>", "<|return|>", *TOOL_TOKENS)
     renders = frozenset({"reasoning", "tools"})
     stops = ("<|return|>", "<|call|>", "<|end|>")
     """``<|end|>`` ends earlier answers (and the analysis message, which :meth:`extract_response` skips)."""

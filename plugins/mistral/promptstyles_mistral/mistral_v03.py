@@ -26,7 +26,8 @@ __all__ = ["MistralV03Style"]
 class MistralV03Style(MistralStyle):
     name = "mistral-v0.3"
     description = "Mistral instruct v0.3: <s>[INST] ...[/INST] ...</s>"
-    special_tokens = ("<s>", "</s>", "[INST]", "[/INST]")
+    special_tokens = ("<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_CALLS]",
+                      "[TOOL_RESULTS]", "[/TOOL_RESULTS]")
     renders = frozenset({"tools"})
     user_prefix = "[INST] "
     response_header = "[/INST]"

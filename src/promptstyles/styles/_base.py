@@ -132,6 +132,11 @@ class Style(ABC):
     renders: ClassVar[frozenset[str]] = frozenset()
     """What a style renders beyond text turns: ``"tools"`` (tool definitions, calls and results) and
     ``"reasoning"``. A record that needs more is refused (see ``_renders.py``), never cut down."""
+    template_breaks: ClassVar[Mapping[str, str]] = {}
+    """Conformance properties (``promptstyles.testing.PROPERTIES``) that the model's own template breaks in records
+    with tool calls, each with how: a style that renders such a template exactly names them, and the kit does
+    not expect them there (Hermes 3 closes a last tool result without the newline it writes before an answer,
+    so its generation prompt there is not a prefix of its training text)."""
     known_deviations: ClassVar[Mapping[str, str]] = {}
     """Cases of ``promptstyles check``'s battery (``promptstyles.check.BATTERY``) in which the style knowingly
     differs from its model's official chat template, each with the reason (e.g. it follows the publisher's

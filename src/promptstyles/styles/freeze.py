@@ -54,11 +54,24 @@ def declare(style: Style) -> dict[str, Any]:
         "alternate": style.alternate,
         "one_exchange": style.one_exchange,
         "conversations": style.supports_conversations,
-        "special_tokens": list(style.special_tokens),
         "stop": list(style.stop_sequences),
         "options": {"system": style.system, "joiner": style.joiner, "bos": style.bos},
     }
+    # Tokens only tool or reasoning markup writes (Qwen2.5's <tool_call>) have no place in a declaration.
+    written = "".join(_strings(declared))
+    declared["special_tokens"] = [token for token in style.special_tokens if token in written]
     return declared
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside ``value`` (nested dicts and lists)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def provenance(style: Style, info: StyleInfo | None) -> dict[str, Any]:

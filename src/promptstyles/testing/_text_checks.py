@@ -5,6 +5,7 @@ Each check takes a :class:`Rendering` and returns what failed, one sentence each
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ class Rendering:
         if isinstance(self.record, InstructionRecord):
             return (self.record.instruction, self.record.input, self.record.output)
         assert isinstance(self.record, Conversation)
-        return tuple(message.content for message in self.record.messages)
+        return tuple(text for message in self.record.messages for text in (message.content, message.reasoning or ""))
 
     @property
     def has_markers(self) -> bool:
@@ -137,13 +138,15 @@ def check_stops(style: Style, rendering: Rendering) -> list[str]:
 
 
 def check_record_text(style: Style, rendering: Rendering) -> list[str]:
-    """Each record field lies whole inside one part the style did not write; the answer inside a response."""
+    """Each record field lies whole inside one part the style did not write, as it is or as a JSON string (the
+    form some templates give a tool result); the answer inside a response."""
     failures = []
     plain = [part for part in rendering.parts if not part.markup]
     for field in dict.fromkeys(rendering.fields):
         if not field.strip():
             continue
-        holders = [part for part in plain if field.strip() in part.text]
+        forms = (field.strip(), json.dumps(field.strip(), ensure_ascii=False)[1:-1])
+        holders = [part for part in plain if any(form in part.text for form in forms)]
         if not holders:
             failures.append(f"record text {brief(field)} is not whole inside one non-markup part")
         elif field == rendering.output and not any(part.kind is PartKind.RESPONSE for part in holders):
