@@ -40,9 +40,11 @@ def test_each_shared_model_agrees_with_its_style(capsys, model, style):
     status, lines = run(capsys, style, "--tokenizer", folder(model))
     header = f"check {style!r} against the chat template of {folder(model)} (tokenizer {model}, mask assistant)"
     assert lines[0] == header
-    if style == "mistral-v0.3":
+    if style == "mistral-v0.3":  # two tool cases beside the battery of text turns
         assert MISTRAL_DEVIATION in lines
-        assert lines[-1] == "7 cases, 6 agree, 0 differ, 1 known deviations"
+        assert lines[-1] == "9 cases, 8 agree, 0 differ, 1 known deviations"
+    elif style == "qwen2.5":
+        assert lines[-1] == "9 cases, 9 agree, 0 differ, 0 known deviations"
     else:
         assert lines[-1] == "7 cases, 7 agree, 0 differ, 0 known deviations"
     assert not [line for line in lines if line.startswith(("differ", "first", "untrained"))]
@@ -200,10 +202,11 @@ def test_markup_inside_a_record_agrees_as_text_but_not_as_ids(capsys, tmp_path):
 
 
 def test_style_options_reach_the_style(capsys):
-    """A default system prompt other than the template's differs wherever the conversation has none."""
+    """A default system prompt other than the template's differs wherever the conversation has none (the two
+    tool cases too)."""
     status, lines = run(capsys, "qwen2.5", "--tokenizer", folder("qwen2.5-7b-instruct"), "--option", "system=Be brief.")
     assert lines[1:6] == [
-        "differ: single turn, multi-turn, unicode, leading spaces, empty input",
+        "differ: single turn, multi-turn, unicode, leading spaces, empty input and 2 more",
         "first difference in 'single turn', at character 19:",
         "  style:    <|im_start|>system\\nBe brief.<|im_end|>\\n<|im",
         "  template: <|im_start|>system\\nYou are Qwen, created by",

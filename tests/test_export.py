@@ -185,3 +185,24 @@ def test_a_style_that_markup_cannot_say_is_refused_with_the_reason():
     with pytest.raises(StyleError, match="cannot export style 'shouting' overrides ChatStyle.content, which a "
                                          "declaration cannot express"):
         chat_template(Shouting())
+
+
+CALL = {"id": "call00001", "type": "function", "function": {"name": "f", "arguments": {"x": 1}}}
+
+
+@pytest.mark.parametrize(("name", "key"), [("qwen2.5", "tool_calls"), ("mistral-v0.3", "tool_calls"),
+                                           ("chatml", "reasoning_content"), ("llama3", "thinking")])
+def test_an_export_refuses_tool_and_reasoning_data_it_would_drop(name, key, reference):
+    template = chat_template(get_style(name), generation_tags=True)
+    answer = {"role": "assistant", "content": "Done.", key: [CALL] if key == "tool_calls" else "Thought."}
+    shown = "reasoning_content" if key == "thinking" else key  # transformers passes `thinking` on under this name
+    with pytest.raises(jinja2.TemplateError, match=f"writes text turns only: {shown} in a message would be left out"):
+        reference.apply_chat_template([{"role": "user", "content": "Hi"}, answer], chat_template=template,
+                                      tokenize=False)
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    with pytest.raises(jinja2.TemplateError, match=f"style '{name}' writes text turns only, no tool list"):
+        reference.apply_chat_template([{"role": "user", "content": "Hi"}], chat_template=template, tools=tools,
+                                      tokenize=False, add_generation_prompt=True)
+    plain = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Done."}]
+    assert reference.apply_chat_template(plain, chat_template=template, tokenize=False) == get_style(name).render(
+        to_record({"messages": plain})).text

@@ -1,6 +1,7 @@
 """A style against a model's own chat template: the same conversations rendered both ways, text and ids.
 
-``check`` renders a fixed battery of conversations (and any records given) through the style and through
+``check`` renders a fixed battery of conversations (with tool calls and reasoning for a style that renders them,
+and any records given, whole) through the style and through
 the model folder's ``chat_template`` (transformers' sandboxed jinja rendering, see ``styles._jinja``), and
 compares the texts and, with the model's tokenizer, the ids: the style's ids as the engine encodes its
 parts, the template's as the model reads the template's text (every special token in it matched). Where
@@ -19,20 +20,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from .chat_messages import as_chat_messages
 from .data.build.encoding import encode_generation_prompt, encode_parts
 from .data.masks import KIND_CODES, compute_spans
 from .data.modes import MASK_MODES
 from .data.tokenizers.protocol import Tokenizer
 from .errors import PromptStylesError, StyleError
-from .records import Conversation, InstructionRecord, Message, Record
+from .records import Conversation, InstructionRecord, Message, Record, to_record
 from .styles._base import Part, PartKind, Style
 from .styles._jinja import TemplateRaised, compile_template, load_template
 
-__all__ = ["BATTERY", "CaseResult", "CheckResult", "IdDifference", "TextDifference", "as_messages", "check_style"]
+__all__ = ["AGENT_BATTERY", "BATTERY", "CaseResult", "CheckResult", "IdDifference", "TextDifference", "as_messages",
+           "check_style"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,21 @@ BATTERY: Mapping[str, tuple[Messages, bool]] = MappingProxyType({
     "empty input": ((("user", ""), ("assistant", "Nothing to answer.")), False),
 })
 """Battery case name -> (messages as (role, content), whether it is the generation prompt of those messages)."""
+
+_CALL = {"id": "call00001", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+_TOOL_TURNS = [{"role": "user", "content": "What is the weather in Paris?"},
+               {"role": "assistant", "content": "", "tool_calls": [_CALL]},
+               {"role": "tool", "content": "Sunny, 18 degrees.", "tool_call_id": "call00001", "name": "get_weather"}]
+_TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+AGENT_BATTERY: Mapping[str, tuple[Mapping[str, Any], bool, str]] = MappingProxyType({
+    "tool call": ({"messages": [*_TOOL_TURNS, {"role": "assistant", "content": "It is sunny."}], "tools": _TOOLS},
+                  False, "tools"),
+    "tool result, generation prompt": ({"messages": _TOOL_TURNS, "tools": _TOOLS}, True, "tools"),
+    "reasoning": ({"messages": [{"role": "user", "content": "Is 7 prime?"}, {"role": "assistant", "content": "Yes.",
+                                "reasoning_content": "7 has no divisor but 1 and 7."}]}, False, "reasoning"),
+})
+"""Cases for a style that ``renders`` tools or reasoning: case name -> (record, generation prompt, feature)."""
 
 _CONTEXT_CHARS = 24
 _CONTEXT_IDS = 3
@@ -124,6 +142,16 @@ def as_messages(record: Record) -> Messages:
     return tuple((message.role, message.content) for message in record.messages)
 
 
+def _conversation(messages: Messages) -> Conversation:
+    return Conversation(tuple(Message(role, content) for role, content in messages))
+
+
+def _agent_conversation(raw: Mapping[str, Any]) -> Conversation:
+    record = to_record(raw)
+    assert isinstance(record, Conversation)
+    return record
+
+
 def _first_difference(a: Sequence[object], b: Sequence[object]) -> int | None:
     for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
@@ -180,10 +208,10 @@ def _render(render: Callable[[], str]) -> tuple[str | None, str]:
 
 
 def _check_case(
-    name: str, messages: Messages, generation: bool, style: Style,
-    template: Callable[[Sequence[Mapping[str, str]], bool], str], tokenizer: Tokenizer | None, mask: str,
+    name: str, record: Conversation, generation: bool, style: Style, template: Callable[..., str],
+    tokenizer: Tokenizer | None, mask: str,
 ) -> CaseResult:
-    record = Conversation(tuple(Message(role, content) for role, content in messages))
+    messages, tools = as_chat_messages(record)
     try:
         parts = style.parts(record, generation=generation)
     except StyleError as error:
@@ -191,7 +219,7 @@ def _check_case(
     else:
         refused = ""
     ours = None if refused else "".join(part.text for part in parts)
-    theirs, raised = _render(lambda: template([{"role": r, "content": c} for r, c in messages], generation))
+    theirs, raised = _render(lambda: template(messages, generation, tools))
     if ours is None or theirs is None:
         agree = ours is None and theirs is None
         why = "; ".join(filter(None, (refused and f"style: {refused}", raised and f"template: {raised}")))
@@ -226,15 +254,19 @@ def check_style(
     model's ``tokenizer``, as ids."""
     if mask not in MASK_MODES:
         raise PromptStylesError(f"unknown mask {mask!r}; expected one of {', '.join(MASK_MODES)}")
-    unknown = sorted(set(type(style).known_deviations) - set(BATTERY))
+    names = [*BATTERY, *AGENT_BATTERY]
+    unknown = sorted(set(type(style).known_deviations) - set(names))
     if unknown:
         raise StyleError(f"style {style.name!r} declares known deviations in {', '.join(map(repr, unknown))}, which "
-                         f"are no battery cases; use the case names: {', '.join(BATTERY)}")
+                         f"are no battery cases; use the case names: {', '.join(names)}")
     source = load_template(template)
     render = compile_template(source)
-    cases = [_check_case(name, messages, generation, style, render, tokenizer, mask)
+    cases = [_check_case(name, _conversation(messages), generation, style, render, tokenizer, mask)
              for name, (messages, generation) in BATTERY.items()]
-    cases += [_check_case(f"record {index}", as_messages(record), False, style, render, tokenizer, mask)
+    cases += [_check_case(name, _agent_conversation(raw), generation, style, render, tokenizer, mask)
+              for name, (raw, generation, feature) in AGENT_BATTERY.items() if feature in style.renders]
+    cases += [_check_case(f"record {index}", record if isinstance(record, Conversation) else
+                          _conversation(as_messages(record)), False, style, render, tokenizer, mask)
               for index, record in enumerate(records)]
     return CheckResult(style.name, source.origin, tokenizer.name if tokenizer is not None else None, mask,
                        tuple(cases))

@@ -109,8 +109,9 @@ def _jinja() -> Any:
                          "install it with: pip install promptstyles[hf]") from error
 
 
-def compile_template(source: TemplateSource) -> Callable[[Sequence[Mapping[str, str]], bool], str]:
-    """A function rendering ``(messages, add_generation_prompt)`` as ``apply_chat_template(tokenize=False)``."""
+def compile_template(source: TemplateSource) -> Callable[..., str]:
+    """A function rendering ``(messages, add_generation_prompt, tools=None)`` as
+    ``apply_chat_template(tokenize=False)``."""
     jinja2 = _jinja()
     sandbox = importlib.import_module("jinja2.sandbox")
     ext = importlib.import_module("jinja2.ext")
@@ -149,13 +150,15 @@ def compile_template(source: TemplateSource) -> Callable[[Sequence[Mapping[str, 
         raise StyleError(f"chat template {source.origin}: not a valid jinja template: {error}") from error
     variables = dict(source.tokens)
 
-    def render(messages: Sequence[Mapping[str, str]], add_generation_prompt: bool) -> str:
+    def render(messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool,
+               tools: Sequence[Mapping[str, Any]] | None = None) -> str:
         try:
-            return str(compiled.render(messages=[dict(m) for m in messages], tools=None, documents=None,
+            return str(compiled.render(messages=[dict(m) for m in messages], tools=tools, documents=None,
                                        add_generation_prompt=add_generation_prompt, **variables))
         except jinja2.TemplateError as error:
             raise TemplateRaised(str(error)) from error
         except (TypeError, AttributeError) as error:  # a template that needs tools (Hermes 3's tool_use) iterates None
-            raise TemplateRaised(f"it fails without tools ({type(error).__name__}: {error})") from error
+            what = "without tools" if tools is None else "on these messages"
+            raise TemplateRaised(f"it fails {what} ({type(error).__name__}: {error})") from error
 
     return render

@@ -3,7 +3,8 @@
 The template is generated from the style's markup (a :class:`~promptstyles.ChatStyle`, a declared style,
 or a style that offers a chat equivalent through ``as_chat_style()``, as Alpaca does), with its options
 resolved: it renders every conversation the style renders exactly as the style does, and refuses the ones the
-style refuses (with ``raise_exception``). An instruction record is a user message whose optional ``input``
+style refuses (with ``raise_exception``), and tool lists, tool calls and reasoning, which it cannot write, so
+tool data never loses its calls silently. An instruction record is a user message whose optional ``input``
 key holds the record's input: ``{"role": "user", "content": instruction, "input": input}``.
 
 With ``generation_tags`` the assistant text and its end marker (what the ``assistant`` mask trains) sit
@@ -82,6 +83,14 @@ def _chat_style(style: Style) -> ChatStyle:
     return candidate
 
 
+_UNWRITTEN = ("tool_calls", "reasoning_content", "reasoning", "thinking")
+"""Message keys a template of text turns would silently drop: it refuses a message that has one."""
+
+
+def _literal_list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_literal(item) for item in items) + "]"
+
+
 def chat_template(style: Style, *, generation_tags: bool = False) -> str:
     """``style`` as a jinja ``chat_template`` (see the module docstring); raises :class:`StyleError` for a
     style whose rendering is Python that markup cannot say."""
@@ -104,9 +113,15 @@ def chat_template(style: Style, *, generation_tags: bool = False) -> str:
                      + _literal(f"style {s.name!r} has no system role{note}; leave the system message out")
                      + ") }}{% endif %}")
     lines.append("{%- if not turns %}{{ raise_exception('expected a user message') }}{% endif %}")
+    lines.append("{%- if tools is defined and tools %}{{ raise_exception("
+                 + _literal(f"this template of style {s.name!r} writes text turns only, no tool list; "
+                            "use the style itself for tool data") + ") }}{% endif %}")
     lines.append("{%- for message in turns %}"
                  "{% if message['role'] not in ['user', 'assistant'] %}{{ raise_exception("
                  "'a message of role ' ~ message['role'] ~ ' may not come here') }}{% endif %}")
+    lines.append("{% for key in " + _literal_list(_UNWRITTEN) + " %}{% if message[key] is defined and message[key] "
+                 "%}{{ raise_exception(" + _literal(f"this template of style {s.name!r} writes text turns only: ")
+                 + " ~ key ~ ' in a message would be left out') }}{% endif %}{% endfor %}")
     if s.alternate or s.one_exchange:
         lines.append("{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception("
                      "'user and assistant messages must alternate, starting with the user') }}{% endif %}")
