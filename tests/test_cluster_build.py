@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,23 @@ def test_the_readme_cluster_config_loads_as_described():
     assert data.cluster is not None and data.streaming
     assert (data.cluster.engine, data.cluster.address, data.cluster.chunk_records, data.cluster.results) == (
         "ray", "auto", 4096, "stream")
+
+
+class LockedStyle(AlpacaStyle):
+    """Alpaca holding a lock: an object no process can be sent."""
+
+    name = "alpaca-locked"
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.lock = threading.Lock()
+
+
+def test_a_style_that_cannot_be_sent_to_the_workers_is_named(address, raw_records):
+    from promptstyles import to_record
+
+    chunks = [[to_record(record, index=i) for i, record in enumerate(raw_records[:10])]]
+    with pytest.raises(DataError, match=r"^style 'alpaca-locked' or tokenizer 'gpt2' cannot be sent to Ray workers "
+                                        r"\(TypeError: cannot pickle .\w+.lock. object\); define the style class at "
+                                        r"the top level of an importable module installed on every node$"):
+        list(tokenize_chunks_ray(chunks, LockedStyle(), get_tokenizer("gpt2"), address=address))

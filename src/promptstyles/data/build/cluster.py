@@ -108,7 +108,8 @@ def _probe(address: str) -> None:
 
 
 def _ship(ray: Any, style: Style, tokenizer: Tokenizer) -> Any:
-    try:
+    try:  # pickled here first: Ray's own failure is a page of diagnostics, this one is the cause in a line
+        importlib.import_module("ray.cloudpickle").dumps((style, tokenizer))
         return ray.put((style, tokenizer))
     except Exception as error:  # whatever pickling raises
         raise DataError(f"style {style.name!r} or tokenizer {tokenizer.name!r} cannot be sent to Ray workers "
