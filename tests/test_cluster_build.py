@@ -297,3 +297,21 @@ def test_a_style_that_cannot_be_sent_to_the_workers_is_named(address, raw_record
                                         r"\(TypeError: cannot pickle .\w+.lock. object\); define the style class at "
                                         r"the top level of an importable module installed on every node$"):
         list(tokenize_chunks_ray(chunks, LockedStyle(), get_tokenizer("gpt2"), address=address))
+
+
+def test_the_build_command_on_a_cluster_writes_the_store_the_local_build_finds(address, raw_records, tmp_path,
+                                                                                capsys):
+    from promptstyles.cli import main
+
+    path = _jsonl(raw_records[:200], tmp_path / "records.jsonl")
+    data = {"path": str(path), "streaming": True, "cache_dir": str(tmp_path / "cache")}
+    on_cluster, local = tmp_path / "cluster.yaml", tmp_path / "local.yaml"
+    on_cluster.write_text(json.dumps({"data": {**data, "cluster": {"address": address, "chunk_records": 64}}}),
+                          encoding="utf-8")
+    local.write_text(json.dumps({"data": data}), encoding="utf-8")
+    assert main(["build", str(on_cluster)]) == 0
+    built = capsys.readouterr().out.splitlines()
+    assert built[0].endswith(" (built)") and built[1].startswith("records: 200, tokens: ")
+    assert main(["build", str(local)]) == 0
+    found = capsys.readouterr().out.splitlines()
+    assert found[0] == built[0].replace(" (built)", " (found, verified whole)") and found[1:3] == built[1:3]
