@@ -9,10 +9,10 @@ Run from the repository root (the shared dataset beside it, ``pip install -e '.[
 Each build runs in a fresh Python process (``--child``), so its peak memory is its own. The cluster build starts
 ``ray.cluster_utils.Cluster`` in that process with two nodes of one CPU each, as many as the local build's cores,
 and builds through ``data.cluster`` with both ways home (``stream`` and ``shards``). Every store is compared file
-by file with the local one. A second measurement times what Ray adds to one chunk: the same chunk sent to an
-actor and its arrays returned, with the encoding left out. With the encoding rate per core, that projects a
-100-million-record build on a real cluster, and names the driver's own work (reading, parsing, writing the
-store) as the ceiling no number of workers lifts.
+by file with the local one. A second measurement times what Ray adds to one chunk: the same chunk's lines sent
+to an actor and its arrays returned, with the parsing and encoding left out. With the rate per core, that
+projects a 100-million-record build on a real cluster, and names the driver's own work (reading the lines,
+writing the store) as the ceiling no number of workers lifts.
 """
 
 from __future__ import annotations
@@ -101,18 +101,18 @@ def _build(prepare_data: Any, settings: dict[str, Any]) -> dict[str, float]:
 
 
 def _overhead(ray: Any, address: str, data: str, rounds: int = 30) -> dict[str, float]:
-    """Seconds Ray adds to one chunk: records pickled out to an actor (as the build sends them) and a chunk's
-    arrays back, with the encoding left out."""
-    from promptstyles import to_record
+    """Seconds Ray adds to one chunk: its lines sent to an actor (as a streamed build sends them) and its
+    arrays back, with the parsing and encoding left out."""
     from promptstyles.data.build.encoding import encode_chunk
+    from promptstyles.data.sources.jsonl_chunks import LineRecords, read_lines
     from promptstyles.data.tokenizers.registry import get_tokenizer
     from promptstyles.styles.alpaca import AlpacaStyle
 
-    with open(data, encoding="utf-8") as handle:
-        records = [to_record(json.loads(next(handle))) for _ in range(CHUNK)]
+    lines = next(read_lines(data, CHUNK))  # a chunk as a streamed build ships it: its lines' text
     style, tokenizer = AlpacaStyle(), get_tokenizer("gpt2")
     start = time.perf_counter()
-    arrays = encode_chunk(records, style, tokenizer, special_tokens="text", first_index=0, source=None)
+    arrays = encode_chunk(list(LineRecords(lines)), style, tokenizer, special_tokens="text", first_index=0,
+                          source=None)
     encode = time.perf_counter() - start
 
     class Echo:
@@ -122,7 +122,7 @@ def _overhead(ray: Any, address: str, data: str, rounds: int = 30) -> dict[str, 
             self.arrays = arrays
 
         def echo(self, packed: bytes) -> Any:
-            pickle.loads(packed)
+            pickle.loads(packed)  # parsing the lines is the work, so it is not done here
             return self.arrays
 
     ray.init(address=address, log_to_driver=False, include_dashboard=False)
@@ -130,7 +130,7 @@ def _overhead(ray: Any, address: str, data: str, rounds: int = 30) -> dict[str, 
     ray.get(actor.echo.remote(pickle.dumps([])))
     start = time.perf_counter()
     for _ in range(rounds):
-        ray.get(actor.echo.remote(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)))
+        ray.get(actor.echo.remote(pickle.dumps(LineRecords(lines), protocol=pickle.HIGHEST_PROTOCOL)))
     return {"chunk_encode": encode, "chunk_ray": (time.perf_counter() - start) / rounds}
 
 
@@ -197,12 +197,12 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         "",
         "## What Ray adds per chunk, and 100 million records",
         "",
-        f"- Encoding one chunk of {CHUNK} records on one core, Ray left out: {over['chunk_encode'] * 1e3:.0f} ms "
+        f"- Parsing and encoding one chunk of {CHUNK} records on one core, Ray left out: "
+        f"{over['chunk_encode'] * 1e3:.0f} ms "
         f"({per_core:,.0f} records/s per core).",
-        f"- Ray's round trip for the same chunk (its records pickled and sent to an actor, its arrays back, nothing "
-        f"computed): "
-        f"{over['chunk_ray'] * 1e3:.1f} ms, {over['chunk_ray'] / over['chunk_encode']:.1%} of the encoding.",
-        f"- The driver's own CPU (reading and parsing the file, shipping chunks, writing the store): "
+        f"- Ray's round trip for the same chunk (its lines sent to an actor, its arrays back, nothing computed): "
+        f"{over['chunk_ray'] * 1e3:.1f} ms, {over['chunk_ray'] / over['chunk_encode']:.1%} of that work.",
+        f"- The driver's own CPU (reading the file's lines, shipping them, writing the store): "
         f"{stream['driver_cpu']:.1f} s for {records:,} records, {driver_rate:,.0f} records/s.",
         "",
         f"Projection for {PROJECTED:,} records of this shape (encoding spread over the cores, Ray's cost per "
@@ -212,10 +212,10 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         "|---|---|---|---|",
         *projection,
         "",
-        f"The driver reads and parses every record, ships it and writes every token: at {driver_rate:,.0f} "
-        f"records/s it keeps about {driver_rate / per_core:.1f} cores of encoding busy, so a larger cluster "
-        "builds no faster until the workers read their own byte ranges and the driver only merges, which the "
-        "build does not do yet.",
+        f"The driver reads every line, ships it and writes every token: at {driver_rate:,.0f} records/s it keeps "
+        f"about {driver_rate / per_core:.1f} cores of parsing and encoding busy, so a larger cluster builds no "
+        "faster until the workers read their own byte ranges and the driver only merges, which the build does "
+        "not do yet.",
         "",
     ])
 

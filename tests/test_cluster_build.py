@@ -315,3 +315,33 @@ def test_the_build_command_on_a_cluster_writes_the_store_the_local_build_finds(a
     assert main(["build", str(local)]) == 0
     found = capsys.readouterr().out.splitlines()
     assert found[0] == built[0].replace(" (built)", " (found, verified whole)") and found[1:3] == built[1:3]
+
+
+def test_a_streamed_file_is_parsed_by_the_actors_not_by_this_process(address, raw_records, tmp_path, monkeypatch):
+    from promptstyles.data.sources.jsonl_chunks import Lines
+
+    path = _jsonl(raw_records[:300], tmp_path / "records.jsonl")
+    config = {"style": "alpaca", "data": {"path": str(path), "streaming": True}}
+    local, count = _build(config, tmp_path / "local")
+    monkeypatch.setattr(Lines, "parse", lambda *args: pytest.fail("this process parsed a chunk of records"))
+    remote, remote_count = _build(config, tmp_path / "cluster", {"address": address, "chunk_records": 64})
+    assert remote == local and remote_count == count == 300
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"instruction": "x", "output": ', r"records.jsonl: invalid JSON at line 42, column \d+: Expecting value"),
+    ('{"instruction": "x"}', r"records.jsonl, record 41, key 'output': "),
+])
+def test_a_bad_line_parsed_by_an_actor_gives_the_local_error(address, raw_records, tmp_path, line, message):
+    path = tmp_path / "records.jsonl"
+    lines = [json.dumps(record) for record in raw_records[:100]]
+    lines[41] = line
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = []
+    for engine in (tokenize_chunks, functools.partial(tokenize_chunks_ray, address=address)):
+        with pytest.raises((RecordError, DataError), match=message) as error:
+            stream_dataset(path, AlpacaStyle(), get_tokenizer("gpt2"), directory=tmp_path / "store", chunk_size=16,
+                           tokenize=engine)
+        errors.append(str(error.value))
+    assert errors[0] == errors[1]
+    assert not list((tmp_path / "store").rglob("meta.json"))

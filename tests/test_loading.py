@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError
-from promptstyles.data.sources.loading import load_records, read_raw, read_record_chunks
+from promptstyles import Conversation, DataError, InstructionRecord, Message, RecordError, TokenizerError, to_record
+from promptstyles.data.sources.jsonl_chunks import read_record_chunks
+from promptstyles.data.sources.loading import load_records, read_raw
 from promptstyles.data.tokenizers import get_tokenizer
 
 GOOD = [{"instruction": "Add.", "input": "1 2", "output": "3"}, {"instruction": "Hi?", "output": "Hello."}]
@@ -113,3 +114,19 @@ def test_missing_bpe_files_say_how_to_fix_it(monkeypatch, tmp_path):
                                              f"DIR={tmp_path} .*set TIKTOKEN_CACHE_DIR to a folder that holds them"):
         get_tokenizer("r50k_base")  # gpt2's files are packaged; other encodings are downloaded
     assert tiktoken  # the real module stays importable
+
+
+def test_lazy_chunks_travel_as_text_and_parse_to_the_records_of_an_eager_read(tmp_path, raw_records):
+    import pickle
+
+    from promptstyles.data.sources.jsonl_chunks import LineRecords
+
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n\n" for record in raw_records[:50]), encoding="utf-8")
+    eager = list(read_record_chunks(path, chunk_size=16))
+    lazy = list(read_record_chunks(path, chunk_size=16, lazy=True))
+    assert [type(chunk.records) for chunk in lazy] == [LineRecords] * 4
+    assert [chunk.offsets.tolist() for chunk in lazy] == [chunk.offsets.tolist() for chunk in eager]
+    shipped = pickle.loads(pickle.dumps(lazy[1].records))
+    assert shipped._records is None and len(shipped) == 16  # counted without parsing
+    assert list(shipped) == eager[1].records and eager[1].records[0] == to_record(raw_records[16], index=16)

@@ -14,7 +14,8 @@ from promptstyles.cli import main
 from promptstyles.data.build.overlap import tokenize_chunks_overlapped
 from promptstyles.data.build.streaming import stream_dataset
 from promptstyles.data.build.tokenize import tokenize_records
-from promptstyles.data.sources.loading import JsonlRecords, load_records
+from promptstyles.data.sources.jsonl_chunks import JsonlRecords
+from promptstyles.data.sources.loading import load_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
 
@@ -68,7 +69,7 @@ def test_chunks_read_ahead_on_a_helper_thread_keep_each_record_s_line_offset_and
     valid = [i for i in range(300) if i not in invalid]
     assert built.records.offsets.tolist() == [int(starts[i]) for i in valid]
     assert list(built.records) == records
-    assert calls == [int(starts[valid[last] + 1]) for last in (63, 127, 191, 255, 297)]  # each chunk's end
+    assert calls == [int(starts[end]) for end in (64, 128, 192, 256, 300)]  # each chunk of 64 lines ends
 
 
 def test_the_pipeline_streams_with_data_streaming_and_maps_the_store_the_second_time(

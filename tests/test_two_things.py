@@ -10,7 +10,8 @@ import pytest
 
 from promptstyles import ConfigError, RecordError, load_config, to_record
 from promptstyles.cli import main
-from promptstyles.data.sources.loading import load_records, read_record_chunks
+from promptstyles.data.sources.jsonl_chunks import read_record_chunks
+from promptstyles.data.sources.loading import load_records
 from promptstyles.experiments.config import load_experiment
 from promptstyles.styles.declarative import read_style_file
 

@@ -8,7 +8,8 @@ arrays out), so when Ray restarts a crashed actor and retries its chunk the resu
 At most four chunks per actor are in flight, so the driver's memory stays bounded on an input of any length,
 and an actor whose results wait behind a slower actor's (they come home in input order) still has work.
 A chunk's records travel as one pickled bytes object: Ray serialises a list of record objects one by one,
-about twenty times slower than pickling the list whole.
+about twenty times slower than pickling the list whole. A streamed file's chunks travel as their lines'
+text (:class:`~..sources.jsonl_chunks.LineRecords`), so the actors parse the records, not this process.
 Tokens come home one of two ways: sent back to the driver through Ray's object store (no shared filesystem
 needed), or written by the workers as shards on storage every node sees and read back by the driver in order
 (:mod:`.shards`; a rerun after a stop reuses the shards already written).
@@ -34,6 +35,7 @@ from ...errors import DataError, PromptStylesError
 from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
+from ..sources.jsonl_chunks import LineRecords
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk
 from .shards import encoded_shard, read_shard, remove_shards, shard_folder
@@ -183,7 +185,9 @@ def _ordered(ray: Any, pool: list[Any], chunks: Iterable[Sequence[Record]], spec
                 break
             actor = load.index(min(load))
             load[actor] += 1
-            packed = pickle.dumps(list(records), protocol=pickle.HIGHEST_PROTOCOL)
+            # Lines of a file travel as text and are parsed by the actor; other records as objects.
+            shipped = records if isinstance(records, LineRecords) else list(records)
+            packed = pickle.dumps(shipped, protocol=pickle.HIGHEST_PROTOCOL)
             if folder is None:
                 result = pool[actor].encode.remote(packed, first, special_tokens, source)
             else:

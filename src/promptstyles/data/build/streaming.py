@@ -2,7 +2,7 @@
 
 Memory holds one chunk of records and its tokens at a time: each chunk's tokens and index arrays are appended
 to a store entry (``store.py``) together with the byte offset of each record's line. The result is the
-dataset memory-mapped from the store, and the records as a :class:`~.loading.JsonlRecords` that reads any of
+dataset memory-mapped from the store, and the records as a :class:`~.jsonl_chunks.JsonlRecords` that reads any of
 them back through those offsets. The entry is keyed by a hash streamed over the file's bytes
 (:func:`~.cache.file_key`), so a second run maps it without tokenizing again. Without the cache (or with an
 unwritable cache folder) the entry is built in a scratch folder that is removed once mapped.
@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from ...errors import DataError
 from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
-from ..sources.loading import JsonlRecords, read_record_chunks
+from ..sources.jsonl_chunks import JsonlRecords, read_record_chunks
 from ..store.cache import file_key
 from ..store.entries import StoredDataset, StoreWriter, open_store
 from ..store.folder import prune
@@ -121,9 +121,9 @@ class _Build:
         # each chunk's line offsets, and this thread writes them with the chunk's tokens, in order.
         read: deque[tuple[np.ndarray, int]] = deque()
 
-        def pieces() -> Iterator[list[Record]]:
+        def pieces() -> Iterator[Sequence[Record]]:
             for chunk in read_record_chunks(self.file, fields=self.fields, on_invalid=self.on_invalid,
-                                            chunk_size=self.chunk_size, skipped=skipped):
+                                            chunk_size=self.chunk_size, skipped=skipped, lazy=True):
                 if chunk.records:  # an empty chunk is never tokenized, so nothing of it is written
                     read.append((chunk.offsets, chunk.bytes_read))
                     yield chunk.records

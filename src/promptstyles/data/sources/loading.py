@@ -1,8 +1,7 @@
 """Reading records from JSON or JSONL files and http(s) URLs, and validating every one of them.
 
-Small inputs are read whole (:func:`load_records`). A JSONL file larger than memory is read in chunks of
-records (:func:`read_record_chunks`), each record's byte offset kept, so that :class:`JsonlRecords` can read
-any record back on demand instead of holding them all.
+Small inputs are read whole (:func:`load_records`); a JSONL file larger than memory is read in chunks
+(:mod:`.jsonl_chunks`).
 """
 
 from __future__ import annotations
@@ -11,20 +10,18 @@ import codecs
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
-
-import numpy as np
+from typing import Any
 
 from ...errors import DataError, RecordError
 from ...records import Record, to_record
 from .download import fetch_url
 
 __all__ = [
-    "REFERENCE_DATA_URL", "JsonlRecords", "LoadedRecords", "RecordChunk", "is_json_array", "load_raw", "load_records",
-    "parse_raw", "read_raw", "read_record_chunks", "validate_records",
+    "REFERENCE_DATA_URL", "LoadedRecords", "is_json_array", "load_raw", "load_records", "parse_raw", "read_raw",
+    "validate_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -161,16 +158,6 @@ def validate_records(
     return LoadedRecords(records, label, skipped)
 
 
-@dataclass(frozen=True)
-class RecordChunk:
-    """Validated records of a JSONL file read in chunks, the byte offset of each one's line, and how many
-    bytes of the file have been read once the chunk is complete (for progress)."""
-
-    records: list[Record]
-    offsets: np.ndarray
-    bytes_read: int = 0
-
-
 def _open(path: str | os.PathLike[str]) -> Any:
     try:
         return Path(path).expanduser().open("rb")
@@ -188,102 +175,3 @@ def is_json_array(path: str | os.PathLike[str]) -> bool:
             if text:
                 return bool(text.startswith(b"["))
     return False
-
-
-def read_record_chunks(
-    path: str | os.PathLike[str],
-    *,
-    fields: Mapping[str, str] | None = None,
-    on_invalid: str = "error",
-    chunk_size: int = 4096,
-    skipped: list[tuple[int, str]] | None = None,
-) -> Iterator[RecordChunk]:
-    """The records of a JSONL file, validated, ``chunk_size`` at a time: memory holds one chunk.
-
-    Records are numbered as :func:`load_records` numbers them (blank lines aside), so errors name the same
-    record; invalid ones skipped under ``on_invalid="skip"`` are appended to ``skipped``.
-    """
-    source = str(path)
-    records: list[Record] = []
-    offsets: list[int] = []
-    count = 0
-    skips = skipped if skipped is not None else []
-    with _open(path) as handle:
-        position = 0
-        for number, line in enumerate(handle, start=1):
-            start, position = position, position + len(line)
-            if number == 1 and line.startswith(codecs.BOM_UTF8):
-                line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
-            text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
-            if not text.strip():
-                continue
-            try:
-                raw = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise _json_error(source, error, number - 1) from error
-            try:
-                records.append(to_record(raw, index=count, fields=fields, source=source))
-                offsets.append(start)
-            except RecordError as error:
-                if on_invalid != "skip":
-                    raise
-                skips.append((count, str(error)))
-                logger.warning("skipping %s: %s", source, error)
-            count += 1
-            if len(records) >= chunk_size:
-                yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
-                records, offsets = [], []
-    if records:
-        yield RecordChunk(records, np.array(offsets, dtype=np.int64), position)
-    if not count:
-        raise DataError(f"{source}: the dataset has no records")
-    if skips:
-        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skips), count)
-    if len(skips) == count:
-        raise DataError(f"{source}: every record is invalid ({count} skipped by on_invalid: skip); the first: "
-                        f"{skips[0][1]}")
-
-
-class JsonlRecords(Sequence[Record]):
-    """The records of a JSONL file, read on demand from the byte offset of each one's line.
-
-    A streamed dataset's records (for generation prompts, fingerprints, statistics) without holding them.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], offsets: np.ndarray, *,
-                 fields: Mapping[str, str] | None = None) -> None:
-        self.path = Path(path).expanduser()
-        self.offsets = offsets
-        self.fields = dict(fields or {})
-
-    def __len__(self) -> int:
-        return len(self.offsets)
-
-    def _parse(self, line: bytes, index: int) -> Record:
-        try:
-            return to_record(json.loads(line), index=index, fields=self.fields, source=str(self.path))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecordError) as error:
-            raise DataError(f"{self.path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
-                            f"({error}); the file changed since it was tokenized: build its dataset again") from error
-
-    @overload
-    def __getitem__(self, index: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Record]: ...
-
-    def __getitem__(self, index: int | slice) -> Record | list[Record]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"record {index} out of range: {len(self)} records")
-        index %= len(self)
-        with _open(self.path) as handle:
-            handle.seek(int(self.offsets[index]))
-            return self._parse(handle.readline(), index)
-
-    def __iter__(self) -> Iterator[Record]:
-        with _open(self.path) as handle:
-            for index, offset in enumerate(self.offsets):
-                handle.seek(int(offset))
-                yield self._parse(handle.readline(), index)

@@ -1,0 +1,216 @@
+"""A JSONL file larger than memory, read in chunks: its lines numbered as a whole-file read numbers them, the
+records parsed from them, and any record read back later from its line's byte offset.
+
+The file is read by one process, but its records need not be parsed there: under ``on_invalid: error`` every
+non-blank line is a record, so a chunk's record numbers and byte offsets are known from the lines alone, and
+:class:`LineRecords` parses them where they are first used (a worker process or a Ray actor that tokenizes
+them), with the same errors a parse here would raise.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from ...errors import DataError, RecordError
+from ...records import Record, to_record
+from .loading import _decode, _json_error, _open
+
+__all__ = ["JsonlRecords", "LineRecords", "Lines", "RecordChunk", "read_lines", "read_record_chunks"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Non-blank lines of a JSONL file, decoded: their line numbers, byte offsets, the number of records before
+    them, and how many bytes of the file have been read once they are (for progress)."""
+
+    source: str
+    texts: list[str]
+    numbers: list[int]
+    starts: list[int]
+    first_index: int
+    bytes_read: int
+
+    def parse(self, fields: Mapping[str, str] | None, on_invalid: str) -> tuple[list[Record], list[int],
+                                                                                list[tuple[int, str]]]:
+        """``(records, their byte offsets, skipped (index, reason))``; a record is numbered by its place in the
+        file, invalid ones included."""
+        records: list[Record] = []
+        offsets: list[int] = []
+        skipped: list[tuple[int, str]] = []
+        for index, (text, number, start) in enumerate(zip(self.texts, self.numbers, self.starts, strict=True),
+                                                      start=self.first_index):
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise _json_error(self.source, error, number - 1) from error
+            try:
+                records.append(to_record(raw, index=index, fields=fields, source=self.source))
+                offsets.append(start)
+            except RecordError as error:
+                if on_invalid != "skip":
+                    raise
+                skipped.append((index, str(error)))
+        return records, offsets, skipped
+
+
+def read_lines(path: str | os.PathLike[str], chunk_size: int) -> Iterator[Lines]:
+    """The non-blank lines of a JSONL file, ``chunk_size`` at a time."""
+    source = str(path)
+    count = position = 0
+    texts: list[str] = []
+    numbers: list[int] = []
+    starts: list[int] = []
+    with _open(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            start, position = position, position + len(line)
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
+            text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
+            if not text.strip():
+                continue
+            texts.append(text)
+            numbers.append(number)
+            starts.append(start)
+            if len(texts) >= chunk_size:
+                yield Lines(source, texts, numbers, starts, count, position)
+                count += len(texts)
+                texts, numbers, starts = [], [], []
+    if texts:
+        yield Lines(source, texts, numbers, starts, count, position)
+
+
+class LineRecords(Sequence[Record]):
+    """The records of :class:`Lines` read under ``on_invalid: error`` (every line is one), parsed when first
+    used. Pickled, it carries the lines' text, so the process that unpickles it does the parsing."""
+
+    def __init__(self, lines: Lines, fields: Mapping[str, str] | None = None) -> None:
+        self.lines = lines
+        self.fields = dict(fields or {})
+        self._records: list[Record] | None = None
+
+    def __len__(self) -> int:
+        return len(self.lines.texts)
+
+    def _parsed(self) -> list[Record]:
+        if self._records is None:
+            self._records = self.lines.parse(self.fields, "error")[0]
+        return self._records
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self._parsed()[index]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._parsed())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"lines": self.lines, "fields": self.fields, "_records": None}
+
+
+@dataclass(frozen=True)
+class RecordChunk:
+    """Validated records of a JSONL file read in chunks, the byte offset of each one's line, and how many
+    bytes of the file have been read once the chunk is complete (for progress)."""
+
+    records: Sequence[Record]
+    offsets: np.ndarray
+    bytes_read: int = 0
+
+
+def read_record_chunks(
+    path: str | os.PathLike[str],
+    *,
+    fields: Mapping[str, str] | None = None,
+    on_invalid: str = "error",
+    chunk_size: int = 4096,
+    skipped: list[tuple[int, str]] | None = None,
+    lazy: bool = False,
+) -> Iterator[RecordChunk]:
+    """The records of a JSONL file, validated, ``chunk_size`` lines at a time: memory holds one chunk.
+
+    Records are numbered as :func:`~.loading.load_records` numbers them (blank lines aside), so errors name
+    the same record; invalid ones skipped under ``on_invalid="skip"`` are appended to ``skipped``. ``lazy``
+    (under ``on_invalid="error"``) gives each chunk's records as :class:`LineRecords`, parsed where used.
+    """
+    source = str(path)
+    count = 0
+    skips = skipped if skipped is not None else []
+    for lines in read_lines(path, chunk_size):
+        count = lines.first_index + len(lines.texts)
+        if lazy and on_invalid == "error":
+            yield RecordChunk(LineRecords(lines, fields), np.array(lines.starts, dtype=np.int64), lines.bytes_read)
+            continue
+        records, offsets, skipped_here = lines.parse(fields, on_invalid)
+        for _, reason in skipped_here:
+            logger.warning("skipping %s: %s", source, reason)
+        skips += skipped_here
+        if records:
+            yield RecordChunk(records, np.array(offsets, dtype=np.int64), lines.bytes_read)
+    if not count:
+        raise DataError(f"{source}: the dataset has no records")
+    if skips:
+        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skips), count)
+    if len(skips) == count:
+        raise DataError(f"{source}: every record is invalid ({count} skipped by on_invalid: skip); the first: "
+                        f"{skips[0][1]}")
+
+
+class JsonlRecords(Sequence[Record]):
+    """The records of a JSONL file, read on demand from the byte offset of each one's line.
+
+    A streamed dataset's records (for generation prompts, fingerprints, statistics) without holding them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], offsets: np.ndarray, *,
+                 fields: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path).expanduser()
+        self.offsets = offsets
+        self.fields = dict(fields or {})
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def _parse(self, line: bytes, index: int) -> Record:
+        try:
+            return to_record(json.loads(line), index=index, fields=self.fields, source=str(self.path))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecordError) as error:
+            raise DataError(f"{self.path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
+                            f"({error}); the file changed since it was tokenized: build its dataset again") from error
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"record {index} out of range: {len(self)} records")
+        index %= len(self)
+        with _open(self.path) as handle:
+            handle.seek(int(self.offsets[index]))
+            return self._parse(handle.readline(), index)
+
+    def __iter__(self) -> Iterator[Record]:
+        with _open(self.path) as handle:
+            for index, offset in enumerate(self.offsets):
+                handle.seek(int(offset))
+                yield self._parse(handle.readline(), index)
