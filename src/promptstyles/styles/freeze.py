@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._schema import from_mapping
 from ..errors import StyleError
 from ._base import Style
 from .chat import ChatStyle
 from .declarable import undeclarable
+from .declarative import DeclarativeStyle
 from .registry import StyleInfo
 
 __all__ = ["declare", "freeze", "frozen", "frozen_yaml"]
@@ -57,21 +59,11 @@ def declare(style: Style) -> dict[str, Any]:
         "stop": list(style.stop_sequences),
         "options": {"system": style.system, "joiner": style.joiner, "bos": style.bos},
     }
-    # Tokens only tool or reasoning markup writes (Qwen2.5's <tool_call>) have no place in a declaration.
-    written = "".join(_strings(declared))
+    # Tokens only tool or reasoning markup writes (Qwen2.5's <tool_call>) have no place in a declaration: keep
+    # those its markup writes, as the declaration itself checks them when it is read.
+    written = "".join(from_mapping(DeclarativeStyle, {**declared, "special_tokens": []}).markup_texts().values())
     declared["special_tokens"] = [token for token in style.special_tokens if token in written]
     return declared
-
-
-def _strings(value: Any) -> list[str]:
-    """Every string inside ``value`` (nested dicts and lists)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
 
 
 def provenance(style: Style, info: StyleInfo | None) -> dict[str, Any]:
