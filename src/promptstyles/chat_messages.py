@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .records import Conversation, InstructionRecord, Message, Record
+from .records import Conversation, Message
 
 __all__ = ["as_chat_messages"]
 
 
-def as_chat_messages(record: Record) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """``(messages, tools)``: an instruction record is a user message (instruction, and the input after a
-    newline when there is one) answered by its output; ``tools`` is None when the record declares none."""
-    if isinstance(record, InstructionRecord):
-        user = record.instruction + ("\n" + record.input if record.input else "")
-        return [{"role": "user", "content": user}, {"role": "assistant", "content": record.output}], None
-    assert isinstance(record, Conversation)
+def as_chat_messages(record: Conversation) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """``(messages, tools)``; ``tools`` is None when the record declares none. (An instruction record becomes a
+    conversation first: :func:`promptstyles.check.as_messages`.)"""
     return [_message(message) for message in record.messages], [dict(tool) for tool in record.tools] or None
 
 

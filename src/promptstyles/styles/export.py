@@ -87,10 +87,6 @@ _UNWRITTEN = ("tool_calls", "reasoning_content", "reasoning", "thinking")
 """Message keys a template of text turns would silently drop: it refuses a message that has one."""
 
 
-def _literal_list(items: tuple[str, ...]) -> str:
-    return "[" + ", ".join(_literal(item) for item in items) + "]"
-
-
 def chat_template(style: Style, *, generation_tags: bool = False) -> str:
     """``style`` as a jinja ``chat_template`` (see the module docstring); raises :class:`StyleError` for a
     style whose rendering is Python that markup cannot say."""
@@ -119,7 +115,7 @@ def chat_template(style: Style, *, generation_tags: bool = False) -> str:
     lines.append("{%- for message in turns %}"
                  "{% if message['role'] not in ['user', 'assistant'] %}{{ raise_exception("
                  "'a message of role ' ~ message['role'] ~ ' may not come here') }}{% endif %}")
-    lines.append("{% for key in " + _literal_list(_UNWRITTEN) + " %}{% if message[key] is defined and message[key] "
+    lines.append("{% for key in " + json.dumps(_UNWRITTEN) + " %}{% if message[key] is defined and message[key] "
                  "%}{{ raise_exception(" + _literal(f"this template of style {s.name!r} writes text turns only: ")
                  + " ~ key ~ ' in a message would be left out') }}{% endif %}{% endfor %}")
     if s.alternate or s.one_exchange:
