@@ -35,7 +35,6 @@ from ...errors import DataError, PromptStylesError
 from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
-from ..sources.jsonl_chunks import LineRecords
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk
 from .shards import encoded_shard, read_shard, remove_shards, shard_folder
@@ -73,15 +72,18 @@ class ChunkEncoder:
 
     def encode(self, packed: bytes, first_index: int, special_tokens: SpecialTokensMode,
                source: str | None) -> ChunkArrays:
-        return encode_chunk(pickle.loads(packed), self.style, self.tokenizer, special_tokens=special_tokens,
-                            first_index=first_index, source=source)
+        return self._encode(pickle.loads(packed), first_index, special_tokens, source)
 
     def encode_to_shard(self, packed: bytes, first_index: int, special_tokens: SpecialTokensMode,
                         source: str | None, folder: str) -> str:
         records = pickle.loads(packed)
-        return encoded_shard(Path(folder), records, first_index, lambda: encode_chunk(
-            records, self.style, self.tokenizer, special_tokens=special_tokens, first_index=first_index,
-            source=source))
+        return encoded_shard(Path(folder), records, first_index,
+                             lambda: self._encode(records, first_index, special_tokens, source))
+
+    def _encode(self, records: Sequence[Record], first_index: int, special_tokens: SpecialTokensMode,
+                source: str | None) -> ChunkArrays:
+        return encode_chunk(records, self.style, self.tokenizer, special_tokens=special_tokens,
+                            first_index=first_index, source=source)
 
 
 def _connect(ray: Any, address: str) -> bool:
@@ -110,13 +112,22 @@ def _probe(address: str) -> None:
 
 
 def _ship(ray: Any, style: Style, tokenizer: Tokenizer) -> Any:
-    try:  # pickled here first: Ray's own failure is a page of diagnostics, this one is the cause in a line
-        importlib.import_module("ray.cloudpickle").dumps((style, tokenizer))
+    try:
         return ray.put((style, tokenizer))
     except Exception as error:  # whatever pickling raises
+        cause = _pickling_error((style, tokenizer)) or error
         raise DataError(f"style {style.name!r} or tokenizer {tokenizer.name!r} cannot be sent to Ray workers "
-                        f"({type(error).__name__}: {error}); define the style class at the top level of an "
+                        f"({type(cause).__name__}: {cause}); define the style class at the top level of an "
                         "importable module installed on every node") from error
+
+
+def _pickling_error(value: Any) -> Exception | None:
+    """What pickling ``value`` raises, said in a line; Ray wraps the same error in a page of diagnostics."""
+    try:
+        importlib.import_module("ray.cloudpickle").dumps(value)
+    except Exception as error:  # whatever pickling raises
+        return error
+    return None
 
 
 def tokenize_chunks_ray(
@@ -185,9 +196,9 @@ def _ordered(ray: Any, pool: list[Any], chunks: Iterable[Sequence[Record]], spec
                 break
             actor = load.index(min(load))
             load[actor] += 1
-            # Lines of a file travel as text and are parsed by the actor; other records as objects.
-            shipped = records if isinstance(records, LineRecords) else list(records)
-            packed = pickle.dumps(shipped, protocol=pickle.HIGHEST_PROTOCOL)
+            # Each chunk in the form its type pickles to: a list as its records, a streamed file's LineRecords
+            # as its lines' text, which the actor parses.
+            packed = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
             if folder is None:
                 result = pool[actor].encode.remote(packed, first, special_tokens, source)
             else:
