@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_styles import MODELS
 from promptstyles_chatml.qwen25 import Qwen25Style
+from test_check import folder
 
 from promptstyles import PartKind, get_style, to_record
 from promptstyles.chat_messages import as_chat_messages
@@ -20,13 +20,6 @@ pytest.importorskip("jinja2")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "data"
 TOOL_CASES = ["tool call", "tool result, generation prompt"]
-
-
-def folder(name: str) -> Path:
-    path = MODELS / name
-    if not path.is_dir():
-        pytest.skip(f"tokenizer folder {path} not found")
-    return path
 
 
 def example_records(name: str) -> list[dict]:
