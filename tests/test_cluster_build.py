@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from shared_paths import MODELS, require
+from test_streaming import assert_same_arrays
 
 from promptstyles import RecordError
 from promptstyles.data.build.cluster import tokenize_chunks_ray
@@ -145,12 +146,6 @@ def test_shards_on_shared_storage_give_the_same_store_and_are_removed(address, r
     assert not (tmp_path / "cluster" / "shards").exists()
 
 
-def _same(built, local) -> None:
-    assert len(built) == len(local)
-    for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
-        assert getattr(built, name).tolist() == getattr(local, name).tolist(), name
-
-
 def test_a_rerun_after_a_stop_reuses_whole_shards_and_remakes_a_damaged_one(address, tmp_path):
     from promptstyles import to_record
 
@@ -168,7 +163,7 @@ def test_a_rerun_after_a_stop_reuses_whole_shards_and_remakes_a_damaged_one(addr
     shards[0].write_bytes(shards[0].read_bytes()[:100])  # a shard cut short is made again, not trusted
     Path(style.log).unlink()
     built = concat_datasets(list(tokenize_chunks_ray(chunks, style, tokenizer, address=address, shards=tmp_path)))
-    _same(built, concat_datasets(list(tokenize_chunks(chunks, AlpacaStyle(), tokenizer))))
+    assert_same_arrays(built, concat_datasets(list(tokenize_chunks(chunks, AlpacaStyle(), tokenizer))))
     rendered = Path(style.log).read_text(encoding="utf-8").splitlines()
     assert len(rendered) % 30 == 0 and len(rendered) <= 240 - 30 * (len(shards) - 1)  # a stopped actor may
     assert "item 0" in rendered and "item 30" not in rendered  # still finish one; none is made twice
@@ -198,8 +193,7 @@ def test_a_worker_killed_mid_chunk_is_retried_and_the_store_is_unchanged(address
     built = concat_datasets(list(tokenize_chunks_ray(chunks, style, tokenizer, address=address, actors=2)))
     assert Path(style.marker).exists()  # a worker did die on that chunk
     assert len(built) == len(local) == 401
-    for name in ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets"):
-        assert getattr(built, name).tolist() == getattr(local, name).tolist(), name
+    assert_same_arrays(built, local)
 
 
 def test_a_record_the_style_cannot_render_stops_with_the_local_error(address, raw_records):
