@@ -9,10 +9,12 @@ Run from the repository root (the shared dataset beside it, ``pip install -e '.[
 Each build runs in a fresh Python process (``--child``), so its peak memory is its own. The cluster build starts
 ``ray.cluster_utils.Cluster`` in that process with two nodes of one CPU each, as many as the local build's cores,
 and builds through ``data.cluster`` with both ways home (``stream`` and ``shards``). Every store is compared file
-by file with the local one. A second measurement times what Ray adds to one chunk: the same chunk's lines sent
-to an actor and its arrays returned, with the parsing and encoding left out. With the rate per core, that
-projects a 100-million-record build on a real cluster, and names the driver's own work (reading the lines,
-writing the store) as the ceiling no number of workers lifts.
+by file with the local one. The cluster's actors read the file themselves, in line-aligned byte ranges of
+``chunk_bytes`` (2 MiB); the driver hashes the file (the store's key), plans the ranges and merges the
+results. A second measurement times what Ray adds to one range: the range sent to an actor and its arrays
+returned, with the reading, parsing and encoding left out. With the rate per core, that projects a
+100-million-record build on a real cluster, against the driver's own work (hashing the input, writing the
+store), which one process does whatever the cluster's size.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import pickle
 import platform
 import resource
 import shutil
@@ -41,9 +42,10 @@ sys.path.insert(0, str(BENCHMARKS))
 from scale_data import ensure_jsonl  # noqa: E402
 from scale_memory import run_child  # noqa: E402
 
+from promptstyles.data.sources.ranges import RANGE_BYTES as RANGE  # noqa: E402  data.cluster.chunk_bytes' default
+
 FULL = 1_000_000
 NODES = 2
-CHUNK = 4096  # data.cluster.chunk_records' default
 PROJECTED = 100_000_000
 TARGET_RATIO = 0.8
 TARGET_PEAK_MIB = 600
@@ -101,37 +103,36 @@ def _build(prepare_data: Any, settings: dict[str, Any]) -> dict[str, float]:
 
 
 def _overhead(ray: Any, address: str, data: str, rounds: int = 30) -> dict[str, float]:
-    """Seconds Ray adds to one chunk: its lines sent to an actor (as a streamed build sends them) and its
-    arrays back, with the parsing and encoding left out."""
-    from promptstyles.data.build.encoding import encode_chunk
-    from promptstyles.data.sources.jsonl_chunks import LineRecords, read_lines
+    """Seconds Ray adds to one range: the range sent to an actor and its arrays back, with the reading, parsing
+    and encoding left out; and those, timed here on one core."""
+    from promptstyles.data.build.ranged import encode_range
+    from promptstyles.data.sources.ranges import plan_ranges
     from promptstyles.data.tokenizers.registry import get_tokenizer
     from promptstyles.styles.alpaca import AlpacaStyle
 
-    lines = next(read_lines(data, CHUNK))  # a chunk as a streamed build ships it: its lines' text
+    first = plan_ranges([data], RANGE)[0]
     style, tokenizer = AlpacaStyle(), get_tokenizer("gpt2")
     start = time.perf_counter()
-    arrays = encode_chunk(list(LineRecords(lines)), style, tokenizer, special_tokens="text", first_index=0,
-                          source=None)
+    result = encode_range(first, style, tokenizer, special_tokens="text", fields=None, on_invalid="error")
     encode = time.perf_counter() - start
 
     class Echo:
-        """The build's actor with the encoding taken out: unpickles the records, returns ready arrays."""
+        """The build's actor with the work taken out: takes a range, returns ready arrays."""
 
-        def __init__(self, arrays: Any) -> None:
-            self.arrays = arrays
+        def __init__(self, result: Any) -> None:
+            self.result = result
 
-        def echo(self, packed: bytes) -> Any:
-            pickle.loads(packed)  # parsing the lines is the work, so it is not done here
-            return self.arrays
+        def echo(self, byte_range: Any) -> Any:
+            return self.result
 
     ray.init(address=address, log_to_driver=False, include_dashboard=False)
-    actor = ray.remote(num_cpus=1)(Echo).remote(arrays)
-    ray.get(actor.echo.remote(pickle.dumps([])))
+    actor = ray.remote(num_cpus=1)(Echo).remote(result)
+    ray.get(actor.echo.remote(None))
     start = time.perf_counter()
     for _ in range(rounds):
-        ray.get(actor.echo.remote(pickle.dumps(LineRecords(lines), protocol=pickle.HIGHEST_PROTOCOL)))
-    return {"chunk_encode": encode, "chunk_ray": (time.perf_counter() - start) / rounds}
+        ray.get(actor.echo.remote(first))
+    return {"range_records": result.records, "range_encode": encode,
+            "range_ray": (time.perf_counter() - start) / rounds}
 
 
 def measure(records: int, data: Path, workdir: Path) -> dict[str, Any]:
@@ -165,13 +166,14 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
                     f"{records / run['seconds'] / NODES:,.0f} | {ratio:.2f}x ({_mark(ratio >= TARGET_RATIO)}) | "
                     f"{peak:.0f} MiB ({_mark(peak <= TARGET_PEAK_MIB)}) | {'yes' if run['equal'] else '**NO**'} |")
     over = results["overhead"]
-    per_core = CHUNK / over["chunk_encode"]  # one core's encoding rate, Ray left out
+    per_core = over["range_records"] / over["range_encode"]  # one core's rate, Ray left out
+    ranges = records / over["range_records"]
     stream = results["stream"]
     driver_rate = records / stream["driver_cpu"]  # the driver's own CPU per record bounds the whole build
     projection = []
     for cores in (16, 64, 256, 1024):
         workers = PROJECTED / (per_core * cores)  # encoding spread over the cores
-        ray_cost = PROJECTED / CHUNK * over["chunk_ray"] / cores  # transfers overlap across actors
+        ray_cost = PROJECTED / over["range_records"] * over["range_ray"] / cores  # transfers overlap across actors
         driver = PROJECTED / driver_rate
         total = max(workers + ray_cost, driver)
         bound = "driver" if driver >= workers + ray_cost else "workers"
@@ -183,8 +185,9 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         f"`python benchmarks/bench_cluster.py --records {records}`: {records:,} generated records (the scale "
         "benchmark's generator), Alpaca on GPT-2, streamed from one JSON Lines file. The local build uses "
         f"`data.num_proc: auto` on this machine's {os.cpu_count()} cores; the cluster build runs on "
-        f"`ray.cluster_utils.Cluster` with {NODES} nodes of one CPU each on the same cores, "
-        f"`chunk_records: {CHUNK}`, one actor per CPU. Each build runs in a fresh process.",
+        f"`ray.cluster_utils.Cluster` with {NODES} nodes of one CPU each on the same cores, one actor per CPU; "
+        f"the actors read the file in {ranges:.0f} line-aligned ranges of `chunk_bytes: {RANGE}` "
+        f"({over['range_records']:,} records each). Each build runs in a fresh process.",
         "",
         f"Ray {ray.__version__}, Python {platform.python_version()}, {platform.machine()}, "
         f"{os.cpu_count()} cores, load average before the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
@@ -197,27 +200,25 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         f"{rate_local / (os.cpu_count() or 1):,.0f} | 1.00x | {local['driver_peak_rss'] / MIB:.0f} MiB | - |",
         *rows,
         "",
-        "## What Ray adds per chunk, and 100 million records",
+        "## What Ray adds per range, and 100 million records",
         "",
-        f"- Parsing and encoding one chunk of {CHUNK} records on one core, Ray left out: "
-        f"{over['chunk_encode'] * 1e3:.0f} ms "
-        f"({per_core:,.0f} records/s per core).",
-        f"- Ray's round trip for the same chunk (its lines sent to an actor, its arrays back, nothing computed): "
-        f"{over['chunk_ray'] * 1e3:.1f} ms, {over['chunk_ray'] / over['chunk_encode']:.1%} of that work.",
-        f"- The driver's own CPU (reading the file's lines, shipping them, writing the store): "
+        f"- Reading, parsing and encoding one range ({over['range_records']:,} records) on one core, Ray left "
+        f"out: {over['range_encode'] * 1e3:.0f} ms ({per_core:,.0f} records/s per core).",
+        f"- Ray's round trip for the same range (sent to an actor, its arrays back, nothing computed): "
+        f"{over['range_ray'] * 1e3:.1f} ms, {over['range_ray'] / over['range_encode']:.1%} of that work.",
+        f"- The driver's own CPU (hashing the file, planning the ranges, merging the results into the store): "
         f"{stream['driver_cpu']:.1f} s for {records:,} records, {driver_rate:,.0f} records/s.",
         "",
         f"Projection for {PROJECTED:,} records of this shape (encoding spread over the cores, Ray's cost per "
-        "chunk added, against the driver's own work, which one process does whatever the cluster's size):",
+        "range added, against the driver's own work, which one process does whatever the cluster's size):",
         "",
         "| cluster cores | workers | driver | build (bound by) |",
         "|---|---|---|---|",
         *projection,
         "",
-        f"The driver reads every line, ships it and writes every token: at {driver_rate:,.0f} records/s it keeps "
-        f"about {driver_rate / per_core:.1f} cores of parsing and encoding busy, so a larger cluster builds no "
-        "faster until the workers read their own byte ranges and the driver only merges, which the build does "
-        "not do yet.",
+        f"The driver no longer reads the records: it hashes the input's bytes and writes every token, and at "
+        f"{driver_rate:,.0f} records/s it keeps about {driver_rate / per_core:.0f} cores of reading, parsing and "
+        "encoding busy before it becomes the bound.",
         "",
     ])
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 from shared_paths import MODELS, require
+from test_ranges import RefusingStyle
 from test_streaming import assert_same_arrays
 
 from promptstyles import RecordError
-from promptstyles.data.build.cluster import tokenize_chunks_ray
+from promptstyles.data.build.cluster import tokenize_chunks_ray, tokenize_ranges_ray
 from promptstyles.data.build.encoding import concat_datasets, tokenize_chunks
 from promptstyles.data.build.shards import encoded_shard
 from promptstyles.data.build.streaming import stream_dataset
@@ -51,17 +52,6 @@ class CrashOnceStyle(AlpacaStyle):
         return super().parts(record, generation=generation)
 
 
-class RefusingStyle(AlpacaStyle):
-    """Alpaca that cannot render one record, as a style with a real limit would refuse it."""
-
-    name = "alpaca-refusing"
-
-    def parts(self, record, *, generation=False):
-        if getattr(record, "instruction", "") == "refuse me":
-            raise ValueError("this style cannot render 'refuse me'")
-        return super().parts(record, generation=generation)
-
-
 class LoggingStyle(AlpacaStyle):
     """Alpaca that notes each record it renders in a file, so a test can count the work a worker did."""
 
@@ -75,7 +65,8 @@ class LoggingStyle(AlpacaStyle):
         return super().parts(record, generation=generation)
 
 
-cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import this test module
+for module in (__name__, RefusingStyle.__module__):  # the workers need not import the test modules
+    cloudpickle.register_pickle_by_value(sys.modules[module])
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +110,7 @@ def _both(config: dict, tmp_path: Path, cluster: dict) -> None:
 def test_alpaca_on_gpt2_is_byte_equal_to_the_local_build(address, raw_records, tmp_path, streaming):
     path = _jsonl(raw_records[:600], tmp_path / "records.jsonl")
     config = {"style": "alpaca", "data": {"path": str(path), "streaming": streaming}}
-    _both(config, tmp_path, {"address": address, "chunk_records": 97})
+    _both(config, tmp_path, {"address": address, "chunk_records": 97, "chunk_bytes": 5000})
 
 
 def test_several_files_and_any_actor_count_give_the_local_store(address, raw_records, tmp_path):
@@ -168,6 +159,48 @@ def test_a_rerun_after_a_stop_reuses_whole_shards_and_remakes_a_damaged_one(addr
     assert len(rendered) % 30 == 0 and len(rendered) <= 240 - 30 * (len(shards) - 1)  # a stopped actor may
     assert "item 0" in rendered and "item 30" not in rendered  # still finish one; none is made twice
     assert not (tmp_path / "shards").exists()
+
+
+def test_a_rerun_after_a_stop_reuses_whole_range_shards_and_remakes_a_damaged_one(address, tmp_path):
+    from promptstyles.data.sources.ranges import plan_ranges, read_range
+
+    path = _jsonl([{"instruction": f"item {i}", "input": "", "output": f"answer {i}"} for i in range(240)],
+                  tmp_path / "records.jsonl")
+    plan = plan_ranges([path], 1500)
+    tokenizer = get_tokenizer("gpt2")
+    style = LoggingStyle()
+    style.log = str(tmp_path / "rendered.txt")
+    options = {"address": address, "shards": tmp_path}
+    stopped = tokenize_ranges_ray(plan, style, tokenizer, actors=1, **options)
+    next(stopped), next(stopped)
+    stopped.close()  # the driver stops after two ranges; the workers' finished shards stay
+    shards = sorted((tmp_path / "shards").rglob("r*.npz"))
+    assert 2 <= len(shards) < len(plan) and len(plan) >= 6
+    shards[0].write_bytes(shards[0].read_bytes()[:100])  # a shard cut short is made again, not trusted
+    Path(style.log).unlink()
+    built = stream_dataset(path, style, tokenizer, directory=tmp_path / "cluster", range_bytes=1500,
+                           ranges=functools.partial(tokenize_ranges_ray, **options))
+    local = stream_dataset(path, AlpacaStyle(), tokenizer, directory=tmp_path / "local")
+    assert_same_arrays(built.dataset, local.dataset)
+    rendered = Path(style.log).read_text(encoding="utf-8").splitlines()
+    second = json.loads(read_range(plan[1])[0].texts[0])["instruction"]
+    assert "item 0" in rendered and second not in rendered and len(set(rendered)) == len(rendered)
+    assert not (tmp_path / "shards").exists()
+
+
+def test_a_worker_killed_mid_range_is_retried_and_the_store_is_unchanged(address, raw_records, tmp_path):
+    records = [*raw_records[:300], {"instruction": "crash here", "input": "", "output": "Stored once."},
+               *raw_records[300:400]]
+    path = _jsonl(records, tmp_path / "records.jsonl")
+    style = CrashOnceStyle()
+    style.marker = str(tmp_path / "crashed")
+    tokenizer = get_tokenizer("gpt2")
+    built = stream_dataset(path, style, tokenizer, directory=tmp_path / "cluster", range_bytes=8000,
+                           ranges=functools.partial(tokenize_ranges_ray, address=address, actors=2))
+    local = stream_dataset(path, AlpacaStyle(), tokenizer, directory=tmp_path / "local")
+    assert Path(style.marker).exists()  # a worker did die on that range
+    assert len(built.dataset) == len(local.dataset) == 401
+    assert_same_arrays(built.dataset, local.dataset)
 
 
 def test_a_worker_that_cannot_see_the_shard_folder_says_so(tmp_path):
@@ -235,6 +268,7 @@ def test_an_address_nothing_answers_at_is_named_at_once(raw_records, tmp_path):
 
 
 @pytest.mark.parametrize(("cluster", "path"), [({"chunk_records": 0}, "data.cluster.chunk_records"),
+                                               ({"chunk_bytes": 0}, "data.cluster.chunk_bytes"),
                                                ({"actors": 0}, "data.cluster.actors"),
                                                ({"engine": "spark"}, "data.cluster.engine"),
                                                ({"results": "email"}, "data.cluster.results")])
@@ -269,8 +303,9 @@ def test_the_readme_cluster_config_loads_as_described():
 
     data = load_config(yaml.safe_load(section_block("## Build on a cluster", "yaml"))).data
     assert data.cluster is not None and data.streaming
-    assert (data.cluster.engine, data.cluster.address, data.cluster.chunk_records, data.cluster.results) == (
-        "ray", "auto", 4096, "stream")
+    cluster = data.cluster
+    assert (cluster.engine, cluster.address, cluster.chunk_records, cluster.chunk_bytes, cluster.results) == (
+        "ray", "auto", 4096, 2 << 20, "stream")
 
 
 class LockedStyle(AlpacaStyle):
@@ -311,15 +346,35 @@ def test_the_build_command_on_a_cluster_writes_the_store_the_local_build_finds(a
     assert found[0] == built[0].replace(" (built)", " (found, verified whole)") and found[1:3] == built[1:3]
 
 
-def test_a_streamed_file_is_parsed_by_the_actors_not_by_this_process(address, raw_records, tmp_path, monkeypatch):
+def test_streamed_files_are_read_and_parsed_by_the_actors_not_by_this_process(address, raw_records, tmp_path,
+                                                                              monkeypatch):
+    from promptstyles.data.build import ranged, streaming
     from promptstyles.data.sources.jsonl_chunks import Lines
 
-    path = _jsonl(raw_records[:300], tmp_path / "records.jsonl")
-    config = {"style": "alpaca", "data": {"path": str(path), "streaming": True}}
+    files = [_jsonl(raw_records[i : i + 150], tmp_path / f"part-{i // 150}.jsonl") for i in range(0, 300, 150)]
+    config = {"style": "alpaca", "data": {"path": str(tmp_path / "part-*.jsonl"), "streaming": True}}
     local, count = _build(config, tmp_path / "local")
     monkeypatch.setattr(Lines, "parse", lambda *args: pytest.fail("this process parsed a chunk of records"))
-    remote, remote_count = _build(config, tmp_path / "cluster", {"address": address, "chunk_records": 64})
-    assert remote == local and remote_count == count == 300
+    monkeypatch.setattr(ranged, "read_range", lambda *args: pytest.fail("this process read a range"))
+    monkeypatch.setattr(streaming, "read_record_chunks", lambda *args, **kw: pytest.fail("this process read lines"))
+    cluster = {"address": address, "chunk_bytes": 4096}
+    remote, remote_count = _build(config, tmp_path / "cluster", cluster)
+    assert remote == local and remote_count == count == 300 and len(files) == 2
+    shards, _ = _build(config, tmp_path / "shards", {**cluster, "results": "shards"})
+    assert shards == local and not (tmp_path / "shards" / "shards").exists()
+
+
+def test_records_skipped_on_the_actors_are_the_local_build_s(address, raw_records, tmp_path):
+    records = [dict(record) for record in raw_records[:200]]
+    for index in (5, 77, 150):
+        del records[index]["output"]
+    _jsonl(records[:100], tmp_path / "part-0.jsonl")
+    _jsonl(records[100:], tmp_path / "part-1.jsonl")
+    config = {"style": "alpaca", "data": {"path": str(tmp_path / "part-*.jsonl"), "streaming": True,
+                                          "on_invalid": "skip"}}
+    _both(config, tmp_path, {"address": address, "chunk_bytes": 2048})
+    info = json.loads(next((tmp_path / "cluster").rglob("meta.json")).read_text(encoding="utf-8"))
+    assert [index for index, _ in info["meta"]["info"]["skipped"]] == [5, 77, 150]
 
 
 @pytest.mark.parametrize(("line", "message"), [

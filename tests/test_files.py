@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from promptstyles import ConfigError, DataError, RecordError
+from promptstyles import DataError, RecordError
 from promptstyles.config import load_config
 from promptstyles.data.sources.files import expand_paths
 from promptstyles.data.store.entries import store_folder
@@ -81,11 +81,17 @@ def test_a_pattern_that_matches_nothing_and_a_file_named_twice_are_errors(parts)
         expand_paths([str(parts / "part-*.jsonl"), str(parts / "part-0.jsonl")])
 
 
-def test_streaming_reads_a_glob_of_one_file_and_refuses_several(parts, tmp_path):
+def test_streaming_reads_several_files_as_the_whole_build_reads_them(parts, tmp_path, raw_records):
     one = build(str(parts / "part-1.*"), tmp_path / "cache", streaming=True)
     assert len(one.records) == SIZES[1]
-    with pytest.raises(ConfigError, match="^data.streaming: data.path names 3 files, and data.streaming reads one"):
-        build(str(parts / "part-*.jsonl"), tmp_path / "cache", streaming=True)
+    (parts / "part-1.jsonl").write_text(lines(raw_records, 13, 14, change={13 + 5: {"instruction": 1}}))
+    path = str(parts / "part-*.jsonl")
+    streamed = build(path, tmp_path / "streamed", streaming=True, on_invalid="skip")
+    whole = build(path, tmp_path / "whole", on_invalid="skip")
+    assert streamed.skipped == whole.skipped and [index for index, _ in whole.skipped] == [13 + 5]
+    assert list(streamed.records) == whole.records and len(whole.records) == sum(SIZES) - 1
+    for name in ARRAYS:
+        assert getattr(streamed.dataset, name).tolist() == getattr(whole.dataset, name).tolist(), name
 
 
 def test_relative_paths_of_a_list_are_read_from_the_yaml_file(parts, tmp_path):

@@ -125,9 +125,11 @@ def test_the_cluster_figures_quoted_are_the_recorded_ones():
     local = re.search(r"^\| local, `num_proc: auto` \| ([\d.]+) s \|", results, re.M)
     stream = re.search(r"^\| cluster, tokens home by `stream` \| ([\d.]+) s \|.*\| (\d+) MiB \(met\) \| yes \|$",
                        results, re.M)
-    driver = re.search(r"writing the store\): [\d.]+ s for [\d,]+ records, ([\d,]+) records/s", results)
-    assert local and stream and driver
+    driver = re.search(r"merging the results into the store\): [\d.]+ s for [\d,]+ records, ([\d,]+) records/s",
+                       results)
+    cores = re.search(r"it keeps about (\d+) cores of reading, parsing and encoding busy", results)
+    assert local and stream and driver and cores
     assert (f"built in {float(stream.group(1)):.0f} s against {float(local.group(1)):.0f} s locally with "
             f"`num_proc: auto`, byte-equal, with {stream.group(2)} MiB resident") in text
     rate = int(driver.group(1).replace(",", ""))
-    assert f"about {round(rate, -3):,} records a second" in text
+    assert f"about {round(rate, -3):,} records a second, enough to keep about {cores.group(1)} cores" in text

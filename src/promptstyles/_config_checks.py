@@ -10,10 +10,8 @@ is read.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._config_sections import CollateConfig, Config
-from .data.sources.files import expand_paths, first_record, single_file
+from .data.sources.files import expand_paths, first_record
 from .data.sources.loading import is_json_array
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError, DataError
@@ -61,16 +59,13 @@ def check_data_source(config: Config) -> None:
             where = "does not exist" if not path.exists() else "is not a file"
             raise ConfigError(f"{path} {where} (a relative path is read from the config's folder)", path="data.path")
     if data.streaming:
-        try:
-            single = Path(single_file(data.path))
-        except DataError as error:
-            raise ConfigError(str(error), path="data.streaming") from error
-        if is_json_array(single):
-            raise ConfigError(f"{single} is a JSON array, which is read whole; convert it to JSON Lines (one record "
-                              "per line) or set data.streaming: false", path="data.streaming")
-        if data.kind == "auto" and is_preference(first_record(single)):
-            raise ConfigError(f"{single} holds preference pairs (its first record has a 'chosen' answer), which are "
-                              "read whole, not streamed; set data.streaming: false (or data.kind: instruction to "
+        for path in files:
+            if is_json_array(path):
+                raise ConfigError(f"{path} is a JSON array, which is read whole; convert it to JSON Lines (one "
+                                  "record per line) or set data.streaming: false", path="data.streaming")
+        if data.kind == "auto" and is_preference(first_record(files[0])):
+            raise ConfigError(f"{files[0]} holds preference pairs (its first record has a 'chosen' answer), which "
+                              "are read whole, not streamed; set data.streaming: false (or data.kind: instruction to "
                               "read the records as instruction data)", path="data.streaming")
 
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from ._schema import Invalid, to_mapping
 from .data.modes import DataKind, MaskMode, SpecialTokensMode, TruncationMode, TruncationPolicy
 from .data.sources.loading import REFERENCE_DATA_URL
+from .data.sources.ranges import RANGE_BYTES
 from .distributed import from_environment, placement
 from .styles._base import Style
 from .styles.declarative import DeclarativeStyle, check_declared
@@ -44,7 +45,8 @@ class SplitConfig:
 @dataclass(frozen=True)
 class ClusterConfig:
     """Where a build tokenizes when it leaves this machine: ``engine: ray`` at ``address`` (``auto``: the cluster
-    this machine belongs to; ``local``: one started here), in chunks of ``chunk_records`` records, by ``actors``
+    this machine belongs to; ``local``: one started here), in chunks of ``chunk_records`` records (a streamed
+    build: line-aligned byte ranges of about ``chunk_bytes``, which the workers read), by ``actors``
     actors (default: one per CPU of the cluster). ``results``: how the tokens come home, ``stream`` (through
     Ray, to this machine) or ``shards`` (files the workers write under ``data.cache_dir``, which every node must
     see at the same path; a rerun after a stop reuses them)."""
@@ -52,12 +54,15 @@ class ClusterConfig:
     engine: Literal["ray"] = "ray"
     address: str = "auto"
     chunk_records: int = 4096
+    chunk_bytes: int = RANGE_BYTES
     actors: int | None = None
     results: Literal["stream", "shards"] = "stream"
 
     def __post_init__(self) -> None:
         if self.chunk_records < 1:
             raise Invalid("chunk_records", f"must be at least 1, got {self.chunk_records}")
+        if self.chunk_bytes < 1:
+            raise Invalid("chunk_bytes", f"must be at least 1 (bytes), got {self.chunk_bytes}")
         if self.actors is not None and self.actors < 1:
             raise Invalid("actors", f"must be at least 1 (or null: one per CPU of the cluster), got {self.actors}")
 

@@ -1,9 +1,11 @@
 """Which engine tokenizes a config's records: this machine's processes (``data.num_proc``) or a Ray cluster
-(``data.cluster``). Both take chunks of records and give tokenized chunks in order, so the store is the same."""
+(``data.cluster``). Both take chunks of records and give tokenized chunks in order, so the store is the same;
+a streamed build on a cluster gives the workers byte ranges of the files instead, which they read themselves."""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ._io import cache_dir
 from .config import Config
@@ -11,7 +13,7 @@ from .data.build.encoding import CHUNK_SIZE
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import Tokenize
 
-__all__ = ["chunk_records", "tokenize_engine"]
+__all__ = ["chunk_records", "range_engine", "tokenize_engine"]
 
 
 def tokenize_engine(config: Config) -> Tokenize:
@@ -21,8 +23,25 @@ def tokenize_engine(config: Config) -> Tokenize:
         return functools.partial(tokenize_chunks_parallel, num_proc=config.data.num_proc)
     from .data.build.cluster import tokenize_chunks_ray
 
+    return functools.partial(tokenize_chunks_ray, **_cluster_options(config))
+
+
+def range_engine(config: Config) -> dict[str, Any]:
+    """``stream_dataset``'s keywords for reading the files in byte ranges on the cluster (none without one)."""
+    cluster = config.data.cluster
+    if cluster is None:
+        return {}
+    from .data.build.cluster import tokenize_ranges_ray
+
+    return {"ranges": functools.partial(tokenize_ranges_ray, **_cluster_options(config)),
+            "range_bytes": cluster.chunk_bytes}
+
+
+def _cluster_options(config: Config) -> dict[str, Any]:
+    cluster = config.data.cluster
+    assert cluster is not None
     shards = cache_dir(config.data.cache_dir) if cluster.results == "shards" else None
-    return functools.partial(tokenize_chunks_ray, address=cluster.address, actors=cluster.actors, shards=shards)
+    return {"address": cluster.address, "actors": cluster.actors, "shards": shards}
 
 
 def chunk_records(config: Config) -> int:

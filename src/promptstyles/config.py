@@ -23,9 +23,10 @@ Example (every key optional; these are the defaults unless noted)::
                                   # store, so memory does not grow with the file (not for JSON arrays or URLs)
       num_proc: 1                 # processes that tokenize (this one included), or auto: one per usable core
       turns: whole                # whole | per_assistant: one example per assistant turn (see turns.py)
-      cluster: null               # {engine: ray, address: auto, chunk_records: 4096, actors: null, results:
-                                  # stream | shards}: tokenize on a Ray cluster (pip install 'promptstyles[ray]');
-                                  # the store equals the local one
+      cluster: null               # {engine: ray, address: auto, chunk_records: 4096, chunk_bytes: 2097152,
+                                  # actors: null, results: stream | shards}: tokenize on a Ray cluster (pip
+                                  # install 'promptstyles[ray]'); streamed files are read by the workers in
+                                  # ranges of chunk_bytes; the store equals the local one
       split: {train: 0.85, test: 0.10, shuffle: false, seed: 123}   # validation gets the rest
     tokenizer:                    # or just the name or path: ``tokenizer: gpt2``, ``tokenizer: models/qwen``
       name: gpt2                  # a registered tokenizer: tiktoken's encodings, or a plugin's

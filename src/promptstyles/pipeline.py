@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ._config_checks import check_data_source, check_token_ids, no_batches
-from ._engine import chunk_records, tokenize_engine
+from ._engine import chunk_records, range_engine, tokenize_engine
 from ._io import cache_dir
 from ._pipeline_pairs import is_preference_data, pair_collator, pair_loaders, prepare_pairs
 from ._prepared import DataLoaders, PreparedData, stage_timings
@@ -27,7 +27,7 @@ from .data.batches.loaders import make_loader, padding_share, split_dataset
 from .data.build.encoding import ProgressCallback
 from .data.build.streaming import stream_dataset
 from .data.build.tokenize import tokenize_records
-from .data.sources.files import read_data, single_file, validate_data
+from .data.sources.files import expand_paths, read_data, validate_data
 from .data.store.cache import dataset_key, load_dataset, save_dataset
 from .data.store.use import StoreUse
 from .data.tokenized import TokenizedDataset
@@ -169,17 +169,18 @@ def _cached_or_built(
 def _streamed(
     config: Config, style: Style, tokenizer: Tokenizer, progress: ProgressCallback | None,
 ) -> tuple[TokenizedDataset, Sequence[Record], list[tuple[int, str]], StoreUse | None]:
-    """A JSONL file read and tokenized in chunks into the store, and mapped from it. In a multi-process job
-    rank 0 builds the store while the other ranks wait, then map it."""
+    """JSONL files read and tokenized in chunks into the store, and mapped from it (on a cluster, its workers
+    read the files in byte ranges). In a multi-process job rank 0 builds the store while the other ranks wait,
+    then map it."""
     data = config.data
     assert data.path is not None  # the config requires it with streaming
-    path = single_file(data.path)
+    paths = [str(path) for path in expand_paths(data.path)]
     with main_process_first():
-        streamed = stream_dataset(path, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
+        streamed = stream_dataset(paths, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,
                                   tokenize=tokenize_engine(config), chunk_size=chunk_records(config),
-                                  progress=progress)
+                                  progress=progress, **range_engine(config))
     store = StoreUse(streamed.key, data.cache_dir, streamed.found) if data.cache else None
     return streamed.dataset, streamed.records, streamed.skipped, store
 

@@ -27,22 +27,24 @@ import os
 import pickle
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...errors import DataError, PromptStylesError
 from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
+from ..sources.ranges import ByteRange
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk
-from .shards import encoded_shard, read_shard, remove_shards, shard_folder
+from .ranged import RangeResult, encode_range
+from .shards import encoded_shard, range_shard, read_range_shard, read_shard, remove_shards, shard_folder
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset
 
-__all__ = ["ChunkEncoder", "import_ray", "tokenize_chunks_ray"]
+__all__ = ["ChunkEncoder", "import_ray", "tokenize_chunks_ray", "tokenize_ranges_ray"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,13 @@ class ChunkEncoder:
                 source: str | None) -> ChunkArrays:
         return encode_chunk(records, self.style, self.tokenizer, special_tokens=special_tokens,
                             first_index=first_index, source=source)
+
+    def encode_range(self, byte_range: ByteRange, options: dict[str, Any], folder: str | None) -> RangeResult | str:
+        """A range read, parsed and encoded here (:func:`~.ranged.encode_range`); with ``folder``, its shard."""
+        def encode() -> RangeResult:
+            return encode_range(byte_range, self.style, self.tokenizer, **options)
+
+        return encode() if folder is None else range_shard(Path(folder), byte_range, options, encode)
 
 
 def _connect(ray: Any, address: str) -> bool:
@@ -147,6 +156,64 @@ def tokenize_chunks_ray(
     sends the tokens home as shard files instead of through Ray. A record a style cannot render raises the same
     :class:`~promptstyles.errors.RecordError` the local build raises, and nothing is yielded after it.
     """
+    def tasks(folder: Path | None) -> Iterator[_Task]:
+        first = 0
+        for records in chunks:
+            if not len(records):
+                continue
+            # Each chunk in the form its type pickles to: a list as its records, a streamed file's LineRecords
+            # as its lines' text, which the actor parses.
+            packed = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+            where = f"records {first}-{first + len(records) - 1}"
+            if folder is None:
+                yield _Task("encode", (packed, first, special_tokens, source), where)
+            else:
+                yield _Task("encode_to_shard", (packed, first, special_tokens, source, str(folder)), where)
+            first += len(records)
+
+    for fetched in _on_cluster(style, tokenizer, special_tokens, address, actors, shards, tasks):
+        yield (fetched if isinstance(fetched, ChunkArrays) else read_shard(fetched)).dataset()
+
+
+def tokenize_ranges_ray(
+    ranges: Iterable[ByteRange],
+    style: Style,
+    tokenizer: Tokenizer,
+    *,
+    special_tokens: SpecialTokensMode = "text",
+    fields: Mapping[str, str] | None = None,
+    on_invalid: str = "error",
+    address: str = "auto",
+    actors: int | None = None,
+    shards: str | os.PathLike[str] | None = None,
+) -> Iterator[RangeResult]:
+    """Each byte range read, parsed and encoded by a Ray actor, results in plan order (:mod:`.ranged` turns
+    them into the store's chunks and the local build's errors); the files must be at the same path on every
+    node. ``actors`` and ``shards`` as for :func:`tokenize_chunks_ray`."""
+    options = {"special_tokens": special_tokens, "fields": dict(fields or {}), "on_invalid": on_invalid}
+
+    def tasks(folder: Path | None) -> Iterator[_Task]:
+        target = None if folder is None else str(folder)
+        for byte_range in ranges:
+            where = f"{byte_range.path}, bytes {byte_range.start}-{byte_range.end}"
+            yield _Task("encode_range", (byte_range, options, target), where)
+
+    for fetched in _on_cluster(style, tokenizer, special_tokens, address, actors, shards, tasks):
+        yield read_range_shard(fetched) if isinstance(fetched, str) else fetched
+
+
+class _Task(NamedTuple):
+    """A unit of work: the actor method that does it, its arguments, and what it holds (for errors)."""
+
+    method: str
+    args: tuple[Any, ...]
+    where: str
+
+
+def _on_cluster(style: Style, tokenizer: Tokenizer, special_tokens: SpecialTokensMode, address: str,
+                actors: int | None, shards: str | os.PathLike[str] | None,
+                tasks: Callable[[Path | None], Iterable[_Task]]) -> Iterator[Any]:
+    """Connect, start the actors, run ``tasks(shard folder or None)`` on them in order, and clean up."""
     ray = import_ray()
     connected = _connect(ray, address)
     try:
@@ -159,7 +226,7 @@ def tokenize_chunks_ray(
         pool = [remote.remote([recipe]) for _ in range(count)]
         logger.info("tokenizing on a Ray cluster with %d actors%s", count, f", shards in {folder}" if folder else "")
         try:
-            yield from _ordered(ray, pool, chunks, special_tokens, source, folder)
+            yield from _ordered(ray, pool, tasks(folder))
             if folder is not None:
                 remove_shards(folder)
         finally:
@@ -180,51 +247,39 @@ def _cpu_share(actors: int, cpus: int) -> float:
     return share
 
 
-def _ordered(ray: Any, pool: list[Any], chunks: Iterable[Sequence[Record]], special_tokens: SpecialTokensMode,
-             source: str | None, folder: Path | None) -> Iterator[TokenizedDataset]:
-    """Chunks go to the least loaded actor, at most ``_IN_FLIGHT_PER_ACTOR`` each; results come back in order."""
-    in_flight: deque[tuple[Any, int, int, int]] = deque()  # (result, actor, first index, records)
+def _ordered(ray: Any, pool: list[Any], tasks: Iterable[_Task]) -> Iterator[Any]:
+    """Tasks go to the least loaded actor, at most ``_IN_FLIGHT_PER_ACTOR`` each; results come back in order."""
+    in_flight: deque[tuple[Any, int, str]] = deque()  # (result, actor, what it holds)
     load = [0] * len(pool)
-    first = 0
-    pending = (records for records in chunks if len(records))
+    pending = iter(tasks)
     exhausted = False
     while True:
         while not exhausted and len(in_flight) < _IN_FLIGHT_PER_ACTOR * len(pool):
-            records = next(pending, None)
-            if records is None:
+            task = next(pending, None)
+            if task is None:
                 exhausted = True
                 break
             actor = load.index(min(load))
             load[actor] += 1
-            # Each chunk in the form its type pickles to: a list as its records, a streamed file's LineRecords
-            # as its lines' text, which the actor parses.
-            packed = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
-            if folder is None:
-                result = pool[actor].encode.remote(packed, first, special_tokens, source)
-            else:
-                result = pool[actor].encode_to_shard.remote(packed, first, special_tokens, source, str(folder))
-            in_flight.append((result, actor, first, len(records)))
-            first += len(records)
+            in_flight.append((getattr(pool[actor], task.method).remote(*task.args), actor, task.where))
         if not in_flight:
             return
         # Ray moves a result to this node only when asked: ask for all of them, not just the one awaited next.
         ray.wait([ref for ref, *_ in in_flight], num_returns=len(in_flight), timeout=0, fetch_local=True)
-        result, actor, start, size = in_flight.popleft()
+        result, actor, where = in_flight.popleft()
         load[actor] -= 1
-        fetched = _fetch(ray, result, start, size)
-        yield (fetched if isinstance(fetched, ChunkArrays) else read_shard(fetched)).dataset()
+        yield _fetch(ray, result, where)
 
 
-def _fetch(ray: Any, result: Any, first: int, size: int) -> ChunkArrays | str:
-    """A chunk's arrays or its shard's path; a record error raised on a worker is raised here as itself."""
+def _fetch(ray: Any, result: Any, where: str) -> Any:
+    """A task's result; a record error raised on a worker is raised here as itself."""
     try:
-        arrays: ChunkArrays | str = ray.get(result)
+        return ray.get(result)
     except ray.exceptions.RayTaskError as error:
         cause = getattr(error, "cause", None)
         if isinstance(cause, PromptStylesError):
             raise cause from None
-        raise DataError(f"a Ray worker failed on records {first}-{first + size - 1}: {error}") from error
+        raise DataError(f"a Ray worker failed on {where}: {error}") from error
     except ray.exceptions.RayActorError as error:
-        raise DataError(f"the Ray actor holding records {first}-{first + size - 1} died {_RETRIES + 1} times; "
-                        f"see the Ray logs of its node ({error})") from error
-    return arrays
+        raise DataError(f"the Ray actor holding {where} died {_RETRIES + 1} times; see the Ray logs of its node "
+                        f"({error})") from error

@@ -19,7 +19,7 @@ from ...errors import DataError
 from ...records import Record
 from .loading import LoadedRecords, load_raw, validate_records
 
-__all__ = ["expand_paths", "first_record", "is_several", "load_data", "load_files", "read_data", "single_file",
+__all__ = ["expand_paths", "first_record", "is_several", "load_data", "load_files", "read_data",
            "validate_data"]
 
 
@@ -105,12 +105,3 @@ def first_record(path: str | os.PathLike[str]) -> Any:
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     return None
     return None
-
-
-def single_file(path: str | Sequence[str]) -> str:
-    """The one file ``path`` names, for a build that streams one file; several are an error saying what to do."""
-    files = expand_paths(path)
-    if len(files) > 1:
-        raise DataError(f"data.path names {len(files)} files, and data.streaming reads one JSONL file: join them "
-                        "into one, or set data.streaming: false to read them whole")
-    return str(files[0])

@@ -13,7 +13,7 @@ import codecs
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -24,7 +24,8 @@ from ...errors import DataError, RecordError
 from ...records import Record, to_record
 from .loading import _decode, _json_error, _open
 
-__all__ = ["JsonlRecords", "LineRecords", "Lines", "RecordChunk", "read_lines", "read_record_chunks"]
+__all__ = ["JsonlRecords", "LineRecords", "Lines", "RecordChunk", "check_count", "numbered_lines", "read_lines",
+           "read_record_chunks"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,19 @@ class Lines:
         return records, offsets, skipped
 
 
+def numbered_lines(source: str, lines: Iterable[bytes], position: int = 0, first_line: int = 1,
+                   ) -> Iterator[tuple[str, int, int, int]]:
+    """``(text, line number, byte offset, bytes read after it)`` of each non-blank line of ``lines`` (raw lines
+    of a file, each with its ``\\n``), the first at byte ``position`` of the file, numbered from ``first_line``."""
+    for number, line in enumerate(lines, start=first_line):
+        start, position = position, position + len(line)
+        if start == 0 and line.startswith(codecs.BOM_UTF8):
+            line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
+        text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
+        if text.strip():
+            yield text, number, start, position
+
+
 def read_lines(path: str | os.PathLike[str], chunk_size: int) -> Iterator[Lines]:
     """The non-blank lines of a JSONL file, ``chunk_size`` at a time."""
     source = str(path)
@@ -72,13 +86,7 @@ def read_lines(path: str | os.PathLike[str], chunk_size: int) -> Iterator[Lines]
     numbers: list[int] = []
     starts: list[int] = []
     with _open(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            start, position = position, position + len(line)
-            if number == 1 and line.startswith(codecs.BOM_UTF8):
-                line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
-            text = _decode(line, f"{source}, line {number}").rstrip("\r\n")
-            if not text.strip():
-                continue
+        for text, number, start, position in numbered_lines(source, handle):
             texts.append(text)
             numbers.append(number)
             starts.append(start)
@@ -86,6 +94,7 @@ def read_lines(path: str | os.PathLike[str], chunk_size: int) -> Iterator[Lines]
                 yield Lines(source, texts, numbers, starts, count, position)
                 count += len(texts)
                 texts, numbers, starts = [], [], []
+        position = handle.tell()
     if texts:
         yield Lines(source, texts, numbers, starts, count, position)
 
@@ -162,35 +171,49 @@ def read_record_chunks(
         skips += skipped_here
         if records:
             yield RecordChunk(records, np.array(offsets, dtype=np.int64), lines.bytes_read)
+    check_count(source, count, skips)
+
+
+def check_count(source: str, count: int, skipped: Sequence[tuple[int, str]]) -> None:
+    """A file read in pieces must hold a record, and not only invalid ones (``count`` counts those too)."""
     if not count:
         raise DataError(f"{source}: the dataset has no records")
-    if skips:
-        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skips), count)
-    if len(skips) == count:
+    if skipped:
+        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skipped), count)
+    if len(skipped) == count:
         raise DataError(f"{source}: every record is invalid ({count} skipped by on_invalid: skip); the first: "
-                        f"{skips[0][1]}")
+                        f"{skipped[0][1]}")
 
 
 class JsonlRecords(Sequence[Record]):
-    """The records of a JSONL file, read on demand from the byte offset of each one's line.
+    """The records of one or more JSONL files, read on demand from the byte offset of each one's line.
 
     A streamed dataset's records (for generation prompts, fingerprints, statistics) without holding them.
+    ``files`` gives each record's file (its position in ``paths``) when there are several.
     """
 
-    def __init__(self, path: str | os.PathLike[str], offsets: np.ndarray, *,
-                 fields: Mapping[str, str] | None = None) -> None:
-        self.path = Path(path).expanduser()
+    def __init__(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], offsets: np.ndarray, *,
+                 fields: Mapping[str, str] | None = None, files: np.ndarray | None = None) -> None:
+        named = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        self.paths = [Path(path).expanduser() for path in named]
         self.offsets = offsets
+        self.files = files if files is not None else np.zeros(len(offsets), dtype=np.int32)
         self.fields = dict(fields or {})
+
+    @property
+    def path(self) -> Path:
+        """The first (for one file, the only) file."""
+        return self.paths[0]
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def _parse(self, line: bytes, index: int) -> Record:
+        path = self.paths[int(self.files[index])]
         try:
-            return to_record(json.loads(line), index=index, fields=self.fields, source=str(self.path))
+            return to_record(json.loads(line), index=index, fields=self.fields, source=str(path))
         except (json.JSONDecodeError, UnicodeDecodeError, RecordError) as error:
-            raise DataError(f"{self.path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
+            raise DataError(f"{path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
                             f"({error}); the file changed since it was tokenized: build its dataset again") from error
 
     @overload
@@ -205,12 +228,13 @@ class JsonlRecords(Sequence[Record]):
         if not -len(self) <= index < len(self):
             raise IndexError(f"record {index} out of range: {len(self)} records")
         index %= len(self)
-        with _open(self.path) as handle:
+        with _open(self.paths[int(self.files[index])]) as handle:
             handle.seek(int(self.offsets[index]))
             return self._parse(handle.readline(), index)
 
     def __iter__(self) -> Iterator[Record]:
-        with _open(self.path) as handle:
-            for index, offset in enumerate(self.offsets):
-                handle.seek(int(offset))
-                yield self._parse(handle.readline(), index)
+        for number, path in enumerate(self.paths):
+            with _open(path) as handle:
+                for index in np.flatnonzero(self.files == number).tolist():
+                    handle.seek(int(self.offsets[index]))
+                    yield self._parse(handle.readline(), index)

@@ -5,9 +5,9 @@ constructor option with defaults applied, the distribution that provides it and 
 module its class is built from, a declarative style's whole declaration, and what it renders for fixed probes,
 which catches a template file's text or a date taken when the style was built), the tokenizer (name,
 vocabulary and the ids it gives the style's markup) and the special-token mode. Masks are not part of an
-entry: they are computed from the stored part runs when batches are built. A file read in chunks is keyed by
-a hash streamed over its bytes and its loading options instead of its records (:func:`file_key`), so
-keying it never holds the records in memory. The entries themselves live in the store (``store.py``).
+entry: they are computed from the stored part runs when batches are built. Files read in chunks are keyed by
+a hash streamed over their bytes and their loading options instead of their records (:func:`file_key`), so
+keying them never holds the records in memory. The entries themselves live in the store (``store.py``).
 """
 
 from __future__ import annotations
@@ -152,9 +152,12 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_key(path: str | os.PathLike[str], loading: Mapping[str, Any], style: Style, tokenizer: Tokenizer,
-             special_tokens: str) -> str:
-    """A name for the tokenized form of a JSONL file read in chunks: its bytes and the ``loading`` options
-    (format, fields, on_invalid), with the style and tokenizer as in :func:`dataset_key`."""
-    content = {"file": _file_digest(Path(path)), "loading": json.dumps(loading, sort_keys=True)}
+def file_key(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], loading: Mapping[str, Any],
+             style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
+    """A name for the tokenized form of JSONL files read in chunks: their bytes, in order, and the ``loading``
+    options (format, fields, on_invalid), with the style and tokenizer as in :func:`dataset_key`."""
+    files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(path) for path in paths]
+    digests = [_file_digest(file) for file in files]
+    content: dict[str, Any] = {"file": digests[0]} if len(digests) == 1 else {"files": digests}
+    content["loading"] = json.dumps(loading, sort_keys=True)
     return _key(content, style, tokenizer, special_tokens)
