@@ -364,6 +364,18 @@ def test_streamed_files_are_read_and_parsed_by_the_actors_not_by_this_process(ad
     assert shards == local and not (tmp_path / "shards" / "shards").exists()
 
 
+def test_parquet_row_groups_read_by_the_actors_give_the_local_store(address, raw_records, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.Table.from_pylist(raw_records[:300]), tmp_path / "part-0.parquet", row_group_size=40)
+    _jsonl(raw_records[300:400], tmp_path / "part-1.jsonl")
+    config = {"style": "alpaca", "data": {"path": [str(tmp_path / "part-0.parquet"), str(tmp_path / "part-1.jsonl")],
+                                          "streaming": True}}
+    _both(config, tmp_path, {"address": address, "chunk_bytes": 4096})
+    shards, count = _build(config, tmp_path / "shards", {"address": address, "results": "shards"})
+    assert shards == _store(tmp_path / "local") and count == 400
+
+
 def test_records_skipped_on_the_actors_are_the_local_build_s(address, raw_records, tmp_path):
     records = [dict(record) for record in raw_records[:200]]
     for index in (5, 77, 150):

@@ -170,3 +170,50 @@ def test_a_config_streams_a_glob_and_refuses_a_json_array_among_its_files(tmp_pa
     array.write_text(json.dumps(raw_records[:3]), encoding="utf-8")
     with pytest.raises(ConfigError, match=f"^data.streaming: {array} is a JSON array, which is read whole"):
         prepare_data({"data": {"path": str(tmp_path / "part-*.jsonl"), "streaming": True}})
+
+
+def _parquet(path, records, row_group_size):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    pq.write_table(pa.Table.from_pylist(records), path, row_group_size=row_group_size)
+    return path
+
+
+def test_parquet_files_are_read_by_row_group_as_their_records_read_whole(tmp_path, raw_records):
+    chat = [{"messages": [{"role": "user", "content": f"Say {i}."}, {"role": "assistant", "content": str(i)}]}
+            for i in range(30)]
+    paths = [_parquet(tmp_path / "a.parquet", raw_records[:50], 16), _parquet(tmp_path / "b.parquet", chat, 7),
+             jsonl(tmp_path, raw_records[50:], 20, name="c.jsonl")]
+    plan = plan_ranges(paths, 700)
+    assert [(r.file, r.group, r.start, r.end) for r in plan[:5]] == [
+        (0, 0, 0, 16), (0, 1, 16, 32), (0, 2, 32, 48), (0, 3, 48, 50), (1, 0, 0, 7)]
+    style, tokenizer = get_style("chatml"), get_tokenizer("gpt2")
+    local, ranged = _both(paths, tmp_path, style=style)
+    whole = load_files([str(path) for path in paths])
+    assert_same_arrays(local.dataset, tokenize_records(whole.records, style, tokenizer))
+    assert _store(tmp_path / "ranged") == _store(tmp_path / "local")
+    assert list(ranged.records) == whole.records and ranged.records[60] == whole.records[60] == whole.records[60]
+    assert local.records.offsets[48:52].tolist() == [48, 49, 0, 1]  # a Parquet record is found by its row
+
+
+def test_a_bad_parquet_row_is_named_by_its_row_and_skipped_as_the_whole_read_skips_it(tmp_path, raw_records):
+    records = [dict(record) for record in raw_records[:40]]
+    records[21]["output"] = None
+    path = _parquet(tmp_path / "a.parquet", records, 8)
+    for extra in ({}, {"ranges": serial_ranges, "range_bytes": 700}):
+        with pytest.raises(RecordError, match=f"^{path}, record 21, key 'output': missing key$"):
+            stream_dataset([path], get_style("alpaca"), get_tokenizer("gpt2"), directory=tmp_path, **extra)
+    local, ranged = _both([path], tmp_path, on_invalid="skip")
+    assert local.skipped == ranged.skipped == load_files(str(path), on_invalid="skip").skipped != []
+    assert [index for index, _ in local.skipped] == [21] and len(local.dataset) == 39
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *args: (
+        (_ for _ in ()).throw(ImportError(name)) if name.startswith("pyarrow") else real(name, *args)))
+    with pytest.raises(DataError, match=r"^reading Parquet needs pyarrow; install it with pip install "
+                                        r"'promptstyles\[parquet\]'$"):
+        load_files(str(tmp_path / "a.parquet"))

@@ -14,7 +14,7 @@ from promptstyles.cli import main
 from promptstyles.data.build.overlap import tokenize_chunks_overlapped
 from promptstyles.data.build.streaming import stream_dataset
 from promptstyles.data.build.tokenize import tokenize_records
-from promptstyles.data.sources.jsonl_chunks import JsonlRecords
+from promptstyles.data.sources.file_records import FileRecords
 from promptstyles.data.sources.loading import load_records
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
@@ -46,7 +46,7 @@ def test_a_streamed_store_equals_the_whole_build_array_for_array(tmp_path, raw_r
     whole = tokenize_records(records, get_style(style), get_tokenizer("gpt2"))
     assert_same_arrays(built.dataset, whole)
     assert isinstance(built.dataset.tokens, np.memmap) and isinstance(built.dataset.starts, np.memmap)
-    assert isinstance(built.records, JsonlRecords)
+    assert isinstance(built.records, FileRecords)
     assert len(built.records) == 300 and list(built.records) == records
     assert built.records[299] == built.records[-1] == records[299] and built.records[5:8] == records[5:8]
     with pytest.raises(IndexError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._config_sections import CollateConfig, Config
 from .data.sources.files import expand_paths, first_record
 from .data.sources.loading import is_json_array
+from .data.sources.parquet import is_parquet
 from .data.tokenizers.protocol import Tokenizer
 from .errors import ConfigError, DataError
 from .preferences import is_preference
@@ -60,10 +61,10 @@ def check_data_source(config: Config) -> None:
             raise ConfigError(f"{path} {where} (a relative path is read from the config's folder)", path="data.path")
     if data.streaming:
         for path in files:
-            if is_json_array(path):
+            if not is_parquet(path, data.format) and is_json_array(path):
                 raise ConfigError(f"{path} is a JSON array, which is read whole; convert it to JSON Lines (one "
                                   "record per line) or set data.streaming: false", path="data.streaming")
-        if data.kind == "auto" and is_preference(first_record(files[0])):
+        if data.kind == "auto" and is_preference(first_record(files[0], data.format)):
             raise ConfigError(f"{files[0]} holds preference pairs (its first record has a 'chosen' answer), which "
                               "are read whole, not streamed; set data.streaming: false (or data.kind: instruction to "
                               "read the records as instruction data)", path="data.streaming")

@@ -71,7 +71,7 @@ class ClusterConfig:
 class DataConfig:
     path: str | tuple[str, ...] | None = None
     url: str | None = None
-    format: Literal["auto", "json", "jsonl"] = "auto"
+    format: Literal["auto", "json", "jsonl", "parquet"] = "auto"
     kind: DataKind = "auto"
     fields: dict[str, str] = field(default_factory=dict)
     on_invalid: Literal["error", "skip"] = "error"

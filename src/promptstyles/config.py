@@ -11,7 +11,7 @@ Example (every key optional; these are the defaults unless noted)::
     data:
       path: data.json             # JSON array or JSONL; or url: https://...; default: the reference dataset
                                   # several files: a list, or a glob (parts/*.jsonl, read in sorted order)
-      format: auto                # auto | json | jsonl
+      format: auto                # auto | json | jsonl | parquet (auto: by the name; .parquet needs pyarrow)
       kind: auto                  # auto | instruction | preference: what the records hold; auto reads them as
                                   # preference pairs when the first record has a "chosen" key (see below)
       fields: {}                  # our key -> the dataset's key, e.g. {instruction: prompt, output: completion}

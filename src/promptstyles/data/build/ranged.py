@@ -21,7 +21,7 @@ import numpy as np
 from ...errors import DataError, PromptStylesError
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
-from ..sources.jsonl_chunks import check_count
+from ..sources.chunks import check_count
 from ..sources.ranges import ByteRange, read_range
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk

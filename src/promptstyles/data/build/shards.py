@@ -28,7 +28,7 @@ from ..._io import atomic_write_bytes
 from ...errors import DataError
 from ...records import Record
 from ...styles._base import Style
-from ..sources.ranges import ByteRange
+from ..sources.ranges import ByteRange, range_bytes_of
 from ..store.cache import dataset_key, records_digest
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays
@@ -64,9 +64,7 @@ def range_shard(folder: Path, byte_range: ByteRange, options: Mapping[str, Any],
     """The path of this byte range's shard in ``folder`` (named by its file, start, bytes and loading options):
     a whole one found there, or one made now; a range without tokens (no valid record, or one that failed) is
     sent back as it is."""
-    with open(byte_range.location, "rb") as handle:
-        handle.seek(byte_range.start)
-        digest = hashlib.blake2b(handle.read(byte_range.end - byte_range.start), digest_size=20)
+    digest = hashlib.blake2b(range_bytes_of(byte_range), digest_size=20)
     digest.update(json.dumps(options, sort_keys=True).encode())
     path = _visible(folder) / f"r{byte_range.file:06d}-{byte_range.start:014d}-{digest.hexdigest()}.npz"
     if _reusable(path, read_range_shard):

@@ -3,7 +3,7 @@
 Memory holds one chunk of records and its tokens at a time: each chunk's tokens and index arrays are appended
 to a store entry (``store.py``) together with the byte offset of each record's line (and, for several files,
 each record's file). The result is the dataset memory-mapped from the store, and the records as a
-:class:`~.jsonl_chunks.JsonlRecords` that reads any of them back through those offsets. The entry is keyed by
+:class:`~..sources.file_records.FileRecords` that reads any of them back through those offsets. The entry is keyed by
 a hash streamed over the files' bytes (:func:`~.cache.file_key`), so a second run maps it without tokenizing
 again. Without the cache (or with an unwritable cache folder) the entry is built in a scratch folder that is
 removed once mapped.
@@ -33,7 +33,9 @@ from ...errors import DataError
 from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
-from ..sources.jsonl_chunks import JsonlRecords, read_record_chunks
+from ..sources.file_records import FileRecords
+from ..sources.jsonl_chunks import read_record_chunks
+from ..sources.parquet import is_parquet, read_row_chunks
 from ..sources.ranges import RANGE_BYTES, plan_ranges
 from ..store.cache import file_key
 from ..store.entries import StoredDataset, StoreWriter, open_store
@@ -60,7 +62,7 @@ class StreamedData:
     """A streamed build: the memory-mapped dataset, its records read on demand, and the records skipped."""
 
     dataset: TokenizedDataset
-    records: JsonlRecords
+    records: FileRecords
     skipped: list[tuple[int, str]]
     source: str
     key: str
@@ -99,8 +101,8 @@ def stream_dataset(
             raise DataError(f"{name}: file not found")
     loading = {"format": format, "fields": dict(fields or {}), "on_invalid": on_invalid}
     key = file_key(files, loading, style, tokenizer, special_tokens)
-    build = _Build(files, [str(name) for name in named], key, style, tokenizer, special_tokens, dict(fields or {}),
-                   on_invalid, chunk_size, tokenize, progress, ranges, range_bytes)
+    build = _Build(files, [str(name) for name in named], key, format, style, tokenizer, special_tokens,
+                   dict(fields or {}), on_invalid, chunk_size, tokenize, progress, ranges, range_bytes)
     if cache:
         stored = open_store(key, directory)
         if stored is not None:
@@ -121,6 +123,7 @@ class _Build:
     files: list[Path]
     names: list[str]
     key: str
+    format: str
     style: Style
     tokenizer: Tokenizer
     special_tokens: SpecialTokensMode
@@ -162,7 +165,7 @@ class _Build:
                                                                           int]]:
         """Each tokenized chunk in order, with its records' line offsets and files, and the bytes read so far."""
         if self.ranges is not None:
-            plan = plan_ranges(self.names, self.range_bytes)
+            plan = plan_ranges(self.names, self.range_bytes, self.format)
             results = self.ranges(plan, self.style, self.tokenizer, special_tokens=self.special_tokens,
                                   fields=self.fields, on_invalid=self.on_invalid)
             for merged in merge_ranges(zip(plan, results, strict=True), self.names, self.style, self.tokenizer,
@@ -187,9 +190,12 @@ class _Build:
         for number, (file, name) in enumerate(zip(self.files, self.names, strict=True)):
             skipped_here: list[tuple[int, str]] = []
             count = 0
-            for chunk in read_record_chunks(name, fields=self.fields,
-                                            on_invalid=self.on_invalid, chunk_size=self.chunk_size,
-                                            skipped=skipped_here, lazy=True):
+            if is_parquet(name, self.format):
+                chunks = read_row_chunks(name, fields=self.fields, on_invalid=self.on_invalid, skipped=skipped_here)
+            else:
+                chunks = read_record_chunks(name, fields=self.fields, on_invalid=self.on_invalid,
+                                            chunk_size=self.chunk_size, skipped=skipped_here, lazy=True)
+            for chunk in chunks:
                 count += len(chunk.records)
                 if chunk.records:  # an empty chunk is never tokenized, so nothing of it is written
                     read.append((chunk.offsets, number, done + chunk.bytes_read))
@@ -200,6 +206,6 @@ class _Build:
 
     def result(self, stored: StoredDataset, *, found: bool) -> StreamedData:
         skipped = [(int(index), str(reason)) for index, reason in stored.info.get("skipped", [])]
-        records = JsonlRecords(self.files, stored.arrays["records"], fields=self.fields,
-                               files=stored.arrays.get("record_files"))
+        records = FileRecords(self.files, stored.arrays["records"], fields=self.fields,
+                               files=stored.arrays.get("record_files"), format=self.format)
         return StreamedData(stored.dataset, records, skipped, self.source, self.key, found)

@@ -18,6 +18,7 @@ from typing import Any
 from ...errors import DataError
 from ...records import Record
 from .loading import LoadedRecords, load_raw, validate_records
+from .parquet import is_parquet, read_row_group, row_groups
 
 __all__ = ["expand_paths", "first_record", "is_several", "load_data", "load_files", "read_data",
            "validate_data"]
@@ -93,9 +94,12 @@ def load_data(source: str | Sequence[str], *, cache: str | None = None, use_cach
                          on_invalid=on_invalid)
 
 
-def first_record(path: str | os.PathLike[str]) -> Any:
-    """The first record of a JSON Lines file, parsed; None when it has none or its first line is no JSON (the
-    build then names the problem): enough to tell what the records are without reading the file."""
+def first_record(path: str | os.PathLike[str], format: str = "auto") -> Any:
+    """The first record of a JSON Lines (or Parquet) file, parsed; None when it has none or its first line is no
+    JSON (the build then names the problem): enough to tell what the records are without reading the file."""
+    if is_parquet(path, format):
+        groups = [group for group, rows in enumerate(row_groups(path)) if rows]
+        return read_row_group(path, groups[0])[0] if groups else None
     with Path(path).expanduser().open("rb") as handle:
         for line in handle:
             text = line.removeprefix(codecs.BOM_UTF8).strip()

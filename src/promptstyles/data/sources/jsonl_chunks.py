@@ -4,7 +4,8 @@ records parsed from them, and any record read back later from its line's byte of
 The file is read by one process, but its records need not be parsed there: under ``on_invalid: error`` every
 non-blank line is a record, so a chunk's record numbers and byte offsets are known from the lines alone, and
 :class:`LineRecords` parses them where they are first used (a worker process or a Ray actor that tokenizes
-them), with the same errors a parse here would raise.
+them), with the same errors a parse here would raise. A record is read back later by its line's byte offset
+(:mod:`.file_records`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
-from ...errors import DataError, RecordError
-from ...records import Record, to_record
+from ...records import Record
+from .chunks import RecordChunk, check_count, validated
 from .loading import _decode, _json_error, _open
 
-__all__ = ["JsonlRecords", "LineRecords", "Lines", "RecordChunk", "check_count", "numbered_lines", "read_lines",
-           "read_record_chunks"]
+__all__ = ["LineRecords", "Lines", "numbered_lines", "read_lines", "read_record_chunks"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +45,15 @@ class Lines:
                                                                                 list[tuple[int, str]]]:
         """``(records, their byte offsets, skipped (index, reason))``; a record is numbered by its place in the
         file, invalid ones included."""
-        records: list[Record] = []
-        offsets: list[int] = []
-        skipped: list[tuple[int, str]] = []
-        for index, (text, number, start) in enumerate(zip(self.texts, self.numbers, self.starts, strict=True),
-                                                      start=self.first_index):
-            try:
-                raw = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise _json_error(self.source, error, number - 1) from error
-            try:
-                records.append(to_record(raw, index=index, fields=fields, source=self.source))
-                offsets.append(start)
-            except RecordError as error:
-                if on_invalid != "skip":
-                    raise
-                skipped.append((index, str(error)))
-        return records, offsets, skipped
+        def raws() -> Iterator[tuple[int, int, Any]]:
+            for index, (text, number, start) in enumerate(zip(self.texts, self.numbers, self.starts, strict=True),
+                                                          start=self.first_index):
+                try:
+                    yield index, start, json.loads(text)
+                except json.JSONDecodeError as error:
+                    raise _json_error(self.source, error, number - 1) from error
+
+        return validated(raws(), self.source, fields, on_invalid)
 
 
 def numbered_lines(source: str, lines: Iterable[bytes], position: int = 0, first_line: int = 1,
@@ -132,16 +123,6 @@ class LineRecords(Sequence[Record]):
         return {"lines": self.lines, "fields": self.fields, "_records": None}
 
 
-@dataclass(frozen=True)
-class RecordChunk:
-    """Validated records of a JSONL file read in chunks, the byte offset of each one's line, and how many
-    bytes of the file have been read once the chunk is complete (for progress)."""
-
-    records: Sequence[Record]
-    offsets: np.ndarray
-    bytes_read: int = 0
-
-
 def read_record_chunks(
     path: str | os.PathLike[str],
     *,
@@ -172,69 +153,3 @@ def read_record_chunks(
         if records:
             yield RecordChunk(records, np.array(offsets, dtype=np.int64), lines.bytes_read)
     check_count(source, count, skips)
-
-
-def check_count(source: str, count: int, skipped: Sequence[tuple[int, str]]) -> None:
-    """A file read in pieces must hold a record, and not only invalid ones (``count`` counts those too)."""
-    if not count:
-        raise DataError(f"{source}: the dataset has no records")
-    if skipped:
-        logger.warning("%s: skipped %d invalid record(s) of %d", source, len(skipped), count)
-    if len(skipped) == count:
-        raise DataError(f"{source}: every record is invalid ({count} skipped by on_invalid: skip); the first: "
-                        f"{skipped[0][1]}")
-
-
-class JsonlRecords(Sequence[Record]):
-    """The records of one or more JSONL files, read on demand from the byte offset of each one's line.
-
-    A streamed dataset's records (for generation prompts, fingerprints, statistics) without holding them.
-    ``files`` gives each record's file (its position in ``paths``) when there are several.
-    """
-
-    def __init__(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], offsets: np.ndarray, *,
-                 fields: Mapping[str, str] | None = None, files: np.ndarray | None = None) -> None:
-        named = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        self.paths = [Path(path).expanduser() for path in named]
-        self.offsets = offsets
-        self.files = files if files is not None else np.zeros(len(offsets), dtype=np.int32)
-        self.fields = dict(fields or {})
-
-    @property
-    def path(self) -> Path:
-        """The first (for one file, the only) file."""
-        return self.paths[0]
-
-    def __len__(self) -> int:
-        return len(self.offsets)
-
-    def _parse(self, line: bytes, index: int) -> Record:
-        path = self.paths[int(self.files[index])]
-        try:
-            return to_record(json.loads(line), index=index, fields=self.fields, source=str(path))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecordError) as error:
-            raise DataError(f"{path}: record {index} cannot be read back at byte {int(self.offsets[index])} "
-                            f"({error}); the file changed since it was tokenized: build its dataset again") from error
-
-    @overload
-    def __getitem__(self, index: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Record]: ...
-
-    def __getitem__(self, index: int | slice) -> Record | list[Record]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"record {index} out of range: {len(self)} records")
-        index %= len(self)
-        with _open(self.paths[int(self.files[index])]) as handle:
-            handle.seek(int(self.offsets[index]))
-            return self._parse(handle.readline(), index)
-
-    def __iter__(self) -> Iterator[Record]:
-        for number, path in enumerate(self.paths):
-            with _open(path) as handle:
-                for index in np.flatnonzero(self.files == number).tolist():
-                    handle.seek(int(self.offsets[index]))
-                    yield self._parse(handle.readline(), index)

@@ -1,4 +1,4 @@
-"""Reading records from JSON or JSONL files and http(s) URLs, and validating every one of them.
+"""Reading records from JSON, JSONL or Parquet files and http(s) URLs, and validating every one of them.
 
 Small inputs are read whole (:func:`load_records`); a JSONL file larger than memory is read in chunks
 (:mod:`.jsonl_chunks`).
@@ -18,6 +18,7 @@ from typing import Any
 from ...errors import DataError, RecordError
 from ...records import Record, to_record
 from .download import fetch_url
+from .parquet import is_parquet, read_parquet
 
 __all__ = [
     "REFERENCE_DATA_URL", "LoadedRecords", "is_json_array", "load_raw", "load_records", "parse_raw", "read_raw",
@@ -55,8 +56,10 @@ def _json_error(source: str, error: json.JSONDecodeError, line_offset: int = 0) 
 
 
 def read_raw(path: str | os.PathLike[str], *, format: str = "auto") -> list[Any]:
-    """The raw records of a JSON array or JSONL file, before validation."""
+    """The raw records of a JSON array, JSONL or Parquet file, before validation."""
     source = str(path)
+    if is_parquet(path, format):
+        return read_parquet(path)
     try:
         data = Path(path).expanduser().read_bytes()
     except FileNotFoundError:
