@@ -10,10 +10,10 @@ Each build runs in a fresh Python process (``--child``), so its peak memory is i
 ``ray.cluster_utils.Cluster`` in that process with two nodes of one CPU each, as many as the local build's cores,
 and builds through ``data.cluster`` with both ways home (``stream`` and ``shards``). Every store is compared file
 by file with the local one. The cluster's actors read the file themselves, in line-aligned byte ranges of
-``chunk_bytes`` (2 MiB); the driver hashes the file (the store's key), plans the ranges and merges the
-results. A second measurement times what Ray adds to one range: the range sent to an actor and its arrays
+``chunk_bytes`` (2 MiB) and hash it in blocks for the store's key; the driver plans the ranges and merges
+the results. A second measurement times what Ray adds to one range: the range sent to an actor and its arrays
 returned, with the reading, parsing and encoding left out. With the rate per core, that projects a
-100-million-record build on a real cluster, against the driver's own work (hashing the input, writing the
+100-million-record build on a real cluster, against the driver's own work (merging the results into the
 store), which one process does whatever the cluster's size.
 """
 
@@ -206,7 +206,7 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         f"out: {over['range_encode'] * 1e3:.0f} ms ({per_core:,.0f} records/s per core).",
         f"- Ray's round trip for the same range (sent to an actor, its arrays back, nothing computed): "
         f"{over['range_ray'] * 1e3:.1f} ms, {over['range_ray'] / over['range_encode']:.1%} of that work.",
-        f"- The driver's own CPU (hashing the file, planning the ranges, merging the results into the store): "
+        f"- The driver's own CPU (planning the ranges, merging the results into the store): "
         f"{stream['driver_cpu']:.1f} s for {records:,} records, {driver_rate:,.0f} records/s.",
         "",
         f"Projection for {PROJECTED:,} records of this shape (encoding spread over the cores, Ray's cost per "
@@ -216,7 +216,7 @@ def report(records: int, results: dict[str, Any], load: tuple[float, ...], secon
         "|---|---|---|---|",
         *projection,
         "",
-        f"The driver no longer reads the records: it hashes the input's bytes and writes every token, and at "
+        f"The driver reads no record: it plans, merges and writes every token, and at "
         f"{driver_rate:,.0f} records/s it keeps about {driver_rate / per_core:.0f} cores of reading, parsing and "
         "encoding busy before it becomes the bound.",
         "",

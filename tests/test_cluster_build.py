@@ -346,10 +346,11 @@ def test_the_build_command_on_a_cluster_writes_the_store_the_local_build_finds(a
     assert found[0] == built[0].replace(" (built)", " (found, verified whole)") and found[1:3] == built[1:3]
 
 
-def test_streamed_files_are_read_and_parsed_by_the_actors_not_by_this_process(address, raw_records, tmp_path,
+def test_streamed_files_are_hashed_read_and_parsed_by_the_workers_not_by_this_process(address, raw_records, tmp_path,
                                                                               monkeypatch):
     from promptstyles.data.build import ranged, streaming
     from promptstyles.data.sources.jsonl_chunks import Lines
+    from promptstyles.data.store import cache
 
     files = [_jsonl(raw_records[i : i + 150], tmp_path / f"part-{i // 150}.jsonl") for i in range(0, 300, 150)]
     config = {"style": "alpaca", "data": {"path": str(tmp_path / "part-*.jsonl"), "streaming": True}}
@@ -357,6 +358,7 @@ def test_streamed_files_are_read_and_parsed_by_the_actors_not_by_this_process(ad
     monkeypatch.setattr(Lines, "parse", lambda *args: pytest.fail("this process parsed a chunk of records"))
     monkeypatch.setattr(ranged, "read_range", lambda *args: pytest.fail("this process read a range"))
     monkeypatch.setattr(streaming, "read_record_chunks", lambda *args, **kw: pytest.fail("this process read lines"))
+    monkeypatch.setattr(cache, "block_digest", lambda *args: pytest.fail("this process hashed the files"))
     cluster = {"address": address, "chunk_bytes": 4096}
     remote, remote_count = _build(config, tmp_path / "cluster", cluster)
     assert remote == local and remote_count == count == 300 and len(files) == 2

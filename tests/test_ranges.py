@@ -217,3 +217,25 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
     with pytest.raises(DataError, match=r"^reading Parquet needs pyarrow; install it with pip install "
                                         r"'promptstyles\[parquet\]'$"):
         load_files(str(tmp_path / "a.parquet"))
+
+
+def test_a_file_s_key_hashes_it_in_blocks_wherever_they_are_hashed(tmp_path, raw_records, monkeypatch):
+    from promptstyles.data.store import cache
+
+    monkeypatch.setattr(cache, "HASH_BLOCK", 1000)
+    path = jsonl(tmp_path, raw_records, 30)
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    asked = []
+
+    def elsewhere(blocks):
+        asked.extend(blocks)
+        return [cache.block_digest(*block) for block in blocks]
+
+    key = cache.file_key([path], {}, style, tokenizer, "text")
+    assert cache.file_key([path], {}, style, tokenizer, "text", elsewhere) == key
+    size = path.stat().st_size
+    assert asked == [(str(path.resolve()), start, min(start + 1000, size)) for start in range(0, size, 1000)]
+    data = bytearray(path.read_bytes())
+    data[size - 5] = ord("X")  # one byte of the last block
+    path.write_bytes(bytes(data))
+    assert cache.file_key([path], {}, style, tokenizer, "text") != key

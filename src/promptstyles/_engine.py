@@ -4,6 +4,7 @@ a streamed build on a cluster gives the workers byte ranges of the files instead
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -13,7 +14,7 @@ from .data.build.encoding import CHUNK_SIZE
 from .data.build.parallel import tokenize_chunks_parallel
 from .data.build.streaming import Tokenize
 
-__all__ = ["chunk_records", "range_engine", "tokenize_engine"]
+__all__ = ["chunk_records", "cluster_session", "range_engine", "tokenize_engine"]
 
 
 def tokenize_engine(config: Config) -> Tokenize:
@@ -27,14 +28,26 @@ def tokenize_engine(config: Config) -> Tokenize:
 
 
 def range_engine(config: Config) -> dict[str, Any]:
-    """``stream_dataset``'s keywords for reading the files in byte ranges on the cluster (none without one)."""
+    """``stream_dataset``'s keywords for reading (and hashing) the files in byte ranges on the cluster (none
+    without one)."""
     cluster = config.data.cluster
     if cluster is None:
         return {}
-    from .data.build.cluster import tokenize_ranges_ray
+    from .data.build.cluster import digest_blocks_ray, tokenize_ranges_ray
 
     return {"ranges": functools.partial(tokenize_ranges_ray, **_cluster_options(config)),
-            "range_bytes": cluster.chunk_bytes}
+            "range_bytes": cluster.chunk_bytes,
+            "digests": functools.partial(digest_blocks_ray, address=cluster.address)}
+
+
+def cluster_session(config: Config) -> contextlib.AbstractContextManager[Any]:
+    """Joins the cluster once for a whole build (hashing the input, then tokenizing it); nothing without one."""
+    cluster = config.data.cluster
+    if cluster is None:
+        return contextlib.nullcontext()
+    from .data.build.ray_session import session
+
+    return session(cluster.address)
 
 
 def _cluster_options(config: Config) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ._config_checks import check_data_source, check_token_ids, no_batches
-from ._engine import chunk_records, range_engine, tokenize_engine
+from ._engine import chunk_records, cluster_session, range_engine, tokenize_engine
 from ._io import cache_dir
 from ._pipeline_pairs import is_preference_data, pair_collator, pair_loaders, prepare_pairs
 from ._prepared import DataLoaders, PreparedData, stage_timings
@@ -175,7 +175,7 @@ def _streamed(
     data = config.data
     assert data.path is not None  # the config requires it with streaming
     paths = [str(path) for path in expand_paths(data.path)]
-    with main_process_first():
+    with main_process_first(), cluster_session(config):
         streamed = stream_dataset(paths, style, tokenizer, special_tokens=config.tokenizer.special_tokens,
                                   format=data.format, fields=data.fields, on_invalid=data.on_invalid,
                                   cache=data.cache, directory=data.cache_dir,

@@ -25,7 +25,6 @@ import importlib
 import logging
 import os
 import pickle
-import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -36,31 +35,23 @@ from ...records import Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
 from ..sources.ranges import ByteRange
+from ..store.cache import Block, block_digest
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk
 from .ranged import RangeResult, encode_range
+from .ray_session import import_ray, session
 from .shards import encoded_shard, range_shard, read_range_shard, read_shard, remove_shards, shard_folder
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset
 
-__all__ = ["ChunkEncoder", "import_ray", "tokenize_chunks_ray", "tokenize_ranges_ray"]
+__all__ = ["ChunkEncoder", "digest_blocks_ray", "import_ray", "tokenize_chunks_ray", "tokenize_ranges_ray"]
 
 logger = logging.getLogger(__name__)
 
 _IN_FLIGHT_PER_ACTOR = 4
 _RETRIES = 3
 """Restarts of a crashed actor, and retries of the chunk it held."""
-_PROBE_SECONDS = 10
-
-
-def import_ray() -> Any:
-    """The ``ray`` module, or an error saying how to install it."""
-    try:
-        return importlib.import_module("ray")
-    except ImportError as error:
-        raise DataError("data.cluster.engine: ray is not installed here; install the extra with "
-                        "pip install 'promptstyles[ray]' (on the driver and every node)") from error
 
 
 class ChunkEncoder:
@@ -93,31 +84,6 @@ class ChunkEncoder:
             return encode_range(byte_range, self.style, self.tokenizer, **options)
 
         return encode() if folder is None else range_shard(Path(folder), byte_range, options, encode)
-
-
-def _connect(ray: Any, address: str) -> bool:
-    """Join the cluster at ``address`` (``local`` starts one on this machine); whether this call connected."""
-    if ray.is_initialized():
-        return False
-    _probe(address)
-    try:
-        ray.init(address=address, log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise DataError(f"data.cluster.address: cannot reach a Ray cluster at {address!r} ({error}); start one "
-                        "with `ray start --head` and give its address, or use `local` to start one here") from error
-    return True
-
-
-def _probe(address: str) -> None:
-    """Fail fast on a ``host:port`` nothing listens at: Ray itself would wait on it for minutes."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        return  # auto, local, or a form Ray resolves itself
-    try:
-        socket.create_connection((host, int(port)), timeout=_PROBE_SECONDS).close()
-    except OSError as error:
-        raise DataError(f"data.cluster.address: nothing answers at {address!r} ({error}); start the head with "
-                        "`ray start --head` and give the address it prints") from error
 
 
 def _ship(ray: Any, style: Style, tokenizer: Tokenizer) -> Any:
@@ -202,6 +168,20 @@ def tokenize_ranges_ray(
         yield read_range_shard(fetched) if isinstance(fetched, str) else fetched
 
 
+def digest_blocks_ray(blocks: list[Block], *, address: str = "auto") -> list[bytes]:
+    """Each block's digest (:func:`~..store.cache.block_digest`), computed by Ray tasks on the nodes, in order:
+    the store's key without this process reading the files."""
+    with session(address) as ray:
+        remote = ray.remote(num_cpus=1, max_retries=_RETRIES)(block_digest)
+        try:
+            digests: list[bytes] = ray.get([remote.remote(*block) for block in blocks])
+        except ray.exceptions.RayTaskError as error:
+            cause = getattr(error, "cause", None)
+            raise DataError(f"a Ray worker could not hash the input ({cause or error}); the files must be at the "
+                            "same path on every node") from error
+        return digests
+
+
 class _Task(NamedTuple):
     """A unit of work: the actor method that does it, its arguments, and what it holds (for errors)."""
 
@@ -214,9 +194,7 @@ def _on_cluster(style: Style, tokenizer: Tokenizer, special_tokens: SpecialToken
                 actors: int | None, shards: str | os.PathLike[str] | None,
                 tasks: Callable[[Path | None], Iterable[_Task]]) -> Iterator[Any]:
     """Connect, start the actors, run ``tasks(shard folder or None)`` on them in order, and clean up."""
-    ray = import_ray()
-    connected = _connect(ray, address)
-    try:
+    with session(address) as ray:
         recipe = _ship(ray, style, tokenizer)
         folder = shard_folder(Path(shards), style, tokenizer, special_tokens) if shards is not None else None
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -232,9 +210,6 @@ def _on_cluster(style: Style, tokenizer: Tokenizer, special_tokens: SpecialToken
         finally:
             for actor in pool:
                 ray.kill(actor)
-    finally:
-        if connected:
-            ray.shutdown()
 
 
 def _cpu_share(actors: int, cpus: int) -> float:

@@ -37,7 +37,7 @@ from ..sources.file_records import FileRecords
 from ..sources.jsonl_chunks import read_record_chunks
 from ..sources.parquet import is_parquet, read_row_chunks
 from ..sources.ranges import RANGE_BYTES, plan_ranges
-from ..store.cache import file_key
+from ..store.cache import BlockDigests, file_key
 from ..store.entries import StoredDataset, StoreWriter, open_store
 from ..store.folder import prune
 from ..tokenized import TokenizedDataset
@@ -87,9 +87,11 @@ def stream_dataset(
     progress: Callable[[int, int], None] | None = None,
     ranges: RangeEngine | None = None,
     range_bytes: int = RANGE_BYTES,
+    digests: BlockDigests | None = None,
 ) -> StreamedData:
     """Read the JSONL file at ``path`` (or the files, in order) in chunks of ``chunk_size`` records into a
-    memory-mapped dataset; with ``ranges``, that engine reads the files in ranges of ``range_bytes``.
+    memory-mapped dataset; with ``ranges``, that engine reads the files in ranges of ``range_bytes``, and
+    ``digests`` hashes them for the key where they are read (see :func:`~..store.cache.file_key`).
 
     ``progress(done, total)`` is called as each chunk is stored, in bytes of the files read up to its end (the
     number of records is not known before the end).
@@ -100,7 +102,7 @@ def stream_dataset(
         if not file.is_file():
             raise DataError(f"{name}: file not found")
     loading = {"format": format, "fields": dict(fields or {}), "on_invalid": on_invalid}
-    key = file_key(files, loading, style, tokenizer, special_tokens)
+    key = file_key(files, loading, style, tokenizer, special_tokens, digests)
     build = _Build(files, [str(name) for name in named], key, format, style, tokenizer, special_tokens,
                    dict(fields or {}), on_invalid, chunk_size, tokenize, progress, ranges, range_bytes)
     if cache:

@@ -6,8 +6,9 @@ module its class is built from, a declarative style's whole declaration, and wha
 which catches a template file's text or a date taken when the style was built), the tokenizer (name,
 vocabulary and the ids it gives the style's markup) and the special-token mode. Masks are not part of an
 entry: they are computed from the stored part runs when batches are built. Files read in chunks are keyed by
-a hash streamed over their bytes and their loading options instead of their records (:func:`file_key`), so
-keying them never holds the records in memory. The entries themselves live in the store (``store.py``).
+a hash of their bytes (in blocks, which a cluster's workers may hash) and their loading options instead of
+their records (:func:`file_key`), so keying them never holds the records in memory. The entries themselves
+live in the store (``store.py``).
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ import importlib.metadata
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...errors import DataError
 from ...records import Conversation, InstructionRecord, Message, Record
 from ...styles._base import Style
 from ..tokenizers.protocol import Tokenizer
 from .entries import FORMAT, load_dataset, save_dataset
 
-__all__ = ["dataset_key", "file_key", "load_dataset", "records_digest", "save_dataset"]
+__all__ = ["Block", "BlockDigests", "block_digest", "dataset_key", "file_blocks", "file_key", "load_dataset",
+           "records_digest", "save_dataset"]
 
 DISTRIBUTION = "promptstyles"
 
@@ -143,21 +146,58 @@ def _key(content: Mapping[str, Any], style: Style, tokenizer: Tokenizer, special
     return _digest(json.dumps(identity, sort_keys=True).encode())
 
 
-def _file_digest(path: Path) -> str:
-    """A hash of a file's bytes, read in blocks: memory stays flat whatever its size."""
+HASH_BLOCK = 64 << 20
+"""Bytes per block of a file's digest: blocks are hashed apart (on a cluster, by its workers) and their
+digests hashed in order, so the digest is the same wherever the blocks were hashed."""
+
+Block = tuple[str, int, int]
+"""A block of a file: its absolute path, first byte and end (exclusive)."""
+
+BlockDigests = Callable[[list[Block]], list[bytes]]
+"""Hashes blocks (:func:`block_digest` each), in order: here, or where the files are read (a cluster)."""
+
+
+def block_digest(path: str, start: int, end: int) -> bytes:
+    """The blake2b digest of bytes ``start`` to ``end`` of a file, read in pieces: memory stays flat."""
     digest = hashlib.blake2b(digest_size=20)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            piece = handle.read(min(left, 1 << 20))
+            if not piece:
+                raise DataError(f"{path}: shorter than {end} bytes; it changed while it was being read")
+            digest.update(piece)
+            left -= len(piece)
+    return digest.digest()
+
+
+def file_blocks(path: str | os.PathLike[str]) -> list[Block]:
+    """A file's blocks of :data:`HASH_BLOCK` bytes (the last one shorter)."""
+    location = str(Path(path).expanduser().resolve())
+    size = os.stat(location).st_size
+    return [(location, start, min(start + HASH_BLOCK, size)) for start in range(0, size, HASH_BLOCK)]
+
+
+def _hash_here(blocks: list[Block]) -> list[bytes]:
+    return [block_digest(*block) for block in blocks]
 
 
 def file_key(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], loading: Mapping[str, Any],
-             style: Style, tokenizer: Tokenizer, special_tokens: str) -> str:
-    """A name for the tokenized form of JSONL files read in chunks: their bytes, in order, and the ``loading``
-    options (format, fields, on_invalid), with the style and tokenizer as in :func:`dataset_key`."""
+             style: Style, tokenizer: Tokenizer, special_tokens: str, digests: BlockDigests | None = None) -> str:
+    """A name for the tokenized form of files read in chunks: their bytes, in order, and the ``loading``
+    options (format, fields, on_invalid), with the style and tokenizer as in :func:`dataset_key`. ``digests``
+    hashes the files' blocks (default: here, one after another)."""
     files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(path) for path in paths]
-    digests = [_file_digest(file) for file in files]
-    content: dict[str, Any] = {"file": digests[0]} if len(digests) == 1 else {"files": digests}
+    blocks = [file_blocks(file) for file in files]
+    hashed = iter((digests or _hash_here)([block for each in blocks for block in each]))
+    names = []
+    for each in blocks:
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(str(each[-1][2] if each else 0).encode())  # the size
+        for _ in each:
+            digest.update(next(hashed))
+        names.append(digest.hexdigest())
+    content: dict[str, Any] = {"file": names[0]} if len(names) == 1 else {"files": names}
     content["loading"] = json.dumps(loading, sort_keys=True)
     return _key(content, style, tokenizer, special_tokens)
