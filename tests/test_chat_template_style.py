@@ -51,6 +51,7 @@ SYSTEM_NOTES = {
 _LLAMA3 = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
 TOKENS = {
     "llama-3.1-8b-instruct": _LLAMA3, "llama-3.2-3b-instruct": _LLAMA3,
+    "chatml-think-tools": {"eos_token": "<|im_end|>"},
     "qwen2-7b-instruct": {"eos_token": "<|im_end|>"},
     "command-r": {"bos_token": "<BOS_TOKEN>", "eos_token": "<|END_OF_TURN_TOKEN|>"},
     "phi-3-mini-4k-instruct": {"bos_token": "<s>", "eos_token": "<|endoftext|>"},
@@ -171,7 +172,8 @@ def test_llama3_parts_special_tokens_and_stops():
 def test_qwen_default_system_prompt_and_phi_closing():
     qwen = build(MODELS / "qwen2.5-7b-instruct")
     assert qwen.system == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-    assert qwen.special_tokens == ("<|im_start|>", "<|im_end|>")
+    # its turn markup, then the added tokens its template writes around tool calls (found by the tool probe)
+    assert qwen.special_tokens == ("<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>")
     phi = build(MODELS / "phi-3.5-mini-instruct")
     assert phi.render(record([*EXCHANGES[0]])).parts[-2:] == (
         Part("Paris.", PartKind.RESPONSE), Part("<|end|>\n<|endoftext|>", PartKind.END, True))

@@ -262,6 +262,8 @@ CLAIMED_ELSEWHERE = {
     "deepseek-r1-distill-qwen-32b.jinja": "test_reasoning_styles.py",
     # The template Hermes 3 uses when tools are given (its default one is ChatML).
     "hermes-3-llama-3.1-8b-tool_use.jinja": "test_tool_parity.py",
+    # Not a model's template: tool and reasoning parts traced through the chat-template style.
+    "chatml-think-tools.jinja": "test_chat_template_tools.py",
 }
 
 

@@ -109,9 +109,10 @@ def _jinja() -> Any:
                          "install it with: pip install promptstyles[hf]") from error
 
 
-def compile_template(source: TemplateSource) -> Callable[..., str]:
+def compile_template(source: TemplateSource, *, now: datetime | None = None) -> Callable[..., str]:
     """A function rendering ``(messages, add_generation_prompt, tools=None)`` as
-    ``apply_chat_template(tokenize=False)``."""
+    ``apply_chat_template(tokenize=False)``; with ``now``, ``strftime_now`` reads that time instead of the clock
+    (so that two renders of one conversation agree, even across midnight)."""
     jinja2 = _jinja()
     sandbox = importlib.import_module("jinja2.sandbox")
     ext = importlib.import_module("jinja2.ext")
@@ -137,7 +138,7 @@ def compile_template(source: TemplateSource) -> Callable[..., str]:
         return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
     def strftime_now(format: str) -> str:
-        return datetime.now().strftime(format)
+        return (now or datetime.now()).strftime(format)
 
     environment = sandbox.ImmutableSandboxedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=[Generation, "jinja2.ext.loopcontrols"])

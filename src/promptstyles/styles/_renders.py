@@ -46,8 +46,9 @@ def refuse_unrenderable(style: Any, record: Record, family: type) -> None:
     for feature, key in _needs(record):
         if feature not in style.renders:
             able = ", ".join(styles_that_render(feature, family)) or "none loaded"
-            raise StyleError(f"key {key!r}: style {style.name!r} cannot render {_FEATURE_NAMES[feature]}; "
-                             f"styles that can: {able}")
+            why = getattr(style, "unrendered", {}).get(feature)  # a style that probes its template says why
+            raise StyleError(f"key {key!r}: style {style.name!r} cannot render {_FEATURE_NAMES[feature]}"
+                             + (f" ({why})" if why else "") + f"; styles that can: {able}")
 
 
 _ALL_FEATURES = frozenset({"tools", "reasoning"})

@@ -20,6 +20,10 @@ system prompt that is written only while the conversation ends with a user messa
 which drops it once an answer follows) is refused, with that reason: training on that text would not match
 the generation prompt. A template that reads the clock (``strftime_now``, e.g. Llama-3.2's "Today Date") is
 rendered once, so the date is the day the style was built.
+
+Conversations with tools, tool calls, tool results or reasoning are rendered by the template itself and labelled
+by tracing each field through it (``_template_trace.py``); what the template renders of these is found at
+construction by probing (``_template_probes.py``) and is the instance's ``renders``.
 """
 
 from __future__ import annotations
@@ -27,15 +31,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..chat_messages import as_chat_messages
 from ..errors import StyleError
 from ..hookspecs import hookimpl
 from ..records import Conversation, InstructionRecord, Message, Record
 from ._base import Part, PartKind
 from ._jinja import TemplateRaised, compile_template, load_template
 from ._template_markup import Render, conversation, derive_markup
+from ._template_probes import probe_features
+from ._template_trace import TemplateTrace
+from .agent import tidy
 from .chat import _DEFAULT, ChatStyle, Segment, Turn
 
 __all__ = ["ChatTemplateStyle", "register_styles"]
@@ -70,7 +79,7 @@ class ChatTemplateStyle(ChatStyle):
                 isinstance(v, str) for v in tokens.values())):
             raise StyleError(f"style 'chat-template': option 'tokens' must map names to strings, got {tokens!r}")
         source = load_template(template, tokens)
-        render = compile_template(source)
+        render = compile_template(source, now=datetime.now())
         markup = derive_markup(render, bos=source.tokens.get("bos_token", ""), atoms=source.added_tokens,
                                origin=source.origin)
         vars(self).update({key: value for key, value in asdict(markup).items()
@@ -84,12 +93,21 @@ class ChatTemplateStyle(ChatStyle):
         super().__init__()  # the template's own defaults, to compare with the template
         self._verify(render)
         super().__init__(system=system, joiner=joiner, bos=bos)
+        self._trace = TemplateTrace(render, markup, source.added_tokens, source.origin)
+        vars(self)["renders"], self.unrendered = probe_features(self._trace)
+        vars(self)["special_tokens"] = tuple(dict.fromkeys((*self.special_tokens, *self._trace.markup_tokens)))
         logger.debug("chat template %s: %s", source.origin, markup)
 
     @property
     def stop_sequences(self) -> tuple[str, ...]:
         end = self.markup.response_end.strip() or self.markup.closing.strip()
         return (end,) if end else ()
+
+    def extract_response(self, generated: str, *, prompt: str | None = None) -> str:
+        """As for any style; where the template writes reasoning, the answer after its closer (``</think>``)."""
+        response = super().extract_response(generated, prompt=prompt)
+        closer = self._trace.reasoning_closer.strip()
+        return response.rpartition(closer)[2].strip() if closer else response
 
     def user_turn_prefix(self, *, first: bool) -> str:
         return self.markup.first_user_prefix if first else self.markup.user_prefix
@@ -112,6 +130,19 @@ class ChatTemplateStyle(ChatStyle):
         if self.markup.open_end:
             parts.append(Part(self.markup.open_end, PartKind.PROMPT, markup=True))
         return parts
+
+    def agent_parts(self, record: Conversation, *, generation: bool = False) -> list[Part]:
+        """A conversation with tools or reasoning, as the template renders it, labelled by tracing (see
+        ``_template_trace.py``); the ``system`` option fills in a system prompt the record does not bring."""
+        messages, tools = as_chat_messages(record)
+        if (self.system and (not messages or messages[0]["role"] != "system")
+                and self.system != self.markup.default_system):
+            messages.insert(0, {"role": "system", "content": self.system})
+        parts = self._trace.parts(messages, tools, generation=generation)
+        bos = self.markup.bos_token
+        if not self.bos and bos and parts and parts[0].markup and parts[0].text.startswith(bos):
+            parts[0] = parts[0]._replace(text=parts[0].text[len(bos):])
+        return tidy(parts)
 
     def _verify(self, render: Render) -> None:
         """Render probes and check conversations both ways; the first difference is the error."""
