@@ -23,16 +23,18 @@ LLAMA = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
 THINK = "chatml-think-tools.jinja"
 
 
-def case(template: str, tokens: dict[str, str] | None = None) -> Case:
+def case(template: str, tokens: dict[str, str] | None = None, **more) -> Case:
     path = TEMPLATES / template if template.endswith(".jinja") else MODELS / template
-    options = {"template": str(path), **({"tokens": tokens} if tokens else {})}
+    options = {"template": str(path), **({"tokens": tokens} if tokens else {}), **more}
     tokens = tokens or {}
     return Case("chat-template", template, tokens.get("bos_token"), tokens.get("eos_token"), options=options)
 
 
 CASES = {"qwen2.5": case("qwen2.5-7b-instruct"), "mistral-v0.3": case("mistral-7b-instruct-v0.3"),
          "llama3.1": case("llama-3.1-8b-instruct.jinja", LLAMA), "llama3.2": case("llama-3.2-3b-instruct.jinja", LLAMA),
-         "think": case(THINK, {"eos_token": "<|im_end|>"})}
+         "think": case(THINK, {"eos_token": "<|im_end|>"}),
+         # Qwen3's markup is irregular (its last answer opens with an empty think block): every conversation traced
+         "qwen3": case("qwen3-0.6b.jinja", {"eos_token": "<|im_end|>"}, trace=True)}
 REFUSED = {
     # the template drops the system prompt once an answer follows (the style names the key it would lose)
     ("mistral-v0.3", "text, two calls and two results"): r"key 'messages\[0\].content': .* leaves it out",
@@ -52,7 +54,7 @@ def style_of(name: str):
 
 
 def conversations(name: str) -> list[str]:
-    reasoning = list(REASONING_CONVERSATIONS) if name == "think" else []
+    reasoning = list(REASONING_CONVERSATIONS) if name in ("think", "qwen3") else []
     return [*TOOL_CONVERSATIONS, *reasoning]
 
 
@@ -78,6 +80,7 @@ def test_features_are_found_by_probing():
     assert style_of("qwen2.5").renders == {"tools"}
     assert style_of("mistral-v0.3").renders == {"tools"}
     assert style_of("think").renders == {"tools", "reasoning"}
+    assert style_of("qwen3").renders == {"tools", "reasoning"}
     plain = get_style("chat-template", template=str(MODELS / "llama-3-8b-instruct"))
     assert plain.renders == frozenset()
     with pytest.raises(StyleError, match=r"key 'tools': style 'chat-template' cannot render tools"):
@@ -246,14 +249,69 @@ def test_a_turn_without_its_end_markup_is_refused(tmp_path):
         style.render(record("one call"))
 
 
-@pytest.mark.parametrize("name", ["qwen2.5", "mistral-v0.3", "think"])
+@pytest.mark.parametrize("name", ["qwen2.5", "mistral-v0.3", "think", "qwen3"])
 def test_check_and_the_conformance_kit_cover_the_traced_cases(name):
     from promptstyles.check import check_style
     from promptstyles.testing import assert_conforms
 
     style = style_of(name)
     cases = {case.name: case.status for case in check_style(style, style.options["template"]).cases}
-    agent = {"tool call", "tool result, generation prompt", *(("reasoning",) if name == "think" else ())}
+    agent = {"tool call", "tool result, generation prompt", *(("reasoning",) if "reasoning" in style.renders else ())}
     assert {case: cases.get(case) for case in agent} == dict.fromkeys(agent, "agree")
-    if name != "think":  # a bare .jinja names no added tokens, so the kit cannot tell which markup is special
+    # A bare .jinja names no added tokens, so the kit cannot tell which markup is special there; Qwen3's template
+    # also cuts an answer at a "</think>" written in it, which the kit's marker records hold (a refusal, tested below).
+    if name not in ("think", "qwen3"):
         assert_conforms(style)
+
+
+TRAINED = {K.REASONING, K.TOOL_CALL, K.RESPONSE, K.END}
+
+
+def runs_of(style, raw, kinds=frozenset(TRAINED)) -> list[str]:
+    """The text of each run of parts of ``kinds`` (what a mask trains, as text, with ``train_reasoning`` given by
+    whether ``kinds`` holds reasoning)."""
+    out, current = [], ""
+    for part in style.render(raw).parts:
+        if part.kind in kinds:
+            current += part.text
+        elif current:
+            out, current = [*out, current], ""
+    return [*out, current] if current else out
+
+
+@pytest.mark.parametrize("conversation", [*TOOL_CONVERSATIONS, *REASONING_CONVERSATIONS])
+def test_traced_qwen3_trains_what_the_qwen3_style_trains(conversation):
+    traced, plugin = style_of("qwen3"), get_style("qwen3")
+    assert traced.render(record(conversation)).text == plugin.render(record(conversation)).text
+    assert runs_of(traced, record(conversation)) == runs_of(plugin, record(conversation))
+    unreasoned = frozenset(TRAINED - {K.REASONING})
+    assert runs_of(traced, record(conversation), unreasoned) == runs_of(plugin, record(conversation), unreasoned)
+
+
+def test_traced_qwen3_trains_each_turns_reasoning_once_per_assistant_turn():
+    from promptstyles.turns import per_assistant
+
+    style = style_of("qwen3")
+    whole = record("reasoning over two turns")
+    # the template drops the first answer's reasoning once a user message follows it
+    assert runs_of(style, whole, frozenset({K.REASONING})) == ["<think>\n4 * 2 = 8.\n</think>\n\n"]
+    examples = list(per_assistant([to_record(whole)]))
+    assert [runs_of(style, example, frozenset({K.REASONING})) for example in examples] == [
+        ["<think>\nTwo and two make four.\n</think>\n\n"], ["<think>\n4 * 2 = 8.\n</think>\n\n"]]
+    assert [runs_of(style, example) for example in examples] == [
+        ["<think>\nTwo and two make four.\n</think>\n\n4<|im_end|>\n"],
+        ["<think>\n4 * 2 = 8.\n</think>\n\n8<|im_end|>\n"]]
+
+
+def test_traced_qwen3_refuses_an_answer_its_template_would_cut():
+    raw = {"messages": [{"role": "user", "content": "Show a tag."},
+                        {"role": "assistant", "content": "It is </think>."}]}
+    with pytest.raises(StyleError, match="writes this conversation's text differently depending on what it says"):
+        style_of("qwen3").render(raw)
+
+
+def test_an_irregular_template_names_the_trace_option():
+    with pytest.raises(StyleError, match=r"depends on the turn index.*option trace=true"):
+        get_style("chat-template", template=str(TEMPLATES / "qwen3-0.6b.jinja"), tokens={"eos_token": "<|im_end|>"})
+    with pytest.raises(StyleError, match="option 'trace' must be true or false"):
+        get_style("chat-template", template=str(TEMPLATES / THINK), trace="yes")

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import StyleError
 from ._base import PartKind
 
@@ -51,22 +53,27 @@ class Shadow:
 
     def __init__(self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None) -> None:
         self.fields: list[Field] = []
-        self.back: dict[str, tuple[int, str]] = {}
-        self._codes: dict[tuple[int, str], str] = {}
+        self._tables: dict[int, dict[int, str]] = {}
+        """Per field, its characters' shadows, as ``str.translate`` takes them."""
+        self._fields_by_code: list[int] = []
+        self._chars_by_code: list[int] = []
         self.messages = [self._message(number, message) for number, message in enumerate(messages)]
         self.tools = None
         if tools is not None:
             field = self._field(-1, "tools", PartKind.TOOLS, "tools", "")
             self.tools = [self._schema(field, tool, "") for tool in tools]
 
-    def translate(self, text: str) -> str:
-        """A shadow render mapped back to the record's own characters."""
-        return "".join(self.back[char][1] if char in self.back else char for char in text)
-
-    def labels(self, text: str) -> list[int]:
-        """For each character of a shadow render, its field's number, or -1 for the template's own text."""
-        back = self.back
-        return [back[char][0] if char in back else -1 for char in text]
+    def decode(self, ghost: str) -> tuple[np.ndarray, np.ndarray]:
+        """For each character of a shadow render: its field's number (-1 for the template's own text), and its
+        code point mapped back to the record's own character."""
+        points = np.frombuffer(ghost.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        index = np.where(points >= _PLANES[1][0], points - _PLANES[1][0] + (_PLANES[0][1] - _PLANES[0][0]),
+                         points - _PLANES[0][0])
+        shadowed = (points >= _PLANES[0][0]) & (index < len(self._fields_by_code))
+        labels = np.full(len(points), -1, dtype=np.int32)
+        labels[shadowed] = np.asarray(self._fields_by_code, dtype=np.int32)[index[shadowed]]
+        points[shadowed] = np.asarray(self._chars_by_code, dtype=np.int64)[index[shadowed]]
+        return labels, points
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -75,24 +82,19 @@ class Shadow:
         return len(self.fields) - 1
 
     def _text(self, field: int, text: str) -> str:
-        out = []
-        for char in text:
-            if plain(char):
-                out.append(char)
-                continue
-            code = self._codes.get((field, char))
-            if code is None:
-                code = self._next()
-                self._codes[field, char] = code
-                self.back[code] = (field, char)
-            out.append(code)
+        table = self._tables.setdefault(field, {})
+        for char in set(text):
+            if ord(char) not in table and not plain(char):
+                table[ord(char)] = self._next()
+                self._fields_by_code.append(field)
+                self._chars_by_code.append(ord(char))
         if text and field >= 0:
             old = self.fields[field]
             self.fields[field] = Field(old.message, old.role, old.kind, old.key, old.text + text, old.required)
-        return "".join(out)
+        return text.translate(table)
 
     def _next(self) -> str:
-        number = len(self._codes)
+        number = len(self._fields_by_code)
         for start, end in _PLANES:
             if number < end - start:
                 return chr(start + number)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..errors import StyleError
 from ._jinja import TemplateRaised
 
-__all__ = ["Render", "TemplateMarkup", "derive_markup"]
+__all__ = ["Render", "TemplateMarkup", "derive_markup", "derive_turn_markup"]
 
 Render = Callable[[Sequence[Mapping[str, str]], bool], str]
 
@@ -184,6 +184,27 @@ def derive_markup(render: Render, *, bos: str, atoms: Sequence[str], origin: str
         alternate=_raises(render, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]),
         **system,  # type: ignore[arg-type]
     )
+
+
+def derive_turn_markup(render: Render, *, bos: str, atoms: Sequence[str], origin: str) -> TemplateMarkup:
+    """Only what tracing a template needs (``_template_trace.py``), for a template whose markup is irregular
+    (Qwen3 opens its last answer differently from earlier ones): the generation prompt's header, the markup
+    closing an answer, the user suffix, BOS and trims."""
+    probe = _Prober(render, atoms, origin)
+    _, a1 = probe.gaps(conversation(0, final_user=True))
+    _, b1 = probe.gaps(conversation(0, final_user=True), True)
+    c0, _, c2 = probe.gaps(conversation(1))
+    d = probe.gaps(conversation(2))
+    user_suffix = probe.common_prefix(a1, b1)
+    if user_suffix == b1:
+        user_suffix = ""
+    if not b1[len(user_suffix):]:
+        raise probe.fail("no markup opens an answer (the generation prompt adds nothing)")
+    system_turn = "none" if _raises(render, conversation(1, system=True)) else "own"
+    return TemplateMarkup(
+        bos_token=bos if bos and c0.startswith(bos) else "", user_suffix=user_suffix,
+        response_header=b1[len(user_suffix):], response_end=probe.common_prefix(c2, d[2]),
+        system_turn=system_turn, **_trims(probe.render, system_turn))  # type: ignore[arg-type]
 
 
 def _system_markup(probe: _Prober, *, bos: str, first: str, user_prefix: str, after_user: str,

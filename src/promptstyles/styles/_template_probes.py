@@ -8,6 +8,7 @@ feature is not rendered (records that need it are then refused by name, as for a
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -25,7 +26,7 @@ _TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
                    "required": ["city"]}}}]
-_PAD = "\t\n \t"
+_WHITESPACE = "\n \t"
 
 
 def _tool_probe(result: str) -> list[dict[str, Any]]:
@@ -37,20 +38,27 @@ def _tool_probe(result: str) -> list[dict[str, Any]]:
             {"role": "assistant", "content": "It is -3 degrees."}]
 
 
-def _reasoning_probe(reasoning: str) -> list[dict[str, Any]]:
+def _reasoning_probe(reasoning: str, answer: str = "It is 51.") -> list[dict[str, Any]]:
     return [{"role": "user", "content": "What is 17 * 3?"},
-            {"role": "assistant", "reasoning_content": reasoning, "content": "It is 51."}]
+            {"role": "assistant", "reasoning_content": reasoning, "content": answer}]
 
 
-def _kept(trace: TemplateTrace, messages: list[dict[str, Any]], tools: Any, word: str) -> tuple[bool, bool]:
-    """Whether the template trims the left and right end of the field padded around ``word``."""
-    text = trace.render(messages, False, tools)
-    return f"{_PAD}{word}" not in text, f"{word}{_PAD[::-1]}" not in text
+def _stripped(trace: TemplateTrace, build: Any, tools: Any, word: str) -> tuple[str | None, str | None]:
+    """Which whitespace characters the template strips from the left and right end of the probed field: one
+    character written before or after ``word`` is kept exactly when the render grows (``None``: all whitespace,
+    as ``trim`` and ``strip()`` do)."""
+    size = len(trace.render(build(word), False, tools))
+    ends = []
+    for side in (0, 1):
+        stripped = "".join(char for char in _WHITESPACE if len(trace.render(
+            build(char + word if side == 0 else word + char), False, tools)) == size)
+        ends.append(None if stripped == _WHITESPACE else stripped)
+    return ends[0], ends[1]
 
 
 def probe_features(trace: TemplateTrace) -> tuple[frozenset[str], dict[str, str]]:
     """``"tools"`` and ``"reasoning"`` where the template renders them, and why not for the others; sets
-    ``trace``'s trims, reasoning closer and markup tokens from the probes."""
+    ``trace``'s strips, reasoning closer and markup tokens from the probes."""
     found: set[str] = set()
     why_not: dict[str, str] = {}
     tokens: list[str] = []
@@ -59,16 +67,16 @@ def probe_features(trace: TemplateTrace) -> tuple[frozenset[str], dict[str, str]
              {PartKind.TOOLS, PartKind.TOOL_CALL, PartKind.TOOL_RESULT}),
             ("reasoning", _reasoning_probe, "Seventeen threes.", None, PartKind.REASONING, {PartKind.REASONING})):
         try:
-            trace.trims[kind] = _kept(trace, build(_PAD + word + _PAD[::-1]), tools, word)
+            trace.strips[kind] = _stripped(trace, build, tools, word)
             messages = build(word)
             parts = trace.parts(messages, tools, generation=False)
             trace.parts(messages[:-1], tools, generation=True)
         except Dropped:
-            trace.trims.pop(kind, None)
+            trace.strips.pop(kind, None)
             why_not[feature] = f"{trace.origin} leaves {feature} out of a probe conversation"
             continue
         except (StyleError, TemplateRaised) as error:  # the template refuses or mangles it: not rendered
-            trace.trims.pop(kind, None)
+            trace.strips.pop(kind, None)
             why_not[feature] = f"a probe conversation with {feature} fails: {error}"
             logger.debug("chat template %s does not render %s: %s", trace.origin, feature, error)
             continue
@@ -81,6 +89,7 @@ def probe_features(trace: TemplateTrace) -> tuple[frozenset[str], dict[str, str]
         tokens += [atom for atom in trace.atoms if any(atom in part.text for part in parts if part.markup)]
         if feature == "reasoning":
             trace.reasoning_closer = _closer(trace, messages)
+            trace.answer_strips = _stripped(trace, functools.partial(_reasoning_probe, word), None, "It is 51.")
         else:
             trace.result_header = _result_header(trace, messages[:-1], tools)
     trace.markup_tokens = tuple(dict.fromkeys(tokens))

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import StyleError
 from ._base import Part, PartKind
 from ._jinja import TemplateRaised
@@ -39,9 +41,13 @@ class TemplateTrace:
     def __init__(self, render: Render, markup: TemplateMarkup, atoms: Sequence[str], origin: str) -> None:
         self.render, self.markup, self.origin = render, markup, origin
         self.atoms = tuple(atom for atom in atoms if atom)
-        self.trims: dict[PartKind, tuple[bool, bool]] = {
-            {"system": PartKind.SYSTEM, "user": PartKind.PROMPT, "assistant": PartKind.RESPONSE}[role]: (left, right)
-            for role, left, right in markup.trims}
+        self.strips: dict[PartKind, tuple[str | None, str | None]] = {
+            {"system": PartKind.SYSTEM, "user": PartKind.PROMPT, "assistant": PartKind.RESPONSE}[role]:
+            (None if left else "", None if right else "") for role, left, right in markup.trims}
+        """The characters the template strips from the left and right end of a kind of text (``""`` none, None
+        all whitespace), as ``str.lstrip`` and ``str.rstrip`` take them."""
+        self.answer_strips: tuple[str | None, str | None] | None = None
+        """What the template strips from an answer that follows reasoning (Qwen3: its leading newlines)."""
         self.reasoning_closer = ""
         """The markup closing reasoning before an answer (``"\\n</think>\\n\\n"``), found by a probe."""
         self.result_header = ""
@@ -71,15 +77,16 @@ class TemplateTrace:
         shadow = Shadow(messages, tools)
         text = self._render(messages, tools, generation)
         ghost = self._render(shadow.messages, shadow.tools, generation)
-        back = shadow.translate(ghost)
-        if back != text:
+        labels, points = shadow.decode(ghost)
+        if not np.array_equal(points, np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)):
+            back = points.astype("<u4").tobytes().decode("utf-32-le")
             pairs = enumerate(zip(back, text, strict=False))
             at = next((i for i, (x, y) in pairs if x != y), min(len(back), len(text)))
             raise StyleError(
                 f"style 'chat-template': {self.origin} writes this conversation's text differently depending on "
                 f"what it says (at character {at} it writes {text[max(0, at - 20): at + 20]!r}, but with other "
                 f"text {back[max(0, at - 20): at + 20]!r}), so its parts cannot be traced; write a style plugin")
-        return text, shadow, self._runs(text, shadow, shadow.labels(ghost))
+        return text, shadow, self._runs(text, shadow, labels)
 
     def _render(self, messages: Sequence[Mapping[str, Any]], tools: Any, generation: bool) -> str:
         try:
@@ -89,15 +96,15 @@ class TemplateTrace:
 
     # -- runs ---------------------------------------------------------------------------------------
 
-    def _runs(self, text: str, shadow: Shadow, labels: list[int]) -> list[Run]:
+    def _runs(self, text: str, shadow: Shadow, labels: np.ndarray) -> list[Run]:
+        reasoned = {field.message for field in shadow.fields if field.kind is PartKind.REASONING and field.text}
+        spans: dict[int, tuple[int, int]] = {}
+        for label, start, end in _split(labels):
+            spans[label] = (spans[label][0] if label in spans else start, end)
         for number, field in enumerate(shadow.fields):
-            self._extend(text, labels, number, field)
-        runs: list[Run] = []
-        for position, label in enumerate(labels):
-            if runs and runs[-1][0] == label:
-                runs[-1] = (label, runs[-1][1], position + 1)
-            else:
-                runs.append((label, position, position + 1))
+            if number in spans:
+                self._extend(text, labels, spans[number], number, field, field.message in reasoned)
+        runs = _split(labels)
         merged: list[Run] = []
         for position, run in enumerate(runs):  # plain markup between two runs of one field: the field's text
             if (run[0] < 0 and merged and position + 1 < len(runs) and runs[position + 1][0] == merged[-1][0]
@@ -110,22 +117,20 @@ class TemplateTrace:
         self._check_order(merged, shadow)
         return merged
 
-    def _extend(self, text: str, labels: list[int], number: int, field: Field) -> None:
+    def _extend(self, text: str, labels: np.ndarray, span: tuple[int, int], number: int, field: Field,
+                reasoned: bool) -> None:
         """Give a text field its leading and trailing whitespace where the template keeps it (does not trim)."""
         if not field.key.endswith("content"):
             return
-        found = [position for position, label in enumerate(labels) if label == number]
-        if not found:
-            return
-        left, right = self.trims.get(field.kind, (False, False))
-        lead, tail = _plain_run(field.text), _plain_run(field.text[::-1])
-        start, end = found[0], found[-1] + 1
-        if not left and lead and text[max(0, start - lead):start] == field.text[:lead] and all(
-                label < 0 for label in labels[start - lead:start]):
-            labels[start - lead:start] = [number] * lead
-        if not right and tail and text[end:end + tail] == field.text[len(field.text) - tail:] and all(
-                label < 0 for label in labels[end:end + tail]):
-            labels[end:end + tail] = [number] * tail
+        after_reasoning = self.answer_strips if reasoned and field.kind is PartKind.RESPONSE else None
+        left, right = after_reasoning or self.strips.get(field.kind, ("", ""))
+        kept = field.text.lstrip(left).rstrip(right)  # the ends the template writes
+        lead, tail = _plain_run(kept), _plain_run(kept[::-1])
+        start, end = span
+        if lead and text[max(0, start - lead):start] == kept[:lead] and (labels[start - lead:start] < 0).all():
+            labels[start - lead:start] = number
+        if tail and text[end:end + tail] == kept[len(kept) - tail:] and (labels[end:end + tail] < 0).all():
+            labels[end:end + tail] = number
 
     def _check_order(self, runs: list[Run], shadow: Shadow) -> None:
         latest = -1
@@ -160,20 +165,25 @@ class TemplateTrace:
         """The markup ``gap`` between two fields, cut into the turns it belongs to."""
         pieces: list[tuple[str, PartKind]] = []
         new_turn = before is None or after is None or before.message != after.message
-        end = self.markup.response_end
         if before is not None and before.role == "assistant" and new_turn:
-            at = gap.find(end) if end else -1
-            if at < 0 and (after is not None or not generation):
+            closes = self._end(gap)
+            if closes is None and (after is not None or not generation):
+                end = self.markup.response_end or "a special token"
                 raise StyleError(f"style 'chat-template': {self.origin} does not close the assistant turn "
                                  f"{before.key.split('.')[0]} with {end!r}; write a style plugin")
-            if at >= 0:
-                pieces += [(gap[:at], before.kind), (gap[at:at + len(end)], END)]
-                gap = gap[at + len(end):]
+            if closes is not None:
+                pieces += [(gap[:closes[0]], before.kind), (gap[closes[0]:closes[1]], END)]
+                gap = gap[closes[1]:]
         last = pieces[-1][1] if pieces else before.kind if before is not None else PartKind.SYSTEM
         if (after is None and generation) or (after is not None and after.role == "assistant" and new_turn):
             opens = self._header(gap, after)
             pieces += [(gap[:opens[0]], last), (gap[opens[0]:opens[1]], HEADER)]
-            pieces.append((gap[opens[1]:], after.kind if after is not None else HEADER))
+            rest, closer = gap[opens[1]:], self.reasoning_closer
+            if after is not None and closer and closer in rest:  # a reasoning block the template writes empty
+                cut = rest.index(closer) + len(closer)
+                pieces += [(rest[:cut], PartKind.REASONING), (rest[cut:], after.kind)]
+            else:
+                pieces.append((rest, after.kind if after is not None else HEADER))
         elif after is None:
             pieces.append((gap, last))
         elif new_turn:
@@ -190,11 +200,20 @@ class TemplateTrace:
             pieces.append((gap, after.kind))
         return pieces
 
+    def _end(self, gap: str) -> tuple[int, int] | None:
+        """Where the markup closing an answer is in ``gap``: the response end, or where no one string closes every
+        answer (gpt-oss: ``<|end|>``, the last ``<|return|>``), the first special token."""
+        end = self.markup.response_end
+        if end:
+            at = gap.find(end)
+            return (at, at + len(end)) if at >= 0 else None
+        return min(self.token_spans(gap), default=None)
+
     def _header(self, gap: str, after: Field | None) -> tuple[int, int]:
         """Where the header opening an assistant turn starts and ends in ``gap``: the response header, or after
         tool results the markup a probe found there (Mistral's ``[/TOOL_RESULTS]``), else the last special token."""
-        for header, at in ((self.markup.response_header, -1), (self.result_header, 0)):
-            found = (gap.rfind(header) if at else gap.find(header)) if header else -1
+        for header in (self.markup.response_header, self.result_header):
+            found = gap.rfind(header) if header else -1
             if found >= 0:
                 return found, len(gap) if after is None else found + len(header)
         spans = self.token_spans(gap)
@@ -222,6 +241,16 @@ def _neighbour(runs: list[Run], position: int, step: int, shadow: Shadow) -> Fie
             return shadow.fields[field]
         position += step
     return None
+
+
+def _split(labels: np.ndarray) -> list[Run]:
+    """``labels`` cut where the label changes: ``(label, start, end)`` runs."""
+    if not len(labels):
+        return []
+    cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(labels)]))
+    return list(zip(labels[starts].tolist(), starts.tolist(), ends.tolist(), strict=True))
 
 
 def _plain_run(text: str) -> int:

@@ -41,10 +41,10 @@ from ..hookspecs import hookimpl
 from ..records import Conversation, InstructionRecord, Message, Record
 from ._base import Part, PartKind
 from ._jinja import TemplateRaised, compile_template, load_template
-from ._template_markup import Render, conversation, derive_markup
+from ._template_markup import Render, conversation, derive_markup, derive_turn_markup
 from ._template_probes import probe_features
 from ._template_trace import TemplateTrace
-from .agent import tidy
+from .agent import as_conversation, tidy
 from .chat import _DEFAULT, ChatStyle, Segment, Turn
 
 __all__ = ["ChatTemplateStyle", "register_styles"]
@@ -64,6 +64,8 @@ class ChatTemplateStyle(ChatStyle):
     - ``template``: a ``.jinja`` file, a ``tokenizer_config.json``, or a model folder (required).
     - ``tokens``: special-token variables for the template (``{bos_token: "<s>"}``), over the config's own.
     - ``system``, ``joiner``, ``bos``: as for every chat style.
+    - ``trace``: render every conversation with the template itself and label it by tracing, as conversations
+      with tools or reasoning always are; for templates whose markup cannot be decomposed (Qwen3, DeepSeek-R1).
     """
 
     name = "chat-template"
@@ -71,17 +73,27 @@ class ChatTemplateStyle(ChatStyle):
     description = "a model's own chat template (option template=PATH), decomposed into parts"
 
     def __init__(self, *, template: str | Path | None = None, tokens: Mapping[str, str] | None = None,
-                 system: str | None = _DEFAULT, joiner: str = "\n", bos: bool = True) -> None:
+                 system: str | None = _DEFAULT, joiner: str = "\n", bos: bool = True, trace: bool = False) -> None:
         if template is None:
             raise StyleError("style 'chat-template' needs the option 'template': a .jinja file, a "
                              "tokenizer_config.json or a model folder (--option template=PATH)")
         if tokens is not None and not (isinstance(tokens, Mapping) and all(
                 isinstance(v, str) for v in tokens.values())):
             raise StyleError(f"style 'chat-template': option 'tokens' must map names to strings, got {tokens!r}")
+        if not isinstance(trace, bool):
+            raise StyleError(f"style 'chat-template': option 'trace' must be true or false, got {trace!r}")
         source = load_template(template, tokens)
         render = compile_template(source, now=datetime.now())
-        markup = derive_markup(render, bos=source.tokens.get("bos_token", ""), atoms=source.added_tokens,
-                               origin=source.origin)
+        derive = {"bos": source.tokens.get("bos_token", ""), "atoms": source.added_tokens, "origin": source.origin}
+        try:
+            markup = derive_markup(render, **derive)  # type: ignore[arg-type]
+        except StyleError as error:
+            if not trace:
+                raise StyleError(f"{error}; or render every conversation through the template itself, labelled by "
+                                 "tracing (option trace=true)") from error
+            markup = derive_turn_markup(render, **derive)  # type: ignore[arg-type]
+            logger.info("chat template %s: %s; every conversation is traced", source.origin, error)
+        self.trace = trace
         vars(self).update({key: value for key, value in asdict(markup).items()
                            if key not in ("first_user_prefix", "open_end", "folded_trim", "trims")})
         self.markup = markup
@@ -90,8 +102,9 @@ class ChatTemplateStyle(ChatStyle):
         strings = [value for value in asdict(markup).values() if isinstance(value, str)]
         strings += list(markup.fold_template)
         vars(self)["special_tokens"] = tuple(t for t in source.added_tokens if any(t in s for s in strings))
-        super().__init__()  # the template's own defaults, to compare with the template
-        self._verify(render)
+        if not trace:
+            super().__init__()  # the template's own defaults, to compare with the template
+            self._verify(render)
         super().__init__(system=system, joiner=joiner, bos=bos)
         self._trace = TemplateTrace(render, markup, source.added_tokens, source.origin)
         vars(self)["renders"], self.unrendered = probe_features(self._trace)
@@ -121,6 +134,8 @@ class ChatTemplateStyle(ChatStyle):
         return turn.trimmed(left=left, right=right) if left or right else turn.segments
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
+        if self.trace:
+            return self.agent_parts(as_conversation(record, self.joiner), generation=generation)
         if generation or not _ends_with_user(record):
             return super().parts(record, generation=generation)
         # A conversation that ends with a user turn, without the generation prompt: the template's own ending.
