@@ -125,10 +125,17 @@ def process_group() -> Placement:
     return where
 
 
-def close() -> None:
-    """Destroy the process group if :func:`process_group` created it; call once at the end of a job."""
+def close(succeeded: bool = True) -> None:
+    """Destroy the process group if :func:`process_group` created it; call once at the end of a job.
+
+    After a job that succeeded every rank first waits for the others, so no rank tears its connections down
+    while another still runs a collective or writes the report (gloo aborts the early rank's process when
+    it does). After a failure the group is left to the process's exit: a collective teardown could wait
+    forever on a rank that died.
+    """
     global _created
-    if _created and dist.is_initialized():
+    if _created and dist.is_initialized() and succeeded:
+        dist.barrier()
         dist.destroy_process_group()
     _created = False
 

@@ -136,11 +136,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..experiments.compare import compare, default_experiment_path
 
     experiment = args.experiment or default_experiment_path()
-    try:  # under torchrun every rank computes and rank 0 writes and prints
-        leader = distributed.is_main_process()
+    leader = distributed.is_main_process()  # under torchrun every rank computes and rank 0 writes and prints
+    try:
         results = compare(experiment, output=args.output, overwrite=args.overwrite)
-    finally:
-        distributed.close()
+    except BaseException:
+        distributed.close(succeeded=False)
+        raise
+    distributed.close()
     if not leader:
         return 0
     files = results["files"]
