@@ -9,7 +9,9 @@ Both sides build input ids and trained labels (assistant turns: calls, text and 
 records, repeated to ``--records`` conversations. The peer stores messages and tools as JSON strings (Arrow
 would otherwise unify every call's arguments into one struct and add ``null`` keys, which changes what the
 template writes) and labels each assistant turn by rendering prefixes, the usual recipe; ours renders once and
-masks from part boundaries (``mask: assistant``). Before timing, the ids of both sides are compared record by
+masks from part boundaries (``mask: assistant``). A last row builds the same with the ``chat-template`` style on
+the model folder's own template (parts traced through it, ``styles/_template_trace.py``) instead of the
+``qwen2.5`` plugin. Before timing, the ids and labels of each of ours are compared with the peer's record by
 record. Reported as ratios (peer seconds / ours), medians of interleaved runs.
 """
 
@@ -42,9 +44,10 @@ def raw_records(count: int) -> list[dict]:
     return [sample[index % len(sample)] for index in range(count)]
 
 
-def ours(raw: list[dict], tokenizer: HFTokenizer):
-    dataset = tokenize_records([to_record(record, index=i) for i, record in enumerate(raw)], get_style("qwen2.5"),
-                               tokenizer)
+def ours(raw: list[dict], tokenizer: HFTokenizer, style=None):
+    """``qwen2.5`` by default; ``style`` the ``chat-template`` style of the same model folder (traced parts)."""
+    dataset = tokenize_records([to_record(record, index=i) for i, record in enumerate(raw)],
+                               style or get_style("qwen2.5"), tokenizer)
     dataset.spans("assistant")
     return dataset
 
@@ -108,18 +111,25 @@ def main() -> None:
     tokenizer = HFTokenizer(MODEL)
     reference = transformers.PreTrainedTokenizerFast.from_pretrained(str(MODEL))
     raw = raw_records(args.records)
-    check(ours(raw, tokenizer), peer(raw, reference), tokenizer)
+    traced = get_style("chat-template", template=str(MODEL))
+    theirs = peer(raw, reference)
+    check(ours(raw, tokenizer), theirs, tokenizer)
+    check(ours(raw, tokenizer, traced), theirs, tokenizer)
     times = interleaved({"promptstyles": lambda: ours(raw, tokenizer), "datasets map": lambda: peer(raw, reference),
-                         "ids only": lambda: peer(raw, reference, labels=False)}, args.repeat)
+                         "ids only": lambda: peer(raw, reference, labels=False),
+                         "chat-template": lambda: ours(raw, tokenizer, traced)}, args.repeat)
     ratio = times["datasets map"] / times["promptstyles"]
     ids_ratio = times["ids only"] / times["promptstyles"]
+    traced_ratio = times["datasets map"] / times["chat-template"]
     table = (f"Built {args.records} tool conversations (`examples/data/tool-calls.jsonl` repeated) with the Qwen2.5 "
              f"tokenizer; ids and trained labels checked equal first; medians of {args.repeat} interleaved runs.\n\n"
              "| build | seconds | ratio (peer / ours) |\n|---|---|---|\n"
              f"| promptstyles (render once, mask from parts) | {times['promptstyles']:.2f} | 1.00 |\n"
              f"| datasets map + apply_chat_template(tools=...), labels by prefix renders | {times['datasets map']:.2f} "
              f"| {ratio:.1f} |\n"
-             f"| the same map, ids only (no labels: a lower bound) | {times['ids only']:.2f} | {ids_ratio:.1f} |\n\n"
+             f"| the same map, ids only (no labels: a lower bound) | {times['ids only']:.2f} | {ids_ratio:.1f} |\n"
+             f"| promptstyles `chat-template` on the model's own template (parts traced) | "
+             f"{times['chat-template']:.2f} | {traced_ratio:.1f} |\n\n"
              f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on {platform.processor() or platform.machine()}, "
              f"Python {sys.version.split()[0]}, transformers {transformers.__version__}, "
              f"datasets {datasets.__version__}.")
