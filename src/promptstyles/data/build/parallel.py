@@ -16,8 +16,11 @@ do not each start one thread per core.
 Workers are forked on Linux (see :func:`~.worker.start_method` for why, and what other platforms
 do), rebuild the style and tokenizer from their pickles once, and exit when the parent does.
 
-The Rust pool of Hugging Face ``tokenizers`` beats worker processes, so ``"auto"`` keeps a tokenizer that
-says ``encodes_on_all_cores`` to this process, rendering the next chunk while Rust encodes (``overlap.py``).
+``"auto"`` means one process per usable core for every tokenizer. For Hugging Face ``tokenizers`` the Rust
+pool alone keeps the cores busy only while it encodes: reading, rendering and placing part boundaries are
+Python, serialised by one GIL, so processes are faster (1,000,000 records with Llama-3's tokenizer on 2
+cores: 41 s against 50 s; ``benchmarks/RESULTS-tokenizers.md``). With one process, a tokenizer that says
+``encodes_on_all_cores`` renders the next chunk while Rust encodes (``overlap.py``).
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -79,12 +82,11 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def resolve_num_proc(num_proc: NumProc, tokenizer: Tokenizer | None = None) -> int:
-    """The number of processes ``num_proc`` asks for: ``"auto"`` means one per usable core, or this process
-    alone for a tokenizer whose batches already run on every core (``encodes_on_all_cores``: the Rust pool of
-    Hugging Face ``tokenizers``, which beats worker processes there; see ``benchmarks/RESULTS.md``)."""
+def resolve_num_proc(num_proc: NumProc) -> int:
+    """The number of processes ``num_proc`` asks for: ``"auto"`` means one per usable core, whatever the
+    tokenizer (see the module docstring for why a Rust pool does not change that)."""
     if num_proc == "auto":
-        return 1 if getattr(tokenizer, "encodes_on_all_cores", False) else usable_cores()
+        return usable_cores()
     if isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1:
         raise DataError(f"num_proc must be at least 1, or 'auto' for one process per core; got {num_proc!r}")
     return num_proc
@@ -105,7 +107,7 @@ def tokenize_chunks_parallel(
     With one process, or a single chunk, nothing is started. See the module docstring for what degrades to
     the serial build and how errors are reported.
     """
-    processes = resolve_num_proc(num_proc, tokenizer)
+    processes = resolve_num_proc(num_proc)
     pending = iter(chunks)
     first_chunks = _take(pending, 2)
     recipe = recipe_of(style, tokenizer) if processes > 1 and len(first_chunks) == 2 else None

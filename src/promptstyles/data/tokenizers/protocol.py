@@ -33,8 +33,8 @@ class Tokenizer(Protocol):
     tokenization of the whole text. ``bos_id`` and ``pad_id`` are None when the tokenizer has none.
     ``own_special_tokens`` is True for a model's own tokenizer: its special tokens are fixed, a style's
     markup must be among them, and markup is always encoded with them (``markup_specials`` or not).
-    A tokenizer whose batches already run on every core may set ``encodes_on_all_cores = True``:
-    ``data.num_proc: auto`` then starts no worker processes for it.
+    A tokenizer whose batches already run on every core may set ``encodes_on_all_cores = True``: a build
+    in one process then renders the next chunk while it encodes.
     """
 
     name: str

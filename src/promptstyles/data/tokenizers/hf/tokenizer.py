@@ -87,7 +87,7 @@ class HFTokenizer:
     own_special_tokens = True
     """Its special tokens are the model's: a style's markup must be among them, and none are added."""
     encodes_on_all_cores = True
-    """``encode_batch`` runs on the Rust thread pool of ``tokenizers``: ``num_proc: auto`` adds no processes."""
+    """``encode_batch`` runs on the Rust thread pool of ``tokenizers``: one process renders while it encodes."""
 
     def __init__(self, path: str | Path) -> None:
         tokenizers = load_tokenizers_library()
