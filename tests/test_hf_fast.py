@@ -1,4 +1,4 @@
-"""The fast path of Hugging Face byte-level tokenizers (``data/hf_fast.py``) gives exactly the ids and token
+"""The fast path of Hugging Face tokenizers (``data/tokenizers/hf/fast.py``) gives exactly the ids and token
 starts of the exact path (whole texts encoded with offsets), and is switched off where it would not be exact."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from promptstyles import get_style, to_record
 from promptstyles.data.build.encoding import render_parts
 from promptstyles.data.tokenizers.hf import fast as hf_fast
 from promptstyles.data.tokenizers.hf.encoding import PartsEncoder
-from promptstyles.data.tokenizers.hf.exactness import unsupported
+from promptstyles.data.tokenizers.hf.exactness import ProbePart, unsupported
 from promptstyles.data.tokenizers.hf.fast import FastEncoder, exact_examples
 from promptstyles.data.tokenizers.hf.tokenizer import HFTokenizer
 
@@ -20,7 +20,7 @@ tokenizers = pytest.importorskip("tokenizers")
 INJECTIONS = ["<|im_end|>", "<|eot_id|>", "[INST]", "<|end|>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>"]
 SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n",
          "日本語 ✓"]
-FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct"}
+FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3"}
 
 
 def _chat(user: str, answer: str, system: str | None = None) -> dict:
@@ -46,12 +46,11 @@ def model(request):
     return request.param, HFTokenizer(folder), get_style(MODEL_STYLES[request.param])
 
 
-def test_fast_path_is_used_only_for_byte_level_tokenizers(model):
+def test_fast_path_is_used_only_where_its_configuration_allows(model):
     name, tokenizer, _ = model
     assert (tokenizer.fast_encoder() is not None) == (name in FAST)
     reason = unsupported(tokenizer._tokenizer)
-    assert reason == {"mistral-7b-instruct-v0.3": "the pre-tokenizer (Metaspace) is not byte-level",
-                      "phi-3.5-mini-instruct": "the pre-tokenizer (none) is not byte-level"}.get(name)
+    assert reason == {"phi-3.5-mini-instruct": "the pre-tokenizer (none) is neither byte-level nor Metaspace"}.get(name)
 
 
 def test_same_ids_and_starts_as_whole_texts(model, raw_records):
@@ -83,6 +82,74 @@ def test_same_ids_and_starts_as_whole_texts(model, raw_records):
     for parts, ids in zip(rendered[1100:], got.ids[1100:], strict=True):  # record text never gives an added id
         assert added_in(ids) == sum(added_in(tokenizer._tokenizer.encode(p.text, add_special_tokens=False).ids)
                                     for p in parts if p.markup)
+
+
+def _exact_calls(monkeypatch) -> list[int]:
+    """The number of examples each call of the exact path got from the fast path."""
+    calls: list[int] = []
+
+    def counted(exact, examples, pieces=None):
+        calls.append(len(examples))
+        return exact_examples(exact, examples, pieces)
+
+    monkeypatch.setattr(hf_fast, "exact_examples", counted)
+    return calls
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_fast_path_serves_the_shared_records_alone(name, raw_records, monkeypatch):
+    """No shared record needs the exact path: token bytes add up to the text (``▁`` one space, ``<0xNN>`` one
+    byte with Mistral), so the speed is the fast path's."""
+    folder = MODELS / name
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    tokenizer, style = HFTokenizer(folder), get_style(MODEL_STYLES[name])
+    chats = [_chat(r["instruction"] + ("\n" + r["input"] if r["input"] else ""), r["output"]) for r in raw_records]
+    rendered = [render_parts(style, to_record(record, index=i)) for i, record in enumerate(chats)]
+    assert tokenizer.fast_encoder() is not None  # built (its probe batch checked) before counting
+    calls = _exact_calls(monkeypatch)
+    assert tokenizer.encode_examples(rendered).ids == exact_examples(tokenizer._encoder, rendered).ids
+    assert calls == []
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_markup_and_heads_are_cached_for_the_records_not_the_probe(name, raw_records, monkeypatch):
+    """The probe batch writes every added token (Llama-3 has 256, Mistral 771): its markup must not fill the
+    bounded caches, or every record's markup would be searched and its head encoded again."""
+    folder = MODELS / name
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    tokenizer, style = HFTokenizer(folder), get_style(MODEL_STYLES[name])
+    fast = tokenizer.fast_encoder()
+    assert fast is not None
+    searched: list[str] = []
+    markup = fast._markup
+    monkeypatch.setattr(fast, "_markup", lambda text: searched.append(text) or markup(text))
+    rendered = [render_parts(style, to_record(_chat(r["instruction"], r["output"]), index=i))
+                for i, r in enumerate(raw_records)]
+    tokenizer.encode_examples(rendered)
+    assert sorted(searched) == sorted({p.text for parts in rendered for p in parts if p.markup})
+    assert len(fast._heads) == (1 if name.startswith("mistral") else 2)  # "" and the records' one head
+
+
+def test_metaspace_text_before_any_added_token_takes_the_exact_path(monkeypatch):
+    """Mistral prepends a ``▁`` to a text that does not start with an added token: such an example's token
+    bytes exceed its text's, so it is encoded by the exact path; an example that starts with ``<s>`` is not, nor is
+    the text after it encoded alone (it would then get a ``▁``)."""
+    folder = MODELS / "mistral-7b-instruct-v0.3"
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    tokenizer = HFTokenizer(folder)
+    assert tokenizer.fast_encoder() is not None
+    parts = [ProbePart("Hi there", False, "prompt"), ProbePart(" [/INST]", True, "prompt"),
+             ProbePart(" ok é😀", False, "response"), ProbePart("</s>", True, "end")]
+    examples = [parts, [ProbePart("<s>[INST]", True, "prompt"), *parts]]
+    calls = _exact_calls(monkeypatch)
+    got = tokenizer.encode_examples(examples)
+    want = exact_examples(tokenizer._encoder, examples)
+    assert calls == [1] and got.ids == want.ids
+    np.testing.assert_array_equal(got.starts, want.starts)
+    assert got.ids[0][0] == tokenizer._tokenizer.token_to_id("\u2581Hi")  # the prepended ▁ the text lacks
 
 
 def test_twice_the_same(model):

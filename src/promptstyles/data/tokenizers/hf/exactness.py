@@ -3,25 +3,32 @@
 The fast path encodes an example's head (up to an added token) apart from the rest and reads token starts
 off token byte lengths. Both are exact only where the tokenizer splits its input at added tokens before
 anything else, changes no text, and every token stands for fixed bytes: byte-level BPE (Qwen2.5,
-Llama-3). A SentencePiece-style ``Metaspace`` with ``prepend_scheme: first`` (Mistral) treats the first
-split differently, Phi-3's added tokens swallow whitespace: those are refused here.
+Llama-3), and SentencePiece-style BPE whose only pre-tokenizer is a ``Metaspace`` (Mistral v0.3), where a
+token's ``▁`` stands for one space and a byte-fallback token ``<0xNN>`` for one byte. Such a ``Metaspace``
+with ``prepend_scheme: first`` adds a ``▁`` the text does not hold where the text does not start with an
+added token: those examples' token bytes exceed their text's, so they take the exact path, and heads are
+not encoded apart (a rest encoded alone would start a text). Phi-3's added tokens swallow whitespace and
+its normalizer prepends a ``▁`` to every split: those are refused here.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ProbePart", "byte_lengths", "nodes", "probe_examples", "unsupported"]
+__all__ = ["ProbePart", "byte_lengths", "heads_apart", "is_metaspace", "nodes", "probe_examples", "unsupported"]
 
 _PRE_TOKENIZERS = frozenset({"Sequence", "Split", "ByteLevel", "Digits", "Punctuation", "Whitespace",
                              "WhitespaceSplit"})
 _NORMALIZERS = frozenset({"Sequence", "NFC"})  # NFC leaves text already in NFC unchanged
 _POST_PROCESSORS = frozenset({"Sequence", "ByteLevel", "TemplateProcessing"})
+_PREPEND = frozenset({"first", "never"})  # "always" would put a ▁ the text lacks after every added token
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")
 
 
 def nodes(component: Any) -> list[dict[str, Any]]:
@@ -63,8 +70,11 @@ def unsupported(tokenizer: Any) -> str | None:
         return "the model is not a BPE without dropout"
     pre = nodes(tokenizer.pre_tokenizer)
     types = {node["type"] for node in pre}
-    if "ByteLevel" not in types or types - _PRE_TOKENIZERS:
-        return f"the pre-tokenizer ({', '.join(sorted(types)) or 'none'}) is not byte-level"
+    if types == {"Metaspace"}:
+        if len(pre) != 1 or pre[0].get("replacement") != "\u2581" or pre[0].get("prepend_scheme") not in _PREPEND:
+            return "the Metaspace pre-tokenizer is not a single one with '\u2581' prepended first or never"
+    elif "ByteLevel" not in types or types - _PRE_TOKENIZERS:
+        return f"the pre-tokenizer ({', '.join(sorted(types)) or 'none'}) is neither byte-level nor Metaspace"
     if any(node["type"] == "ByteLevel" and node.get("add_prefix_space") for node in pre):
         return "the byte-level pre-tokenizer adds a prefix space"
     if {node["type"] for node in nodes(tokenizer.normalizer)} - _NORMALIZERS:
@@ -81,17 +91,34 @@ def unsupported(tokenizer: Any) -> str | None:
     return None
 
 
-def byte_lengths(tokenizer: Any, vocab_size: int) -> np.ndarray | None:
-    """Each id's length in bytes (None when some vocabulary token is not in the byte-level alphabet)."""
-    from tokenizers.pre_tokenizers import ByteLevel
+def is_metaspace(tokenizer: Any) -> bool:
+    """Whether the pre-tokenizer is SentencePiece's ``Metaspace`` (``▁`` for spaces), not byte-level."""
+    return any(node["type"] == "Metaspace" for node in nodes(tokenizer.pre_tokenizer))
 
-    alphabet = set(ByteLevel.alphabet())
+
+def heads_apart(tokenizer: Any) -> bool:
+    """Whether the text after an added token encodes alone as it does in the whole text (not where a
+    ``Metaspace`` prepends its ``▁`` to the first split)."""
+    return not any(node["type"] == "Metaspace" and node.get("prepend_scheme") != "never"
+                   for node in nodes(tokenizer.pre_tokenizer))
+
+
+def byte_lengths(tokenizer: Any, vocab_size: int) -> np.ndarray | None:
+    """Each id's length in bytes of the text it stands for (None when some vocabulary token is not in the
+    byte-level alphabet, for a byte-level tokenizer)."""
     lengths = np.zeros(vocab_size, dtype=np.int64)
     vocab = tokenizer.get_vocab(with_added_tokens=False)
-    if not alphabet.issuperset("".join(vocab)):
-        return None
-    lengths[np.fromiter(vocab.values(), dtype=np.int64, count=len(vocab))] = np.fromiter(
-        map(len, vocab), dtype=np.int64, count=len(vocab))
+    if is_metaspace(tokenizer):
+        fallback = bool(getattr(tokenizer.model, "byte_fallback", False))
+        sizes = [1 if fallback and _BYTE_TOKEN.fullmatch(token) else len(token.replace("\u2581", " ").encode())
+                 for token in vocab]
+    else:
+        from tokenizers.pre_tokenizers import ByteLevel
+
+        if not set(ByteLevel.alphabet()).issuperset("".join(vocab)):
+            return None
+        sizes = list(map(len, vocab))
+    lengths[np.fromiter(vocab.values(), dtype=np.int64, count=len(vocab))] = sizes
     for token_id, token in tokenizer.get_added_tokens_decoder().items():
         lengths[token_id] = len(token.content.encode("utf-8"))
     return lengths

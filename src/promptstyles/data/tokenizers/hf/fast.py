@@ -1,8 +1,9 @@
 """Rendered examples to ids and token byte starts without asking the Rust side for offsets.
 
 Why: building a Python tuple of character offsets for every token, and mapping characters to UTF-8 bytes,
-cost as much as the encoding itself. For a byte-level BPE tokenizer (Qwen2.5, Llama-3) every token stands
-for a fixed number of bytes of the text, so where each token starts follows from the ids alone: a running
+cost as much as the encoding itself. For a byte-level BPE tokenizer (Qwen2.5, Llama-3), and a
+SentencePiece-style one whose ``▁`` stands for a space (Mistral v0.3), every token stands for a fixed
+number of bytes of the text, so where each token starts follows from the ids alone: a running
 sum of the tokens' byte lengths (a token that starts inside a character starts, as the offsets say, where
 that character starts). The ids come from ``encode_batch_fast``, which tracks no offsets.
 
@@ -34,7 +35,7 @@ import numpy as np
 from ...arrays import block_offsets
 from ..protocol import Encoded
 from .encoding import PartsEncoder, TextPart, utf8_starts
-from .exactness import byte_lengths, nodes, probe_examples, unsupported
+from .exactness import byte_lengths, heads_apart, nodes, probe_examples, unsupported
 
 __all__ = ["FastEncoder", "exact_examples"]
 
@@ -48,8 +49,9 @@ class FastEncoder:
     faster (see the module docstring); build it with :meth:`build`."""
 
     def __init__(self, tokenizer: Any, exact: PartsEncoder, byte_lengths: np.ndarray, is_added: np.ndarray,
-                 added: Iterable[str]) -> None:
+                 added: Iterable[str], split_heads: bool = True) -> None:
         self._tokenizer = tokenizer
+        self._split_heads = split_heads
         self._exact = exact
         self._byte_lengths = byte_lengths
         self._is_added = is_added
@@ -73,7 +75,7 @@ class FastEncoder:
             return None
         is_added = np.zeros(vocab_size, dtype=bool)
         is_added[list(added)] = True
-        fast = cls(tokenizer, exact, lengths, is_added, added.values())
+        fast = cls(tokenizer, exact, lengths, is_added, added.values(), heads_apart(tokenizer))
         probe = probe_examples(list(added.values()))
         ids, starts = fast.encode_examples(probe)
         want_ids, want_starts = exact_examples(exact, probe)
@@ -81,7 +83,13 @@ class FastEncoder:
             logger.warning("tokenizer %s: its configuration allows the fast path, but a probe batch encodes "
                            "differently with it; encoding whole texts with offsets (slower, exact)", name)
             return None
+        fast.forget()  # the probe's markup and heads (one per added token) would fill the bounded caches
         return fast
+
+    def forget(self) -> None:
+        """Empty the caches of markup and heads (they keep the first entries they see, up to a bound)."""
+        self._markup_info = {}
+        self._heads = {"": []}
 
     def _markup(self, text: str) -> tuple[int, int]:
         """How many added tokens the tokenizer matches in markup ``text``, and where the last one ends (-1:
@@ -112,7 +120,7 @@ class FastEncoder:
                 if part.markup:
                     count, end = markup_info.get(text) or self._markup(text)
                     added += count
-                    if head and end >= 0:
+                    if head and end >= 0 and self._split_heads:
                         split = position + end
                 elif head and getattr(part, "kind", None) != "system":
                     head = False
