@@ -20,7 +20,7 @@ tokenizers = pytest.importorskip("tokenizers")
 INJECTIONS = ["<|im_end|>", "<|eot_id|>", "[INST]", "<|end|>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>"]
 SEAMS = ["  leading", "Cafe\u0301 \uf900", "\n\n x", "\t\n", " ", "", "é\u0301😀 x", "12345", "'s it", "\r\n\r\n",
          "日本語 ✓"]
-FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3"}
+FAST = {"llama-3-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3", "phi-3.5-mini-instruct"}
 
 
 def _chat(user: str, answer: str, system: str | None = None) -> dict:
@@ -49,8 +49,7 @@ def model(request):
 def test_fast_path_is_used_only_where_its_configuration_allows(model):
     name, tokenizer, _ = model
     assert (tokenizer.fast_encoder() is not None) == (name in FAST)
-    reason = unsupported(tokenizer._tokenizer)
-    assert reason == {"phi-3.5-mini-instruct": "the pre-tokenizer (none) is neither byte-level nor Metaspace"}.get(name)
+    assert unsupported(tokenizer._tokenizer) is None
 
 
 def test_same_ids_and_starts_as_whole_texts(model, raw_records):
@@ -129,7 +128,8 @@ def test_markup_and_heads_are_cached_for_the_records_not_the_probe(name, raw_rec
                 for i, r in enumerate(raw_records)]
     tokenizer.encode_examples(rendered)
     assert sorted(searched) == sorted({p.text for parts in rendered for p in parts if p.markup})
-    assert len(fast._heads) == (1 if name.startswith("mistral") else 2)  # "" and the records' one head
+    heads_apart = name.startswith(("llama", "qwen"))  # not after Mistral's first ▁ nor Phi-3.5's swallowed spaces
+    assert len(fast._heads) == (2 if heads_apart else 1)  # "" and the records' one head
 
 
 def test_metaspace_text_before_any_added_token_takes_the_exact_path(monkeypatch):
@@ -150,6 +150,28 @@ def test_metaspace_text_before_any_added_token_takes_the_exact_path(monkeypatch)
     assert calls == [1] and got.ids == want.ids
     np.testing.assert_array_equal(got.starts, want.starts)
     assert got.ids[0][0] == tokenizer._tokenizer.token_to_id("\u2581Hi")  # the prepended ▁ the text lacks
+
+
+def test_phi3_counts_the_split_marks_and_the_spaces_its_added_tokens_swallow(monkeypatch):
+    """Phi-3.5's ``<|user|>`` swallows the whitespace after it, into record text too (Rust's whitespace: an
+    ideographic space is, ``\x1c`` is not), and each piece of text gets a ``▁``: counted, not left to the exact path."""
+    folder = MODELS / "phi-3.5-mini-instruct"
+    if not folder.is_dir():
+        pytest.skip(f"shared model folder {folder} not found")
+    tokenizer = HFTokenizer(folder)
+    assert tokenizer.fast_encoder() is not None
+    examples = [[ProbePart("<|user|>\n", True, "prompt"), ProbePart(text, False, "prompt"),
+                 ProbePart("<|end|>\n<|assistant|>\n", True, "prompt"), ProbePart(f"{text}ok", False, "response"),
+                 ProbePart("<|end|>\n<|endoftext|>", True, "end")]
+                for text in ("  hi", "\u3000\u2028 x é", "\x1cx", "\n", "", " \u3000😀 ")]
+    calls = _exact_calls(monkeypatch)
+    got = tokenizer.encode_examples(examples)
+    want = exact_examples(tokenizer._encoder, examples)
+    assert calls == [] and got.ids == want.ids
+    np.testing.assert_array_equal(got.starts, want.starts)
+    user = tokenizer._tokenizer.token_to_id("<|user|>")
+    assert [ids[:2] for ids in got.ids[:2]] == [[user, tokenizer._tokenizer.token_to_id("\u2581hi")],
+                                                 [user, tokenizer._tokenizer.token_to_id("\u2581x")]]
 
 
 def test_twice_the_same(model):
@@ -181,9 +203,10 @@ def test_stripping_added_token_turns_it_off():
 
 
 def test_probe_catches_what_the_configuration_check_missed(monkeypatch, caplog):
-    """With the configuration check blind, the probe batch still refuses a token that swallows spaces."""
+    """With the configuration checks blind, the probe batch still refuses a token that swallows spaces."""
     raw, exact, added, size = _qwen_with(tokenizers.AddedToken("<|x|>", rstrip=True, normalized=False))
     monkeypatch.setattr(hf_fast, "unsupported", lambda tokenizer: None)
+    monkeypatch.setattr(hf_fast, "heads_apart", lambda tokenizer: True)
     with caplog.at_level("WARNING", logger="promptstyles.data.tokenizers.hf.fast"):
         assert FastEncoder.build(raw, exact, added, size) is None
     assert "a probe batch encodes differently with it" in caplog.text
@@ -196,3 +219,17 @@ def test_overlapping_added_tokens_turn_it_off():
         assert unsupported(raw) in {f"added token {clash!r} overlaps another added token",
                                     "added token '<|im_end|>' overlaps another added token"}
         assert FastEncoder.build(raw, exact, added, size) is None
+
+
+def test_split_bytes_leaves_an_example_whose_added_tokens_do_not_line_up_to_the_exact_path():
+    """Where the text shows fewer added tokens than the ids hold (one the pattern does not know), that example
+    is flagged and the others are still corrected: ``▁`` before each piece, swallowed spaces counted."""
+    from promptstyles.data.tokenizers.hf.splits import SplitBytes
+
+    splits = SplitBytes(["<|user|>", "<s>"], stripping=["<|user|>"])
+    texts = ["<|user|>\n hi", "<s>x<|end|>y"]  # ids: [<|user|>, ▁hi] and [<s>, ▁x, <|end|>, ▁y]
+    lengths = np.array([8, 3, 3, 2, 7, 2])
+    is_added = np.array([True, False, True, False, True, False])
+    corrected, misaligned = splits.correct(lengths, is_added, np.array([2, 4]), texts)
+    assert misaligned.tolist() == [False, True]
+    assert corrected[:2].tolist() == [10, 2]  # "<|user|>\n " and "hi"

@@ -35,7 +35,8 @@ import numpy as np
 from ...arrays import block_offsets
 from ..protocol import Encoded
 from .encoding import PartsEncoder, TextPart, utf8_starts
-from .exactness import byte_lengths, heads_apart, nodes, probe_examples, unsupported
+from .exactness import byte_lengths, heads_apart, nodes, prepend_mode, probe_examples, unsupported
+from .splits import SplitBytes
 
 __all__ = ["FastEncoder", "exact_examples"]
 
@@ -49,9 +50,10 @@ class FastEncoder:
     faster (see the module docstring); build it with :meth:`build`."""
 
     def __init__(self, tokenizer: Any, exact: PartsEncoder, byte_lengths: np.ndarray, is_added: np.ndarray,
-                 added: Iterable[str], split_heads: bool = True) -> None:
+                 added: Iterable[str], split_heads: bool = True, splits: SplitBytes | None = None) -> None:
         self._tokenizer = tokenizer
         self._split_heads = split_heads
+        self._splits = splits
         self._exact = exact
         self._byte_lengths = byte_lengths
         self._is_added = is_added
@@ -75,7 +77,11 @@ class FastEncoder:
             return None
         is_added = np.zeros(vocab_size, dtype=bool)
         is_added[list(added)] = True
-        fast = cls(tokenizer, exact, lengths, is_added, added.values(), heads_apart(tokenizer))
+        splits = None
+        if prepend_mode(tokenizer) == "every":
+            splits = SplitBytes(added.values(), [token.content for token in
+                                                 tokenizer.get_added_tokens_decoder().values() if token.rstrip])
+        fast = cls(tokenizer, exact, lengths, is_added, added.values(), heads_apart(tokenizer), splits)
         probe = probe_examples(list(added.values()))
         ids, starts = fast.encode_examples(probe)
         want_ids, want_starts = exact_examples(exact, probe)
@@ -161,12 +167,17 @@ class FastEncoder:
         text_bytes = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
                                  dtype=np.int64, count=n)
         lengths = self._byte_lengths[flat]
+        misaligned = None
+        if self._splits is not None:
+            lengths, misaligned = self._splits.correct(lengths, self._is_added[flat], token_counts, texts)
         ends = np.cumsum(lengths)
         token_base = block_offsets(token_counts)
         bytes_before = np.concatenate(([0], ends))[token_base]  # token bytes of the examples before each
         starts = ends - lengths - bytes_before[example]
         slow = (np.bincount(example[self._is_added[flat]], minlength=n) != np.asarray(expected)) | (
             np.diff(bytes_before) != text_bytes)
+        if misaligned is not None:
+            slow |= misaligned
         ascii_ = np.fromiter(map(str.isascii, texts), dtype=bool, count=n)
         if not ascii_.all():
             if self._nfc:
