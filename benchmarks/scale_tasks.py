@@ -36,7 +36,7 @@ TOKENIZERS = {"gpt2": "alpaca", "qwen": "qwen2.5", "llama3": "llama3", "mistral"
 MODELS = {name: SHARED / "models" / folder for name, folder in (
     ("qwen", "qwen2.5-7b-instruct"), ("llama3", "llama-3-8b-instruct"), ("mistral", "mistral-7b-instruct-v0.3"),
     ("phi3", "phi-3.5-mini-instruct"))}
-NUM_PROC = "auto"  # all cores: worker processes for tiktoken, the Rust pool for Hugging Face tokenizers
+NUM_PROC = "auto"  # all cores: one worker process per core, whatever the tokenizer
 CORES = len(os.sched_getaffinity(0))  # what raw batch encoding runs on
 ROW_LENGTH = 1024
 BATCH_SIZE = 8
