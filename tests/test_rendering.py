@@ -52,3 +52,27 @@ def test_a_collector_turned_off_by_the_caller_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_encoding_a_chunk_never_runs_the_collector_over_its_parts():
+    """Back on before the parts are dropped, the collector would walk every one of them at once."""
+    from promptstyles import get_style
+    from promptstyles.data.build.encoding import encode_chunk
+    from promptstyles.data.tokenizers import get_tokenizer
+
+    chunk = records(*["the same instruction"] * 3000)  # nothing new for the tokenizer to cache
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    runs: list[str] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(f"generation {info['generation']}")
+
+    gc.collect()
+    gc.callbacks.append(note)
+    try:
+        arrays = encode_chunk(chunk, style, tokenizer)
+    finally:
+        gc.callbacks.remove(note)
+    assert runs == [] and gc.isenabled()
+    assert len(arrays.lengths) == 3000

@@ -20,7 +20,7 @@ from ...styles._base import Part, PartKind, Style, without_final_answer
 from ..arrays import block_offsets
 from ..modes import SPECIAL_TOKEN_MODES, SpecialTokensMode
 from ..tokenizers.protocol import Tokenizer
-from .rendering import RenderedChunk, render_chunk, render_parts
+from .rendering import RenderedChunk, gc_paused, render_chunk, render_parts
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset  # imports torch: only where a dataset is built
@@ -135,11 +135,15 @@ def encode_chunk(
     first_index: int = 0,
     source: str | None = None,
 ) -> ChunkArrays:
-    """:func:`tokenize_chunk` as plain arrays."""
+    """:func:`tokenize_chunk` as plain arrays.
+
+    The collector stays off until the chunk's parts are dropped: switched on while they live, it would walk
+    them all at once as soon as rendering ends (about 6% of a Llama-3 chunk's time)."""
     if not len(records):
         raise DataError(f"{source or 'dataset'}: no records to tokenize")
-    return encode_rendered(render_chunk(style, records, first_index, source), tokenizer,
-                           special_tokens=special_tokens, first_index=first_index)
+    with gc_paused():
+        return encode_rendered(render_chunk(style, records, first_index, source), tokenizer,
+                               special_tokens=special_tokens, first_index=first_index)
 
 
 def encode_rendered(
