@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_styles import MODEL_STYLES, MODELS
+from shared_paths import require
 
 from promptstyles import get_style, to_record
 from promptstyles.data.build.encoding import render_parts
@@ -28,6 +29,11 @@ def _chat(user: str, answer: str, system: str | None = None) -> dict:
     return {"messages": [*messages, {"role": "user", "content": user}, {"role": "assistant", "content": answer}]}
 
 
+def _shared_chats(raw_records: list[dict]) -> list[dict]:
+    """The shared instruction records as one-turn chats."""
+    return [_chat(r["instruction"] + ("\n" + r["input"] if r["input"] else ""), r["output"]) for r in raw_records]
+
+
 def _battery() -> list[dict]:
     records = []
     for token in INJECTIONS:
@@ -40,9 +46,7 @@ def _battery() -> list[dict]:
 
 @pytest.fixture(scope="module", params=list(MODEL_STYLES))
 def model(request):
-    folder = MODELS / request.param
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / request.param)
     return request.param, HFTokenizer(folder), get_style(MODEL_STYLES[request.param])
 
 
@@ -56,7 +60,7 @@ def test_same_ids_and_starts_as_whole_texts(model, raw_records):
     """The shared records as chat records and the battery: ids and token byte starts as the exact path
     gives them, and (record text free of added tokens) the ids of the whole text from the tokenizer itself."""
     _, tokenizer, style = model
-    chats = [_chat(r["instruction"] + ("\n" + r["input"] if r["input"] else ""), r["output"]) for r in raw_records]
+    chats = _shared_chats(raw_records)
     records = [to_record(record, index=i) for i, record in enumerate(chats + _battery())]
     rendered = []
     for index, record in enumerate(records):
@@ -99,11 +103,9 @@ def _exact_calls(monkeypatch) -> list[int]:
 def test_fast_path_serves_the_shared_records_alone(name, raw_records, monkeypatch):
     """No shared record needs the exact path: token bytes add up to the text (``▁`` one space, ``<0xNN>`` one
     byte with Mistral), so the speed is the fast path's."""
-    folder = MODELS / name
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / name)
     tokenizer, style = HFTokenizer(folder), get_style(MODEL_STYLES[name])
-    chats = [_chat(r["instruction"] + ("\n" + r["input"] if r["input"] else ""), r["output"]) for r in raw_records]
+    chats = _shared_chats(raw_records)
     rendered = [render_parts(style, to_record(record, index=i)) for i, record in enumerate(chats)]
     assert tokenizer.fast_encoder() is not None  # built (its probe batch checked) before counting
     calls = _exact_calls(monkeypatch)
@@ -115,17 +117,14 @@ def test_fast_path_serves_the_shared_records_alone(name, raw_records, monkeypatc
 def test_markup_and_heads_are_cached_for_the_records_not_the_probe(name, raw_records, monkeypatch):
     """The probe batch writes every added token (Llama-3 has 256, Mistral 771): its markup must not fill the
     bounded caches, or every record's markup would be searched and its head encoded again."""
-    folder = MODELS / name
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / name)
     tokenizer, style = HFTokenizer(folder), get_style(MODEL_STYLES[name])
     fast = tokenizer.fast_encoder()
     assert fast is not None
     searched: list[str] = []
     markup = fast._markup
     monkeypatch.setattr(fast, "_markup", lambda text: searched.append(text) or markup(text))
-    rendered = [render_parts(style, to_record(_chat(r["instruction"], r["output"]), index=i))
-                for i, r in enumerate(raw_records)]
+    rendered = [render_parts(style, to_record(chat, index=i)) for i, chat in enumerate(_shared_chats(raw_records))]
     tokenizer.encode_examples(rendered)
     assert sorted(searched) == sorted({p.text for parts in rendered for p in parts if p.markup})
     heads_apart = name.startswith(("llama", "qwen"))  # not after Mistral's first ▁ nor Phi-3.5's swallowed spaces
@@ -136,9 +135,7 @@ def test_metaspace_text_before_any_added_token_takes_the_exact_path(monkeypatch)
     """Mistral prepends a ``▁`` to a text that does not start with an added token: such an example's token
     bytes exceed its text's, so it is encoded by the exact path; an example that starts with ``<s>`` is not, nor is
     the text after it encoded alone (it would then get a ``▁``)."""
-    folder = MODELS / "mistral-7b-instruct-v0.3"
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / "mistral-7b-instruct-v0.3")
     tokenizer = HFTokenizer(folder)
     assert tokenizer.fast_encoder() is not None
     parts = [ProbePart("Hi there", False, "prompt"), ProbePart(" [/INST]", True, "prompt"),
@@ -155,15 +152,15 @@ def test_metaspace_text_before_any_added_token_takes_the_exact_path(monkeypatch)
 def test_phi3_counts_the_split_marks_and_the_spaces_its_added_tokens_swallow(monkeypatch):
     """Phi-3.5's ``<|user|>`` swallows the whitespace after it, into record text too (Rust's whitespace: an
     ideographic space is, ``\x1c`` is not), and each piece of text gets a ``▁``: counted, not left to the exact path."""
-    folder = MODELS / "phi-3.5-mini-instruct"
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / "phi-3.5-mini-instruct")
     tokenizer = HFTokenizer(folder)
     assert tokenizer.fast_encoder() is not None
     examples = [[ProbePart("<|user|>\n", True, "prompt"), ProbePart(text, False, "prompt"),
                  ProbePart("<|end|>\n<|assistant|>\n", True, "prompt"), ProbePart(f"{text}ok", False, "response"),
                  ProbePart("<|end|>\n<|endoftext|>", True, "end")]
                 for text in ("  hi", "\u3000\u2028 x é", "\x1cx", "\n", "", " \u3000😀 ")]
+    examples += [[ProbePart("x y", False, "prompt"), ProbePart("<|end|>\n", True, "end"),
+                  ProbePart("z", False, "response")]] * 2  # one example ends in text, the next starts with it
     calls = _exact_calls(monkeypatch)
     got = tokenizer.encode_examples(examples)
     want = exact_examples(tokenizer._encoder, examples)
@@ -186,9 +183,7 @@ def test_twice_the_same(model):
 
 
 def _qwen_with(token: object):
-    folder = MODELS / "qwen2.5-7b-instruct"
-    if not folder.is_dir():
-        pytest.skip(f"shared model folder {folder} not found")
+    folder = require(MODELS / "qwen2.5-7b-instruct")
     raw = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
     raw.add_special_tokens([token])
     added = {i: t.content for i, t in raw.get_added_tokens_decoder().items()}
@@ -230,6 +225,7 @@ def test_split_bytes_leaves_an_example_whose_added_tokens_do_not_line_up_to_the_
     texts = ["<|user|>\n hi", "<s>x<|end|>y"]  # ids: [<|user|>, ▁hi] and [<s>, ▁x, <|end|>, ▁y]
     lengths = np.array([8, 3, 3, 2, 7, 2])
     is_added = np.array([True, False, True, False, True, False])
-    corrected, misaligned = splits.correct(lengths, is_added, np.array([2, 4]), texts)
+    example, firsts, held = np.array([0, 0, 1, 1, 1, 1]), np.array([0, 2]), np.array([1, 2])
+    corrected, misaligned = splits.correct(lengths, is_added, example, firsts, held, texts)
     assert misaligned.tolist() == [False, True]
     assert corrected[:2].tolist() == [10, 2]  # "<|user|>\n " and "hi"

@@ -2,10 +2,11 @@
 
 Why: building a Python tuple of character offsets for every token, and mapping characters to UTF-8 bytes,
 cost as much as the encoding itself. For a byte-level BPE tokenizer (Qwen2.5, Llama-3), and a
-SentencePiece-style one whose ``▁`` stands for a space (Mistral v0.3), every token stands for a fixed
-number of bytes of the text, so where each token starts follows from the ids alone: a running
-sum of the tokens' byte lengths (a token that starts inside a character starts, as the offsets say, where
-that character starts). The ids come from ``encode_batch_fast``, which tracks no offsets.
+SentencePiece-style one whose ``▁`` stands for a space (Mistral v0.3; Phi-3.5 with the corrections of
+``splits.py``), every token stands for a fixed number of bytes of the text, so where each token starts
+follows from the ids alone: a running sum of the tokens' byte lengths (a token that starts inside a
+character starts, as the offsets say, where that character starts). The ids come from
+``encode_batch_fast``, which tracks no offsets.
 
 Every record repeats its markup, and most its system prompt: an example's head (its text up to the last
 added token of its markup before any record text but a system prompt) is encoded once and cached. The
@@ -166,18 +167,19 @@ class FastEncoder:
         example = np.repeat(np.arange(n), token_counts)
         text_bytes = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
                                  dtype=np.int64, count=n)
-        lengths = self._byte_lengths[flat]
-        misaligned = None
-        if self._splits is not None:
-            lengths, misaligned = self._splits.correct(lengths, self._is_added[flat], token_counts, texts)
-        ends = np.cumsum(lengths)
         token_base = block_offsets(token_counts)
+        added = self._is_added[flat]
+        held = np.bincount(example[added], minlength=n)  # added tokens per example
+        slow = held != np.asarray(expected)
+        lengths = self._byte_lengths[flat]
+        if self._splits is not None:
+            lengths, misaligned = self._splits.correct(lengths, added, example, token_base[:-1][token_counts > 0],
+                                                       held, texts)
+            slow |= misaligned
+        ends = np.cumsum(lengths)
         bytes_before = np.concatenate(([0], ends))[token_base]  # token bytes of the examples before each
         starts = ends - lengths - bytes_before[example]
-        slow = (np.bincount(example[self._is_added[flat]], minlength=n) != np.asarray(expected)) | (
-            np.diff(bytes_before) != text_bytes)
-        if misaligned is not None:
-            slow |= misaligned
+        slow |= np.diff(bytes_before) != text_bytes
         ascii_ = np.fromiter(map(str.isascii, texts), dtype=bool, count=n)
         if not ascii_.all():
             if self._nfc:

@@ -48,19 +48,17 @@ class SplitBytes:
             lengths.append(len(whole) if whole.isascii() else len(whole.encode("utf-8")))
         return lengths
 
-    def correct(self, lengths: np.ndarray, is_added: np.ndarray, token_counts: np.ndarray,
-                texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``lengths`` (the tokens of all examples end to end) corrected, and which examples' added tokens
-        did not line up with their text's (those are left to the exact path)."""
+    def correct(self, lengths: np.ndarray, is_added: np.ndarray, example: np.ndarray, firsts: np.ndarray,
+                held: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``lengths`` (the tokens of all examples end to end) corrected, and which examples' added tokens did
+        not line up with their text's (those are left to the exact path). ``example`` is each token's example,
+        ``firsts`` each non-empty example's first token and ``held`` each example's count of added tokens."""
         lengths = lengths.copy()
         after_added = np.concatenate(([True], is_added[:-1]))
-        firsts = np.cumsum(token_counts) - token_counts
-        after_added[firsts[token_counts > 0]] = True  # each example starts a split
+        after_added[firsts] = True  # each example starts a split
         lengths[~is_added & after_added] -= 1  # the ▁ put before the split
         per_text = [self._added_lengths(text) for text in texts]
         found = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
-        example = np.repeat(np.arange(len(texts)), token_counts)
-        held = np.bincount(example[is_added], minlength=len(texts))
         misaligned = found != held
         if misaligned.any():
             keep = ~misaligned[example] & is_added
