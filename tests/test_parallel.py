@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import types
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,10 @@ from promptstyles.data.build import parallel
 from promptstyles.data.build import worker as parallel_worker
 from promptstyles.data.build.parallel import resolve_num_proc, tokenize_chunks_parallel
 from promptstyles.data.build.tokenize import tokenize_records
+from promptstyles.data.sources.jsonl_chunks import read_record_chunks
 from promptstyles.data.tokenizers import get_tokenizer
 from promptstyles.pipeline import prepare_data
+from promptstyles.records import InstructionRecord
 from promptstyles.styles.alpaca import AlpacaStyle
 
 ARRAYS = ("tokens", "starts", "lengths", "run_ends", "run_kinds", "run_offsets")
@@ -93,6 +96,72 @@ def test_this_process_takes_the_chunks_no_worker_has_started(records, caplog, mo
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not multiprocessing.active_children()
+
+
+def test_while_a_worker_is_busy_this_process_takes_new_input_and_leaves_the_workers_next_chunk(records,
+                                                                                              monkeypatch):
+    style, tokenizer = get_style("alpaca"), get_tokenizer("gpt2")
+    chunks = [records[first : first + 100] for first in range(0, 400, 100)]
+
+    def pool_with_two_chunks_in_a_worker(started: bool):
+        pool = parallel._Pool(iter(chunks[2:]), style, tokenizer, parallel_worker.recipe_of(style, tokenizer), 1,
+                              "text", None)
+        pool.next_index = 200
+        pool.queue.extend(parallel._Entry(chunks[i], 100 * i, slot=i, future=Future()) for i in range(2))
+        pool.claims[0] = started
+        return pool
+
+    def taken(pool):  # the first index of each chunk, and who holds it
+        return [(entry.first_index, "worker" if entry.future else "here") for entry in pool.queue]
+
+    pool = pool_with_two_chunks_in_a_worker(started=True)
+    try:
+        assert pool._work_here() and pool._work_here()
+        assert taken(pool) == [(0, "worker"), (100, "worker"), (200, "here"), (300, "here")]
+        assert not pool.claims[1]
+        assert_same(pool.queue[3].arrays.dataset(), tokenize_records(chunks[3], style, tokenizer))
+        assert pool._work_here()  # the input is done: the chunk the worker has not started is taken here
+        assert taken(pool) == [(0, "worker"), (100, "here"), (200, "here"), (300, "here")] and pool.claims[1]
+        assert not pool._work_here()  # nothing left but the worker's own chunk
+    finally:
+        pool.close()
+    pool = pool_with_two_chunks_in_a_worker(started=False)  # the worker is still starting: its chunks go first
+    try:
+        assert pool._work_here()
+        assert taken(pool) == [(0, "here"), (100, "worker")]
+    finally:
+        pool.close()
+    monkeypatch.setattr(parallel, "_AHEAD_HERE", 1)  # as far ahead as allowed: the worker's next chunk is taken
+    pool = pool_with_two_chunks_in_a_worker(started=True)
+    try:
+        assert pool._work_here() and pool._work_here()
+        assert taken(pool) == [(0, "worker"), (100, "here"), (200, "here")]
+    finally:
+        pool.close()
+
+
+def test_instruction_records_travel_to_a_worker_as_columns(records, monkeypatch):
+    shipped = parallel_worker.shipped(records)
+
+    def one_by_one(self, protocol):
+        raise AssertionError("pickled record by record")
+
+    monkeypatch.setattr(InstructionRecord, "__reduce_ex__", one_by_one)
+    arrived = pickle.loads(pickle.dumps(shipped))
+    assert type(arrived) is list and arrived == records
+    conversations = [to_record({"messages": [{"role": "user", "content": "hi"},
+                                             {"role": "assistant", "content": "hello"}]})]
+    assert parallel_worker.shipped(conversations) is conversations
+
+
+def test_a_chunk_of_a_jsonl_file_travels_as_its_lines_unparsed(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n')
+    [chunk] = read_record_chunks(path, lazy=True)
+    assert parallel_worker.shipped(chunk.records) is chunk.records
+    assert chunk.records._records is None  # parsed by the worker that tokenizes it, not here
+    assert list(pickle.loads(pickle.dumps(chunk.records))) == [to_record({"instruction": "a", "output": "b"}),
+                                                               to_record({"instruction": "c", "output": "d"})]
 
 
 def test_chat_style_with_extended_special_tokens_equals_the_serial_build(records, caplog, workers_only):

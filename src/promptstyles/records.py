@@ -264,6 +264,8 @@ def to_record(
     if not isinstance(raw, Mapping):
         raise RecordError(f"expected a JSON object, got {type(raw).__name__}", index=index, source=source)
     fields = fields or {}
+    if not fields and "messages" not in raw and "conversations" not in raw:  # one kind of record: nothing to check
+        return _instruction_record(raw, fields, index=index, source=source, require_output=require_output)
     _one_shape(raw, fields, index=index, source=source)
     messages_key = fields.get("messages", "messages")
     if messages_key in raw:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 from ..errors import StyleError
 from ..records import Conversation, InstructionRecord, Record
 from ._base import Part, PartKind, Style
+from ._instruction_skeleton import skeleton_of
 from .agent import SharedParts, tidy
 
 __all__ = ["ChatStyle", "Turn"]
@@ -203,6 +204,17 @@ class ChatStyle(SharedParts, Style):
     # -- turns to parts ------------------------------------------------------------------------------
 
     def parts(self, record: Record, *, generation: bool = False) -> list[Part]:
+        if type(record) is InstructionRecord and not generation:
+            key = (bool(record.input), bool(record.output))
+            skeletons = self.__dict__.setdefault("_skeletons", {})
+            if key not in skeletons:
+                skeletons[key] = skeleton_of(self, ChatStyle, *key, self._general_parts)
+            filled = skeletons[key] and skeletons[key].fill(record)
+            if filled:
+                return filled
+        return self._general_parts(record, generation=generation)
+
+    def _general_parts(self, record: Record, *, generation: bool = False) -> list[Part]:
         if self.renders and isinstance(record, Conversation) and record.agentic:
             return self.agent_parts(record, generation=generation)
         system, turns = self.turns(record)

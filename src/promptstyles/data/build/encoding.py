@@ -8,6 +8,7 @@ Generation prompts go through the same encoder, so inference sees exactly the id
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -154,15 +155,12 @@ def encode_rendered(
     extend = special_tokens == "extend" or tokenizer.own_special_tokens
     rendered, run_kinds, run_ends, run_counts, text_bytes = chunk
     encoded, starts = tokenizer.encode_examples(rendered, markup_specials=extend)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    example = _Examples(np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum())),
+                        lengths, starts, np.asarray(text_bytes, dtype=np.int64), np.asarray(run_ends, dtype=np.int64))
     if extend:
-        starts = _drop_final_end_of_text(encoded, starts, run_ends, run_counts, text_bytes, tokenizer.eos_id)
-    flat: list[int] = []  # every example's ids, each followed by one end-of-text id
-    eos = tokenizer.eos_id
-    for ids in encoded:
-        flat += ids
-        flat.append(eos)
-    lengths = [len(ids) for ids in encoded]
-    return _assemble(flat, lengths, run_kinds, run_ends, run_counts, text_bytes, starts, tokenizer, first_index)
+        example = _drop_final_end_of_text(example, tokenizer.eos_id)
+    return _assemble(example, run_kinds, run_counts, tokenizer, first_index)
 
 
 def _check_mode(special_tokens: str) -> None:
@@ -194,46 +192,50 @@ def concat_datasets(chunks: Sequence[TokenizedDataset]) -> TokenizedDataset:
     )
 
 
-def _drop_final_end_of_text(
-    encoded: list[list[int]], starts: np.ndarray, ends: list[int], counts: list[int], text_bytes: list[int],
-    eos: int,
-) -> np.ndarray:
-    """Drop a style's own closing end-of-text id (Phi-3 ends with one): the collator appends exactly one.
+class _Examples(NamedTuple):
+    """A chunk's examples encoded: all ids end to end, each example's token count, each token's byte start
+    in its example, each example's text bytes and each run's end in bytes (within its example)."""
 
-    Only special-token encoding can produce the id, so text mode never needs this. Returns the token
-    starts without the dropped tokens.
-    """
-    last_token = block_offsets(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))[1:] - 1
-    dropped: list[int] = []
-    last_run = -1
-    for index, ids in enumerate(encoded):
-        last_run += counts[index]
-        if ids and ids[-1] == eos:
-            ids.pop()
-            dropped.append(int(last_token[index]))
-            text_bytes[index] = int(starts[last_token[index]])
-            for run in range(last_run - counts[index] + 1, last_run + 1):
-                ends[run] = min(ends[run], text_bytes[index])
-    return np.delete(starts, dropped) if dropped else starts
+    ids: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+    text_bytes: np.ndarray
+    run_ends: np.ndarray
+
+
+def _drop_final_end_of_text(examples: _Examples, eos: int) -> _Examples:
+    """Drop a style's own closing end-of-text id (Llama-3, Mistral and Phi-3 end with one): the collator appends
+    exactly one. Only special-token encoding can produce the id, so text mode never needs this. The text
+    bytes and runs stay: the appended id then starts where the dropped one ended, and a run ending at or
+    after the dropped one's start still ends before the appended one."""
+    ids, lengths, starts = examples.ids, examples.lengths, examples.starts
+    if not len(ids):
+        return examples
+    last = block_offsets(lengths)[1:] - 1
+    closing = (lengths > 0) & (ids[np.maximum(last, 0)] == eos)
+    if not closing.any():
+        return examples
+    keep = np.ones(len(ids), dtype=bool)
+    keep[last[closing]] = False
+    return examples._replace(ids=ids[keep], lengths=lengths - closing, starts=starts[keep])
 
 
 def _assemble(
-    flat: list[int], example_lengths: list[int], kinds: list[int], ends: list[int], counts: list[int],
-    text_bytes: list[int], token_starts: np.ndarray, tokenizer: Tokenizer, first_index: int,
+    examples: _Examples, kinds: list[int], counts: list[int], tokenizer: Tokenizer, first_index: int,
 ) -> ChunkArrays:
-    lengths = np.asarray(example_lengths, dtype=np.int64)
+    ids, lengths, token_starts, example_bytes, ends = examples
     if np.any(lengths == 0):
         raise DataError(f"record {first_index + int(np.flatnonzero(lengths == 0)[0])} rendered to no tokens")
     # Each example is stored followed by one end-of-text id, which the collator reads as its padding.
     dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.uint32
-    tokens = np.fromiter(flat, dtype=dtype, count=len(flat))
     starts = block_offsets(lengths + 1)[:-1]
+    token_example = np.repeat(np.arange(len(lengths)), lengths)
+    tokens = np.full(len(ids) + len(lengths), tokenizer.eos_id, dtype=dtype)
+    tokens[np.arange(len(ids)) + token_example] = ids
 
     # Map each run's end from bytes to tokens: a token belongs to the run its first byte is in. Byte
     # positions are global (examples end to end); an example's end-of-text starts where its text ends.
-    example_bytes = np.asarray(text_bytes, dtype=np.int64)
     example_byte_base = np.cumsum(example_bytes) - example_bytes
-    token_example = np.repeat(np.arange(len(lengths)), lengths)
     if len(token_starts) != len(token_example) or np.any(token_starts < 0) or np.any(
         token_starts > example_bytes[token_example]
     ):
@@ -248,7 +250,7 @@ def _assemble(
         raise DataError(f"tokenizer {tokenizer.name!r} gave token offsets out of order; cannot place part boundaries")
     run_counts = np.asarray(counts, dtype=np.int64)
     run_example = np.repeat(np.arange(len(lengths)), run_counts)
-    global_ends = example_byte_base[run_example] + np.asarray(ends, dtype=np.int64)
+    global_ends = example_byte_base[run_example] + ends
     run_token_ends = np.searchsorted(byte_starts, global_ends, side="left") - starts[run_example]
     run_dtype = np.uint16 if int(lengths.max()) < 1 << 16 else np.int32
     return ChunkArrays(

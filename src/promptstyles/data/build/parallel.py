@@ -1,12 +1,11 @@
 """Tokenizing in worker processes: :func:`tokenize_chunks` spread over ``num_proc`` processes, in order.
 
 ``num_proc`` counts this process too: ``num_proc=2`` starts one worker. Chunks go to the workers, two per
-worker in flight, and this process takes whichever chunk no worker has started yet whenever it would
-otherwise wait (a claim flag per chunk in shared memory, so no chunk is tokenized twice). Datasets come back
-in input order and the input is pulled lazily, so memory stays bounded on a stream of any length and a
-consumer (a token store appending chunks) sees exactly what the serial build yields. While workers start
-(a worker rebuilds the tokenizer first), this process is already tokenizing, so a small input
-costs little more than the serial build.
+worker in flight; whenever it would otherwise wait, this process tokenizes the next chunk of the input, or
+one no worker has started (a claim flag per chunk in shared memory, so no chunk is tokenized twice; see
+``_Pool._work_here``). Datasets come back in input order and the input is pulled lazily, so memory stays
+bounded on a stream of any length and a consumer (a token store appending chunks) sees exactly what the
+serial build yields. While workers start, this process is already tokenizing.
 
 Why processes: tiktoken holds the GIL in our piece-wise encoder (a Python segment cache) and rendering is
 Python, so threads would not help. Hugging Face ``tokenizers`` encode a batch on a Rust thread pool
@@ -16,11 +15,10 @@ do not each start one thread per core.
 Workers are forked on Linux (see :func:`~.worker.start_method` for why, and what other platforms
 do), rebuild the style and tokenizer from their pickles once, and exit when the parent does.
 
-``"auto"`` means one process per usable core for every tokenizer. For Hugging Face ``tokenizers`` the Rust
-pool alone keeps the cores busy only while it encodes: reading, rendering and placing part boundaries are
-Python, serialised by one GIL, so processes are faster (1,000,000 records with Llama-3's tokenizer on 2
-cores: 41 s against 50 s; ``benchmarks/RESULTS-tokenizers.md``). With one process, a tokenizer that says
-``encodes_on_all_cores`` renders the next chunk while Rust encodes (``overlap.py``).
+``"auto"`` means one process per usable core for every tokenizer: a Rust pool keeps the cores busy only while
+it encodes, reading and rendering are Python under one GIL (1,000,000 records with Llama-3's tokenizer on 2
+cores: 41 s against 50 s). With one process, a tokenizer that says ``encodes_on_all_cores`` renders the next
+chunk while Rust encodes (``overlap.py``).
 
 Whatever cannot go to a worker degrades to the serial build with a logged warning, never an error: a style
 or tokenizer that does not pickle (a class defined inside a function), one a worker cannot rebuild (a class
@@ -38,7 +36,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from itertools import chain
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Literal
 
 from ...errors import DataError
@@ -48,7 +46,7 @@ from ..modes import SpecialTokensMode
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk, tokenize_chunks
 from .overlap import tokenize_chunks_overlapped
-from .worker import Recipe, claim, init_worker, recipe_of, start_method, tokenize_in_worker
+from .worker import Recipe, claim, init_worker, recipe_of, shipped, start_method, tokenize_in_worker
 
 if TYPE_CHECKING:
     from ..tokenized import TokenizedDataset
@@ -126,13 +124,7 @@ def tokenize_chunks_parallel(
 
 def _take(iterator: Iterator[Sequence[Record]], count: int) -> list[Sequence[Record]]:
     """Up to ``count`` non-empty chunks from ``iterator``."""
-    taken: list[Sequence[Record]] = []
-    for records in iterator:
-        if len(records):
-            taken.append(records)
-            if len(taken) == count:
-                break
-    return taken
+    return list(islice((records for records in iterator if len(records)), count))
 
 
 class _Entry:
@@ -148,10 +140,8 @@ class _Entry:
 class _Pool:
     """Chunks in input order, tokenized by ``workers`` processes and by this one.
 
-    Whoever claims a chunk first tokenizes it (a flag per chunk in shared memory): this process takes the
-    first chunk no worker has started whenever it would otherwise wait, so it rarely waits for slow-starting
-    workers or ones on a busy core, and no chunk is tokenized twice.
-    """
+    Whoever claims a chunk first tokenizes it (a flag per chunk in shared memory), so no chunk is tokenized
+    twice; what this process takes while it would otherwise wait is :meth:`_work_here`'s choice."""
 
     def __init__(self, chunks: Iterator[Sequence[Record]], style: Style, tokenizer: Tokenizer, recipe: Recipe,
                  workers: int, special_tokens: SpecialTokensMode, source: str | None) -> None:
@@ -199,8 +189,10 @@ class _Pool:
             slot = self.submitted % _SLOTS
             self.submitted += 1
             self.claims[slot] = 0
+            records, first = taken
             try:
-                future = self.executor.submit(tokenize_in_worker, slot, *taken, self.special_tokens, self.source)
+                future = self.executor.submit(tokenize_in_worker, slot, shipped(records), first, self.special_tokens,
+                                              self.source)
             except (OSError, RuntimeError) as error:  # no process could be started (no fork server, no /dev/shm)
                 self.queue.append(_Entry(*taken))
                 self._serial(f"cannot start worker processes ({type(error).__name__}: {error})")
@@ -209,17 +201,27 @@ class _Pool:
             self.queue.append(_Entry(*taken, slot=slot, future=future))
 
     def _work_here(self) -> bool:
-        """Tokenize here the first chunk no worker has started, else the next chunk of the input (up to a
-        bound); whether there was one."""
+        """Tokenize a chunk here; whether there was one to take.
+
+        While a worker is busy, the next chunk of the input (up to a bound ahead): taking the chunk queued
+        behind the worker's would leave it idle once it finishes, until this process submits more. Else (no
+        worker has started: they are starting, or their cores are busy; the input is done; the bound is
+        reached) the first chunk no worker has started."""
         if not _WORK_HERE:
             return False
-        for entry in self.queue:
-            if entry.future is not None and not entry.future.done() and claim(self.claims, self.lock, entry.slot):
+        waiting = [entry for entry in self.queue if entry.future is not None and not entry.future.done()]
+        room = sum(entry.future is None for entry in self.queue) < _AHEAD_HERE
+        if room and any(self.claims[entry.slot] for entry in waiting) and self._fresh():
+            return True
+        for entry in waiting:
+            if claim(self.claims, self.lock, entry.slot):
                 entry.arrays = self.here(entry.records, entry.first_index)
                 entry.future = None
                 return True
-        if sum(entry.future is None for entry in self.queue) >= _AHEAD_HERE:
-            return False
+        return room and self._fresh()
+
+    def _fresh(self) -> bool:
+        """Tokenize the next chunk of the input here; whether there was one."""
         taken = self._next()
         if taken is None:
             return False

@@ -17,18 +17,43 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ...records import Record
+from ...records import InstructionRecord, Record
 from ...styles._base import Style
 from ..modes import SpecialTokensMode
 from ..tokenizers.protocol import Tokenizer
 from .encoding import ChunkArrays, encode_chunk
 
-__all__ = ["Recipe", "claim", "init_worker", "recipe_of", "start_method", "tokenize_in_worker"]
+__all__ = ["Recipe", "claim", "init_worker", "recipe_of", "shipped", "start_method", "tokenize_in_worker"]
 
 logger = logging.getLogger(__name__)
 
 Recipe = bytes | tuple[Style, Tokenizer]
 """A style and tokenizer as a worker receives them: pickled, or as objects a forked worker inherits."""
+
+
+class _InstructionColumns(list[InstructionRecord]):
+    """A chunk of instruction records that pickles as three lists of strings.
+
+    Why: pickle rebuilds a frozen dataclass field by field in Python; a chunk of instruction records cost
+    about 9 us per record to send to a worker and rebuild there, as much as rendering it, against 1 us as
+    columns."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _from_columns, ([record.instruction for record in self], [record.input for record in self],
+                               [record.output for record in self])
+
+
+def _from_columns(instructions: list[str], inputs: list[str], outputs: list[str]) -> list[InstructionRecord]:
+    return list(map(InstructionRecord, instructions, inputs, outputs))
+
+
+def shipped(records: Sequence[Record]) -> Sequence[Record]:
+    """``records`` as they are best sent to a worker process: the same records, cheaper to pickle. Only a list
+    is looked at: another sequence may pickle its own way (a chunk of a JSONL file pickles as its lines, which
+    the worker parses; looking at its records would parse them here)."""
+    if type(records) is list and all(type(record) is InstructionRecord for record in records):
+        return _InstructionColumns(records)  # type: ignore[arg-type]
+    return records
 
 
 def start_method() -> str:
