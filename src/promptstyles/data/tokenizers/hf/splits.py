@@ -40,13 +40,12 @@ class SplitBytes:
             branches.append(_alternation(plain))
         self._pattern = re.compile("|".join(branches))
 
-    def _added_lengths(self, text: str) -> list[int]:
-        """The bytes each added token in ``text`` stands for, swallowed whitespace included, in order."""
-        lengths = []
-        for match in self._pattern.finditer(text):
-            whole = match.group()
-            lengths.append(len(whole) if whole.isascii() else len(whole.encode("utf-8")))
-        return lengths
+    @staticmethod
+    def _bytes(found: list[str]) -> np.ndarray:
+        """The UTF-8 bytes of each string (characters, where all are ASCII as markup mostly is)."""
+        if "".join(found).isascii():
+            return np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        return np.fromiter((len(text.encode("utf-8")) for text in found), dtype=np.int64, count=len(found))
 
     def correct(self, lengths: np.ndarray, is_added: np.ndarray, example: np.ndarray, firsts: np.ndarray,
                 held: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,13 +56,13 @@ class SplitBytes:
         after_added = np.concatenate(([True], is_added[:-1]))
         after_added[firsts] = True  # each example starts a split
         lengths[~is_added & after_added] -= 1  # the ▁ put before the split
-        per_text = [self._added_lengths(text) for text in texts]
+        per_text = list(map(self._pattern.findall, texts))  # each added token's text, swallowed whitespace included
         found = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
         misaligned = found != held
         if misaligned.any():
             keep = ~misaligned[example] & is_added
-            per_text = [found_lengths for found_lengths, bad in zip(per_text, misaligned, strict=True) if not bad]
+            per_text = [found_texts for found_texts, bad in zip(per_text, misaligned, strict=True) if not bad]
         else:
             keep = is_added
-        lengths[keep] = np.fromiter(itertools.chain.from_iterable(per_text), dtype=np.int64, count=int(keep.sum()))
+        lengths[keep] = self._bytes(list(itertools.chain.from_iterable(per_text)))
         return lengths, misaligned
