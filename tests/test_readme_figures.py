@@ -115,8 +115,14 @@ def test_the_benchmark_figures_quoted_are_the_recorded_ones():
     scale = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
     assert f"({_recorded_build_ratio(scale, 'gpt2'):.1f}x the throughput of tiktoken's own" in text
     assert f"({_recorded_build_ratio(scale, 'qwen'):.2f}x of `tokenizers`' batch encoding)" in text
-    llama = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
-    assert f"a build reached {_recorded_build_ratio(llama, 'llama3'):.2f}x" in text
+    models = (ROOT / "benchmarks" / "RESULTS-tokenizers.md").read_text(encoding="utf-8")
+    llama3, mistral, phi3, qwen = (_recorded_build_ratio(models, name) for name in ("llama3", "mistral", "phi3",
+                                                                                   "qwen"))
+    build, raw = (float(re.search(rf"^\| llama3 \| {step}[^|]* \| ([\d.]+) s \|", models, re.M).group(1))
+                  for step in ("promptstyles `prepare_data`", "raw: `tokenizers`"))
+    assert (f"reached {llama3:.2f}x of `tokenizers`' batch encoding with Llama-3's ({build:.0f} s against "
+            f"{raw:.0f} s), "
+            f"{mistral:.2f}x with Mistral v0.3's, {phi3:.2f}x with Phi-3.5's and {qwen:.2f}x with Qwen2.5's") in text
 
 
 def test_the_cluster_figures_quoted_are_the_recorded_ones():
