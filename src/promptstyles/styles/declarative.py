@@ -16,8 +16,7 @@ Every switch of :class:`~promptstyles.ChatStyle` has a key: ``bos``, ``closing``
 suffix, strip), ``strip`` (roles whose text is trimmed), ``user.later_prefix``, ``alternate``,
 ``one_exchange``, ``conversations``; ``options`` gives default style options. Markup may use the placeholder
 ``{date}`` (the ``date`` option: a date, an ISO date string such as ``2024-07-26``, or ``26 Jul 2024`` as
-templates write dates; today's when not given); write
-``{{`` and ``}}`` for literal braces.
+templates write dates; today's when not given); write ``{{`` and ``}}`` for literal braces.
 """
 
 from __future__ import annotations
